@@ -1,0 +1,201 @@
+/** Per-node state: the two sample rings, positions, stall clock, alert bookkeeping. @internal */
+import type { ReplicationLagConfig } from './config.ts';
+import { applyRate, estimateDelaySeconds, predictLagSeconds } from './estimate.ts';
+import { SampleRing } from './history.ts';
+import { classifySeverity } from './severity.ts';
+import type { LagSample, LagSeverity, NodeAttributes, Position, ReplicationStatus } from './types.ts';
+
+/** Raw samples kept for the apply rate and the forecast, whatever the update rate. */
+export const RECENT_SAMPLES = 32;
+
+const EMPTY_ATTRIBUTES: NodeAttributes = Object.freeze({});
+
+export class NodeState {
+  readonly nodeId: string;
+  attributes: NodeAttributes = EMPTY_ATTRIBUTES;
+  status: ReplicationStatus | undefined;
+  /** Severity of the node's last alert; `normal` when no episode is open. */
+  lastAlerted: LagSeverity = 'normal';
+  lastAlertAt = Number.NEGATIVE_INFINITY;
+
+  /** Fine-grained: the newest raw samples. */
+  private readonly recent = new SampleRing(RECENT_SAMPLES);
+  /** Coarse: spans the retention window; samples closer than `slotMs` are coalesced, keeping the newest. */
+  private readonly coarse: SampleRing;
+  private readonly slotMs: number;
+  private readonly retentionMs: number;
+  /** Offsets are positions minus `base`; 0n unless positions exceed 2^53. */
+  private base = 0n;
+  private lastLeader = 0;
+  private lastFollower = 0;
+  private lastTime = Number.NEGATIVE_INFINITY;
+  private lastProgressAt = 0;
+
+  constructor(nodeId: string, config: Readonly<ReplicationLagConfig>) {
+    this.nodeId = nodeId;
+    this.coarse = new SampleRing(config.maxSamplesPerNode);
+    this.retentionMs = config.retentionWindowSeconds * 1000;
+    this.slotMs = this.retentionMs / (config.maxSamplesPerNode - 2);
+  }
+
+  /** Records one observation and returns the node's new status. Inputs are already validated. */
+  observe(leaderSeq: Position, followerSeq: Position, givenLagSeconds: number | undefined, clock: number, config: Readonly<ReplicationLagConfig>): ReplicationStatus {
+    const now = clock > this.lastTime ? clock : this.lastTime; // a clock that steps back must not reorder history
+    let leader = this.offset(leaderSeq);
+    let follower = this.offset(followerSeq);
+    const empty = this.recent.size === 0;
+    if (empty || leader < this.lastLeader || follower < this.lastFollower || !Number.isSafeInteger(leader) || !Number.isSafeInteger(follower)) {
+      // First sample, or a position went backwards (restore, failover, new term): start a fresh history.
+      if (!empty) this.resetHistory();
+      this.base = rebase(leaderSeq, followerSeq);
+      leader = this.offset(leaderSeq);
+      follower = this.offset(followerSeq);
+      this.lastProgressAt = now;
+    }
+    const lagEntries = lagBetween(leaderSeq, followerSeq);
+    if (lagEntries === 0 || follower > this.lastFollower) this.lastProgressAt = now;
+
+    const lagSeconds = givenLagSeconds ?? estimateDelaySeconds(this.recent, this.coarse, follower, leader, now, this.retentionMs);
+    this.recent.push(now, leader, follower, lagSeconds);
+    this.pushCoarse(now, leader, follower, lagSeconds);
+    this.lastLeader = leader;
+    this.lastFollower = follower;
+    this.lastTime = now;
+
+    const severity = classifySeverity(lagEntries, lagSeconds, (now - this.lastProgressAt) / 1000, config);
+    const status = new StatusSnapshot(
+      this,
+      leaderSeq,
+      followerSeq,
+      lagEntries,
+      lagSeconds,
+      severity,
+      applyRate(this.recent),
+      config.enablePrediction ? predictLagSeconds(this.recent, config.predictionHorizonSeconds) : undefined,
+      now,
+    );
+    this.status = status;
+    return status;
+  }
+
+  /** The coarse history as samples, oldest first, up to `until` (ms). */
+  historyUntil(until: number): LagSample[] {
+    const out: LagSample[] = [];
+    const ring = this.coarse;
+    for (let i = 0; i < ring.size; i++) {
+      const timestamp = ring.time(i);
+      if (timestamp > until) break;
+      const leader = ring.leader(i);
+      const follower = ring.follower(i);
+      out.push(
+        Object.freeze({
+          leaderSeq: this.position(leader),
+          followerSeq: this.position(follower),
+          lagEntries: leader > follower ? leader - follower : 0,
+          lagSeconds: ring.lagSeconds(i),
+          timestamp,
+        }),
+      );
+    }
+    return out;
+  }
+
+  private pushCoarse(now: number, leader: number, follower: number, lagSeconds: number): void {
+    const ring = this.coarse;
+    // Keep one sample at or before the window's start as the anchor for interpolation.
+    while (ring.size > 2 && ring.time(1) <= now - this.retentionMs) ring.dropOldest();
+    if (ring.size >= 2 && now - ring.time(ring.size - 2) < this.slotMs) ring.replaceNewest(now, leader, follower, lagSeconds);
+    else ring.push(now, leader, follower, lagSeconds);
+  }
+
+  private resetHistory(): void {
+    this.recent.clear();
+    this.coarse.clear();
+  }
+
+  private offset(position: Position): number {
+    if (typeof position === 'number') return this.base === 0n ? position : Number(BigInt(position) - this.base);
+    return Number(position - this.base);
+  }
+
+  private position(offset: number): Position {
+    return this.base === 0n ? offset : this.base + BigInt(offset);
+  }
+}
+
+/** Entries between two positions, exact for bigints: max(0, leader − follower). */
+function lagBetween(leader: Position, follower: Position): number {
+  if (typeof leader === 'number' && typeof follower === 'number') return leader > follower ? leader - follower : 0;
+  const d = BigInt(leader) - BigInt(follower);
+  return d > 0n ? Number(d) : 0;
+}
+
+/** 0n while positions fit in a double exactly; otherwise the smaller position, so offsets stay small. */
+function rebase(leader: Position, follower: Position): bigint {
+  if (typeof leader === 'number' && typeof follower === 'number') return 0n;
+  const l = BigInt(leader);
+  const f = BigInt(follower);
+  const max = l > f ? l : f;
+  if (max <= BigInt(Number.MAX_SAFE_INTEGER)) return 0n;
+  return l < f ? l : f;
+}
+
+/** The immutable status returned by `updateLag`; `history` is read from the node when accessed. */
+class StatusSnapshot implements ReplicationStatus {
+  readonly nodeId: string;
+  readonly leaderSeq: Position;
+  readonly followerSeq: Position;
+  readonly lagEntries: number;
+  readonly lagSeconds: number;
+  readonly severity: LagSeverity;
+  readonly replicationRate: number;
+  readonly predictedLagSeconds: number | undefined;
+  readonly lastUpdate: number;
+  readonly attributes: NodeAttributes;
+  readonly #node: NodeState;
+
+  constructor(
+    node: NodeState,
+    leaderSeq: Position,
+    followerSeq: Position,
+    lagEntries: number,
+    lagSeconds: number,
+    severity: LagSeverity,
+    replicationRate: number,
+    predictedLagSeconds: number | undefined,
+    lastUpdate: number,
+  ) {
+    this.#node = node;
+    this.nodeId = node.nodeId;
+    this.leaderSeq = leaderSeq;
+    this.followerSeq = followerSeq;
+    this.lagEntries = lagEntries;
+    this.lagSeconds = lagSeconds;
+    this.severity = severity;
+    this.replicationRate = replicationRate;
+    this.predictedLagSeconds = predictedLagSeconds;
+    this.lastUpdate = lastUpdate;
+    this.attributes = node.attributes;
+  }
+
+  get history(): readonly LagSample[] {
+    return this.#node.historyUntil(this.lastUpdate);
+  }
+
+  toJSON(): Record<string, unknown> {
+    const big = (p: Position) => (typeof p === 'bigint' ? p.toString() : p);
+    return {
+      nodeId: this.nodeId,
+      leaderSeq: big(this.leaderSeq),
+      followerSeq: big(this.followerSeq),
+      lagEntries: this.lagEntries,
+      lagSeconds: this.lagSeconds,
+      severity: this.severity,
+      replicationRate: this.replicationRate,
+      predictedLagSeconds: this.predictedLagSeconds,
+      lastUpdate: this.lastUpdate,
+      attributes: this.attributes,
+      history: this.history.map((s) => ({ ...s, leaderSeq: big(s.leaderSeq), followerSeq: big(s.followerSeq) })),
+    };
+  }
+}

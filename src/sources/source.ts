@@ -1,0 +1,24 @@
+/** The interface every replication source implements: it reports positions, it knows nothing of the monitor. */
+import type { Position } from '../types.ts';
+
+/** One follower's positions as read from a replicated system. */
+export interface ReplicaPosition {
+  /** Stable id of the follower (e.g. `pg-standby-1`, `127.0.0.1:6380`). */
+  readonly nodeId: string;
+  readonly leaderSeq: Position;
+  readonly followerSeq: Position;
+  /** The system's own delay figure when it reports one; omitted to let the monitor estimate it. */
+  readonly lagSeconds?: number;
+  /** Attributes to register the node with (e.g. `server.address`, `replication.system`). */
+  readonly attributes?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** A system the poller reads follower positions from. */
+export interface ReplicationSource {
+  /** Short name for logs, e.g. `postgresql`. Never contains credentials. */
+  readonly name: string;
+  /** Reads every follower's positions now. Rejects on failure; the poller reports and retries. */
+  poll(): Promise<readonly ReplicaPosition[]>;
+  /** Releases connections. */
+  close?(): Promise<void>;
+}
