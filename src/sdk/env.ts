@@ -1,0 +1,53 @@
+/** Reads the standard OpenTelemetry environment variables that startTelemetry honours itself. @internal */
+
+/** OTLP transports this package ships. */
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** The OTLP protocol for a signal: per-signal variable, then the general one, then the spec's default. */
+export function otlpProtocol(env: Env, signal: 'METRICS' | 'LOGS', explicit?: string): OtlpProtocol {
+  const source = explicit !== undefined ? 'otlp.protocol' : read(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) !== undefined ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL` : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const value = explicit ?? read(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ?? read(env, 'OTEL_EXPORTER_OTLP_PROTOCOL') ?? 'http/protobuf';
+  if (value === 'http/protobuf' || value === 'http/json') return value;
+  if (value === 'grpc') throw new RangeError(`${source}=grpc is not supported by otel-replication-lag/sdk: use http/protobuf or http/json`);
+  throw new RangeError(`${source} must be http/protobuf or http/json, got ${JSON.stringify(value)}`);
+}
+
+/** Whether any OTLP endpoint is configured for the signal in the environment. */
+export function otlpEndpointConfigured(env: Env, signal: 'METRICS' | 'LOGS'): boolean {
+  return read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined || read(env, `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`) !== undefined;
+}
+
+/** The export interval: explicit option, then OTEL_METRIC_EXPORT_INTERVAL, then 60000 ms (the spec's default). */
+export function metricExportInterval(env: Env, explicit?: number): number {
+  if (explicit !== undefined) {
+    if (!Number.isFinite(explicit) || explicit <= 0) throw new RangeError(`metricExportIntervalMillis must be a number > 0, got ${explicit}`);
+    return explicit;
+  }
+  const raw = read(env, 'OTEL_METRIC_EXPORT_INTERVAL');
+  if (raw === undefined) return 60_000;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`OTEL_METRIC_EXPORT_INTERVAL must be a number of milliseconds > 0, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/** A URL safe to print: no credentials, query or fragment. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** The signal URL for a base endpoint, as the OTLP spec builds it: base + `/v1/metrics` or `/v1/logs`. */
+export function signalUrl(base: string, signal: 'METRICS' | 'LOGS'): string {
+  return `${base.replace(/\/+$/, '')}/v1/${signal === 'METRICS' ? 'metrics' : 'logs'}`;
+}

@@ -1,0 +1,70 @@
+/** The optional Prometheus pull endpoint: `@opentelemetry/exporter-prometheus` with standard names and no stale series. */
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import {
+  AggregationTemporality,
+  DataPointType,
+  InstrumentType,
+  type CollectionResult,
+  type MetricData,
+} from '@opentelemetry/sdk-metrics';
+import { prometheusName, type PrometheusMetricKind } from './prometheus-names.ts';
+
+/** Options of the Prometheus pull endpoint. */
+export interface PrometheusEndpointOptions {
+  /** Port to listen on. Default 9464 (the registered OpenTelemetry Prometheus exporter port). */
+  port?: number;
+  /** Interface to listen on. Default `0.0.0.0` (all IPv4 interfaces); use `127.0.0.1` to keep it local. */
+  host?: string;
+  /** Path. Default `/metrics`. */
+  endpoint?: string;
+  /** Series per instrument before the SDK folds the rest into an overflow series. Default from startTelemetry. */
+  cardinalityLimit?: number;
+}
+
+function kindOf(metric: MetricData): PrometheusMetricKind {
+  if (metric.dataPointType === DataPointType.GAUGE) return 'gauge';
+  if (metric.dataPointType === DataPointType.SUM) return metric.isMonotonic ? 'counter' : 'gauge';
+  return 'other';
+}
+
+/**
+ * A PrometheusExporter that (1) names series by the standard OTLP→Prometheus translation, so the shipped
+ * rules match, and (2) collects observable gauges with delta temporality, so an unregistered node's series
+ * disappears from the next scrape instead of lingering (opentelemetry-js issue 4096).
+ * @internal
+ */
+export class StandardNamePrometheusExporter extends PrometheusExporter {
+  declare private readonly _cardinalityLimit: number;
+  /** The URL Prometheus scrapes, e.g. `http://127.0.0.1:9464/metrics`. */
+  declare readonly address: string;
+
+  constructor(options: PrometheusEndpointOptions & { cardinalityLimit: number }) {
+    super({
+      port: options.port ?? 9464,
+      host: options.host ?? '0.0.0.0',
+      endpoint: options.endpoint ?? '/metrics',
+      preventServerStart: true,
+    });
+    this._cardinalityLimit = options.cardinalityLimit;
+    this.address = `http://${options.host ?? '0.0.0.0'}:${options.port ?? 9464}${options.endpoint ?? '/metrics'}`;
+  }
+
+  override selectAggregationTemporality(instrumentType: InstrumentType): AggregationTemporality {
+    return instrumentType === InstrumentType.OBSERVABLE_GAUGE ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
+  }
+
+  override selectCardinalityLimit(_instrumentType: InstrumentType): number {
+    return this._cardinalityLimit;
+  }
+
+  override async collect(options?: Parameters<PrometheusExporter['collect']>[0]): Promise<CollectionResult> {
+    const result = await super.collect(options);
+    for (const scope of result.resourceMetrics.scopeMetrics) {
+      scope.metrics = scope.metrics.map((metric) => {
+        const name = prometheusName(metric.descriptor.name, metric.descriptor.unit, kindOf(metric));
+        return { ...metric, descriptor: { ...metric.descriptor, name } } as MetricData;
+      });
+    }
+    return result;
+  }
+}

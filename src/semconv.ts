@@ -1,0 +1,37 @@
+/** Metric, event and attribute names, units and descriptions: the one place they are spelled. */
+
+export const METRIC_REPLICATION_LAG = 'replication.lag';
+export const METRIC_REPLICATION_DELAY = 'replication.delay';
+export const METRIC_REPLICATION_DELAY_PREDICTED = 'replication.delay.predicted';
+export const METRIC_REPLICATION_APPLY_RATE = 'replication.apply.rate';
+export const METRIC_REPLICATION_SEVERITY = 'replication.severity';
+export const METRIC_REPLICATION_ALERTS = 'replication.alerts';
+
+export const UNIT_ENTRY = '{entry}';
+export const UNIT_SECONDS = 's';
+export const UNIT_ENTRY_PER_SECOND = '{entry}/s';
+export const UNIT_ONE = '1';
+export const UNIT_ALERT = '{alert}';
+
+/** The follower's id, on every point and event. */
+export const ATTR_REPLICATION_NODE_ID = 'replication.node.id';
+/** A severity: normal, warning, critical or stalled. */
+export const ATTR_REPLICATION_SEVERITY = 'replication.severity';
+/** The severity of the node's previous alert. */
+export const ATTR_REPLICATION_SEVERITY_PREVIOUS = 'replication.severity.previous';
+/** On alert events: entries behind. */
+export const ATTR_REPLICATION_LAG = 'replication.lag';
+/** On alert events: delay in seconds. */
+export const ATTR_REPLICATION_DELAY = 'replication.delay';
+
+/** Name of the alert event (log record `eventName`, and span event name). */
+export const EVENT_REPLICATION_ALERT = 'replication.alert';
+
+export const DESCRIPTION = {
+  [METRIC_REPLICATION_LAG]: 'Entries the follower is behind its leader.',
+  [METRIC_REPLICATION_DELAY]: 'How long the oldest entry the follower has not applied has waited.',
+  [METRIC_REPLICATION_DELAY_PREDICTED]: 'Least-squares forecast of the replication delay at the prediction horizon.',
+  [METRIC_REPLICATION_APPLY_RATE]: 'Entries the follower applies per second.',
+  [METRIC_REPLICATION_SEVERITY]: 'Replication severity as a state set: 1 for the current severity, 0 for the others.',
+  [METRIC_REPLICATION_ALERTS]: 'Replication lag alerts emitted.',
+} as const;
