@@ -1,0 +1,118 @@
+/** Command-line parsing for `replag`. Errors name the bad flag. */
+import { parseArgs } from 'node:util';
+import type { OtlpProtocol } from '../sdk/env.ts';
+
+/** What `replag` was asked to do. */
+export interface CliOptions {
+  command: 'demo' | 'help' | 'version';
+  nodes: number;
+  intervalMs: number;
+  /** Seconds to run; 0 runs until SIGINT/SIGTERM. */
+  durationSeconds: number;
+  otlpEndpoint: string | undefined;
+  otlpProtocol: OtlpProtocol | undefined;
+  prometheusPort: number | undefined;
+  prometheusHost: string;
+  serviceName: string | undefined;
+  warningSeconds: number | undefined;
+  criticalSeconds: number | undefined;
+  stallSeconds: number | undefined;
+  exportIntervalMs: number | undefined;
+  /** 'auto' draws a live table on a TTY and prints lines otherwise. */
+  output: 'auto' | 'table' | 'plain' | 'quiet';
+}
+
+export const USAGE = `Usage: replag [demo] [options]
+
+Watches the replication lag of each follower and exports it through OpenTelemetry.
+
+Commands:
+  demo                     a simulated Raft cluster: healthy, slow, lagging and frozen followers (default)
+
+Options:
+  --nodes N                followers in the simulated cluster (default 4)
+  --interval MS            milliseconds between polls (default 1000)
+  --duration S             stop after S seconds (default: run until Ctrl-C / SIGTERM)
+  --otlp-endpoint URL      OTLP/HTTP base URL (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no export)
+  --otlp-protocol P        http/protobuf (default) or http/json (default: OTEL_EXPORTER_OTLP_PROTOCOL)
+  --export-interval MS     metric export interval (default: OTEL_METRIC_EXPORT_INTERVAL, else 60000)
+  --prometheus-port N      also serve Prometheus metrics on this port
+  --prometheus-host H      interface for the Prometheus endpoint (default 0.0.0.0)
+  --service-name NAME      service.name (default: OTEL_SERVICE_NAME, else replag)
+  --warning S              warning threshold in seconds (default 5)
+  --critical S             critical threshold in seconds (default 30)
+  --stall S                stall timeout in seconds (default 10)
+  --output MODE            auto (table on a terminal, lines otherwise), table, plain or quiet
+  -h, --help               this text
+  --version                the version
+`;
+
+function number(flag: string, raw: string | undefined, check: (n: number) => boolean, what: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || !check(n)) throw new RangeError(`--${flag} must be ${what}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
+const positive = (n: number) => n > 0;
+
+/** Parses argv (without node and script). @throws RangeError naming the flag. */
+export function parseCliArgs(argv: readonly string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        nodes: { type: 'string' },
+        interval: { type: 'string' },
+        duration: { type: 'string' },
+        'otlp-endpoint': { type: 'string' },
+        'otlp-protocol': { type: 'string' },
+        'export-interval': { type: 'string' },
+        'prometheus-port': { type: 'string' },
+        'prometheus-host': { type: 'string' },
+        'service-name': { type: 'string' },
+        warning: { type: 'string' },
+        critical: { type: 'string' },
+        stall: { type: 'string' },
+        output: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    throw new RangeError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) throw new RangeError(`unexpected argument ${JSON.stringify(positionals[1])}`);
+  const command = positionals[0] ?? 'demo';
+  if (command !== 'demo') throw new RangeError(`unknown command ${JSON.stringify(command)} (commands: demo)`);
+  const protocol = values['otlp-protocol'];
+  if (protocol !== undefined && protocol !== 'http/protobuf' && protocol !== 'http/json') {
+    throw new RangeError(`--otlp-protocol must be http/protobuf or http/json, got ${JSON.stringify(protocol)}`);
+  }
+  const output = values.output ?? 'auto';
+  if (output !== 'auto' && output !== 'table' && output !== 'plain' && output !== 'quiet') {
+    throw new RangeError(`--output must be auto, table, plain or quiet, got ${JSON.stringify(output)}`);
+  }
+  const port = number('prometheus-port', values['prometheus-port'], (n) => Number.isInteger(n) && n > 0 && n < 65536, 'a port number');
+  return {
+    command: values.help ? 'help' : values.version ? 'version' : 'demo',
+    nodes: number('nodes', values.nodes, positiveInt, 'a positive integer') ?? 4,
+    intervalMs: number('interval', values.interval, positive, 'a number of milliseconds > 0') ?? 1000,
+    durationSeconds: number('duration', values.duration, (n) => n >= 0, 'a number of seconds >= 0') ?? 0,
+    otlpEndpoint: values['otlp-endpoint'],
+    otlpProtocol: protocol,
+    prometheusPort: port,
+    prometheusHost: values['prometheus-host'] ?? '0.0.0.0',
+    serviceName: values['service-name'],
+    warningSeconds: number('warning', values.warning, positive, 'a number of seconds > 0'),
+    criticalSeconds: number('critical', values.critical, positive, 'a number of seconds > 0'),
+    stallSeconds: number('stall', values.stall, positive, 'a number of seconds > 0'),
+    exportIntervalMs: number('export-interval', values['export-interval'], positive, 'a number of milliseconds > 0'),
+    output,
+  };
+}

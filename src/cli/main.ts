@@ -1,0 +1,95 @@
+/** `replag`: runs a source into a monitor, exports through startTelemetry, shows lag live. */
+import { startTelemetry, type Telemetry } from '../sdk/index.ts';
+import { startPoller } from '../sources/poller.ts';
+import { SimulatedClusterSource } from '../sources/simulated.ts';
+import { PACKAGE_VERSION } from '../version.ts';
+import { parseCliArgs, USAGE, type CliOptions } from './args.ts';
+import { formatAlert, renderTable, summary } from './table.ts';
+
+/** Where `replag` writes: the table and lines to `stdout`, notices and errors to `stderr`. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; rows?: number };
+  stderr: NodeJS.WritableStream;
+}
+
+/** Runs `replag` with `argv` (no node/script). Resolves with the exit code: 0 ok, 1 runtime failure, 2 bad usage. */
+export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseCliArgs(argv);
+  } catch (error) {
+    io.stderr.write(`replag: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options.command === 'help') {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  if (options.command === 'version') {
+    io.stdout.write(`${PACKAGE_VERSION}\n`);
+    return 0;
+  }
+
+  let telemetry: Telemetry;
+  try {
+    telemetry = await startTelemetry({
+      serviceName: options.serviceName ?? (process.env.OTEL_SERVICE_NAME?.trim() ? undefined : 'replag'),
+      metricExportIntervalMillis: options.exportIntervalMs,
+      otlp: options.otlpEndpoint !== undefined || options.otlpProtocol !== undefined ? { endpoint: options.otlpEndpoint, protocol: options.otlpProtocol } : undefined,
+      prometheus: options.prometheusPort === undefined ? false : { port: options.prometheusPort, host: options.prometheusHost },
+      instrumentation: {
+        warningThresholdSeconds: options.warningSeconds,
+        criticalThresholdSeconds: options.criticalSeconds,
+        stallTimeoutSeconds: options.stallSeconds,
+      },
+    });
+  } catch (error) {
+    io.stderr.write(`replag: ${(error as Error).message}\n`);
+    return error instanceof RangeError || error instanceof TypeError ? 2 : 1;
+  }
+
+  const { monitor } = telemetry;
+  if (telemetry.otlp) {
+    io.stderr.write(`replag: exporting OTLP (${telemetry.otlp.protocol}) metrics to ${telemetry.otlp.metricsUrl} and alert events to ${telemetry.otlp.logsUrl}\n`);
+  } else {
+    io.stderr.write('replag: no OTLP endpoint configured (set OTEL_EXPORTER_OTLP_ENDPOINT or --otlp-endpoint); running locally without export\n');
+  }
+  if (telemetry.prometheusUrl) io.stderr.write(`replag: serving Prometheus metrics at ${telemetry.prometheusUrl}\n`);
+
+  const mode = options.output === 'auto' ? (io.stdout.isTTY ? 'table' : 'plain') : options.output;
+  monitor.onAlert((alert) => {
+    if (mode === 'plain') io.stdout.write(`${formatAlert(alert)}\n`);
+  });
+  const source = new SimulatedClusterSource({ followers: options.nodes });
+  io.stderr.write(`replag: simulated cluster with ${options.nodes} followers, polling every ${options.intervalMs} ms\n`);
+  const poller = startPoller({
+    source,
+    monitor,
+    intervalMs: options.intervalMs,
+    onError: (error) => io.stderr.write(`replag: poll failed: ${error.message}\n`),
+    onPoll: () => {
+      if (mode === 'plain') io.stdout.write(`${new Date().toISOString()} ${summary(monitor.getStats())}\n`);
+      else if (mode === 'table') {
+        const rows = Math.max(5, (io.stdout.rows ?? 40) - 12);
+        io.stdout.write(`\x1b[H\x1b[2J${renderTable(monitor.getAllStatuses().values(), monitor.getStats(), monitor.getAlerts(), rows, true)}\n`);
+      }
+    },
+  });
+
+  const exitCode = await new Promise<number>((resolve) => {
+    const finish = (code: number) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (timer !== undefined) clearTimeout(timer);
+      resolve(code);
+    };
+    const onSignal = () => finish(0);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const timer = options.durationSeconds > 0 ? setTimeout(() => finish(0), options.durationSeconds * 1000) : undefined;
+  });
+  await poller.stop();
+  await telemetry.shutdown();
+  io.stderr.write(`replag: stopped; ${summary(monitor.getStats())}\n`);
+  return exitCode;
+}
