@@ -1,4 +1,5 @@
 /** `replag`: runs a source into a monitor, exports through startTelemetry, shows lag live. */
+import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { startTelemetry, type Telemetry } from '../sdk/index.ts';
 import { startPoller } from '../sources/poller.ts';
 import { SimulatedClusterSource } from '../sources/simulated.ts';
@@ -30,6 +31,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     return 0;
   }
 
+  // Export failures (collector down, 4xx/5xx) are reported by the SDK through diag: show them.
+  diag.setLogger(new DiagConsoleLogger(), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   let telemetry: Telemetry;
   try {
     telemetry = await startTelemetry({

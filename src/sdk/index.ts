@@ -232,7 +232,7 @@ function buildResource(options: TelemetryOptions): Resource {
  * absent from the next export instead of repeating its last value forever (opentelemetry-js issue 4096).
  * Other instruments keep the exporter's own choice (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).
  */
-function withDeltaGauges(exporter: PushMetricExporter): PushMetricExporter {
+export function withDeltaGauges(exporter: PushMetricExporter): PushMetricExporter {
   return {
     export: (metrics, done) => exporter.export(metrics, done),
     forceFlush: () => exporter.forceFlush(),

@@ -1,0 +1,30 @@
+// Drop-in: an application that already runs the OpenTelemetry NodeSDK adds one instrumentation.
+// Exporters come from the standard environment (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, ...).
+// Run: OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 npm run example:nodesdk
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { ReplicationLagInstrumentation } from 'otel-replication-lag';
+import { withDeltaGauges } from 'otel-replication-lag/sdk';
+
+const lag = new ReplicationLagInstrumentation({ warningThresholdSeconds: 2, criticalThresholdSeconds: 10 });
+const sdk = new NodeSDK({
+  serviceName: 'raft-node-1',
+  instrumentations: [lag], // ← the one line
+  // Optional but recommended: delta gauges so that removed replicas vanish from the next export.
+  metricReaders: [new PeriodicExportingMetricReader({ exporter: withDeltaGauges(new OTLPMetricExporter()), exportIntervalMillis: 1000 })],
+});
+sdk.start();
+
+// Your replication code reports positions; here, a follower that falls behind and catches up.
+let leader = 0;
+let follower = 0;
+for (let second = 0; second < 4; second++) {
+  leader += 1000;
+  follower += second < 2 ? 100 : 1500;
+  const s = lag.monitor.updateLag('replica-1', leader, Math.min(follower, leader), second < 2 ? 3 + 8 * second : 0);
+  console.log(`replica-1 lag=${s.lagEntries} delay=${s.lagSeconds}s severity=${s.severity}`);
+  await new Promise((resolve) => setTimeout(resolve, 250));
+}
+await sdk.shutdown().catch((error: Error) => console.error(`export failed: ${error.message}`)); // flushes metrics and alert events
+console.log('done');
