@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { metricExportInterval, otlpEndpointConfigured, otlpProtocol, redactUrl, signalUrl } from '../../src/sdk/env.ts';
+
+describe('standard environment variables', () => {
+  it('picks the OTLP protocol: option, per-signal variable, general variable, then http/protobuf', () => {
+    assert.equal(otlpProtocol({}, 'METRICS'), 'http/protobuf');
+    assert.equal(otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'METRICS'), 'http/json');
+    assert.equal(otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/protobuf' }, 'LOGS'), 'http/protobuf');
+    assert.equal(otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'METRICS', 'http/protobuf'), 'http/protobuf');
+  });
+
+  it('refuses grpc and unknown protocols with the variable named', () => {
+    assert.throws(() => otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'METRICS'), /OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported/);
+    assert.throws(() => otlpProtocol({ OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'thrift' }, 'METRICS'), /OTEL_EXPORTER_OTLP_METRICS_PROTOCOL must be/);
+  });
+
+  it('knows whether an endpoint is configured', () => {
+    assert.equal(otlpEndpointConfigured({}, 'METRICS'), false);
+    assert.equal(otlpEndpointConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: ' ' }, 'METRICS'), false);
+    assert.equal(otlpEndpointConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, 'METRICS'), true);
+    assert.equal(otlpEndpointConfigured({ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://c:4318/v1/logs' }, 'METRICS'), false);
+    assert.equal(otlpEndpointConfigured({ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://c:4318/v1/logs' }, 'LOGS'), true);
+  });
+
+  it('reads OTEL_METRIC_EXPORT_INTERVAL and rejects nonsense', () => {
+    assert.equal(metricExportInterval({}), 60_000);
+    assert.equal(metricExportInterval({ OTEL_METRIC_EXPORT_INTERVAL: '5000' }), 5000);
+    assert.equal(metricExportInterval({ OTEL_METRIC_EXPORT_INTERVAL: '5000' }, 250), 250);
+    assert.throws(() => metricExportInterval({ OTEL_METRIC_EXPORT_INTERVAL: 'soon' }), /OTEL_METRIC_EXPORT_INTERVAL/);
+    assert.throws(() => metricExportInterval({}, -1), /metricExportIntervalMillis/);
+  });
+
+  it('never prints credentials of a URL', () => {
+    const shown = redactUrl('https://user:s3cret@collector.example:4318/v1/metrics?api_key=s3cret#x');
+    assert.equal(shown, 'https://collector.example:4318/v1/metrics');
+    assert.doesNotMatch(redactUrl('not a url s3cret'), /s3cret/);
+  });
+
+  it('builds signal URLs as the OTLP spec does', () => {
+    assert.equal(signalUrl('http://c:4318', 'METRICS'), 'http://c:4318/v1/metrics');
+    assert.equal(signalUrl('http://c:4318/otlp/', 'LOGS'), 'http://c:4318/otlp/v1/logs');
+  });
+});
