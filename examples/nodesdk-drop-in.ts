@@ -19,10 +19,10 @@ sdk.start();
 // Your replication code reports positions; here, a follower that falls behind and catches up.
 let leader = 0;
 let follower = 0;
-for (let second = 0; second < 4; second++) {
+for (let step = 0; step < 6; step++) {
   leader += 1000;
-  follower += second < 2 ? 100 : 1500;
-  const s = lag.monitor.updateLag('replica-1', leader, Math.min(follower, leader), second < 2 ? 3 + 8 * second : 0);
+  follower += step < 3 ? 100 : 1500;
+  const s = lag.monitor.updateLag('replica-1', leader, Math.min(follower, leader), step < 3 ? 3 + 6 * step : 0);
   console.log(`replica-1 lag=${s.lagEntries} delay=${s.lagSeconds}s severity=${s.severity}`);
   await new Promise((resolve) => setTimeout(resolve, 250));
 }

@@ -43,5 +43,5 @@ export function summary(stats: LagStatistics): string {
 }
 
 export function formatAlert(alert: LagAlert): string {
-  return `ALERT ${alert.severity.toUpperCase()} ${alert.nodeId} (was ${alert.previousSeverity}): ${alert.message}`;
+  return `ALERT ${alert.severity.toUpperCase()} ${alert.message}`;
 }
