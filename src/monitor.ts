@@ -37,8 +37,8 @@ export class ReplicationLagMonitor {
   registerNode(nodeId: string, attributes?: Record<string, string | number | boolean>): void {
     checkNodeId('registerNode', nodeId);
     const attrs = attributes === undefined ? undefined : checkAttributes(nodeId, attributes);
-    const node = this.nodes.get(nodeId) ?? this.addNode(nodeId);
-    if (attrs !== undefined) node.attributes = attrs;
+    const node = this.nodes.get(nodeId) ?? this.addNode('registerNode', nodeId);
+    if (attrs !== undefined) node.setAttributes(attrs);
   }
 
   /** Forgets a node and its history; its past alerts stay in the alert list. Returns whether it was known. */
@@ -64,7 +64,7 @@ export class ReplicationLagMonitor {
       throw new RangeError(`updateLag(${JSON.stringify(nodeId)}): nodeId is not registered and autoRegister is off`);
     }
     const clock = this.config.now();
-    node ??= this.addNode(nodeId);
+    node ??= this.addNode('updateLag', nodeId);
     const status = node.observe(leaderSeq, followerSeq, lagSeconds, Number.isFinite(clock) ? clock : 0, this.config);
     if (shouldAlert(node.lastAlerted, node.lastAlertAt, status.severity, status.lastUpdate, this.config.alertCooldownSeconds * 1000)) {
       this.emit(node, status);
@@ -161,9 +161,9 @@ export class ReplicationLagMonitor {
     };
   }
 
-  private addNode(nodeId: string): NodeState {
+  private addNode(method: string, nodeId: string): NodeState {
     if (this.nodes.size >= this.config.maxNodes) {
-      throw new RangeError(`updateLag(${JSON.stringify(nodeId)}): cannot add node, maxNodes (${this.config.maxNodes}) reached`);
+      throw new RangeError(`${method}(${JSON.stringify(nodeId)}): cannot add node, maxNodes (${this.config.maxNodes}) reached`);
     }
     const node = new NodeState(nodeId, this.config);
     this.nodes.set(nodeId, node);

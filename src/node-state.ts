@@ -24,8 +24,11 @@ export class NodeState {
   private readonly coarse: SampleRing;
   private readonly slotMs: number;
   private readonly retentionMs: number;
-  /** Offsets are positions minus `base`; 0n unless positions exceed 2^53. */
-  private base = 0n;
+  /**
+   * Offsets are positions minus `base`. `undefined` while the node reports plain numbers (offset = position);
+   * for bigint positions, the smaller position of the first sample, so offsets stay small exact doubles.
+   */
+  private base: bigint | undefined;
   private lastLeader = 0;
   private lastFollower = 0;
   private lastTime = Number.NEGATIVE_INFINITY;
@@ -45,6 +48,8 @@ export class NodeState {
     let follower = this.offset(followerSeq);
     const empty = this.recent.size === 0;
     if (empty || leader < this.lastLeader || follower < this.lastFollower || !Number.isSafeInteger(leader) || !Number.isSafeInteger(follower)) {
+      // (Offsets beyond 2^53 can only come from mixing number and bigint positions, or 2^53 entries of
+      // progress within one history: treated as a discontinuity too.)
       // First sample, or a position went backwards (restore, failover, new term): start a fresh history.
       if (!empty) this.resetHistory();
       this.base = rebase(leaderSeq, followerSeq);
@@ -78,6 +83,15 @@ export class NodeState {
     return status;
   }
 
+  /** Replaces the node's attributes; its current status shows them at once (not only after the next update). */
+  setAttributes(attributes: NodeAttributes): void {
+    this.attributes = attributes;
+    const s = this.status;
+    if (s !== undefined) {
+      this.status = new StatusSnapshot(this, s.leaderSeq, s.followerSeq, s.lagEntries, s.lagSeconds, s.severity, s.replicationRate, s.predictedLagSeconds, s.lastUpdate);
+    }
+  }
+
   /** The coarse history as samples, oldest first, up to `until` (ms). */
   historyUntil(until: number): LagSample[] {
     const out: LagSample[] = [];
@@ -103,9 +117,13 @@ export class NodeState {
   private pushCoarse(now: number, leader: number, follower: number, lagSeconds: number): void {
     const ring = this.coarse;
     // Keep one sample at or before the window's start as the anchor for interpolation.
-    while (ring.size > 2 && ring.time(1) <= now - this.retentionMs) ring.dropOldest();
-    if (ring.size >= 2 && now - ring.time(ring.size - 2) < this.slotMs) ring.replaceNewest(now, leader, follower, lagSeconds);
-    else ring.push(now, leader, follower, lagSeconds);
+    while (ring.size > 1 && ring.time(1) <= now - this.retentionMs) ring.dropOldest();
+    // One sample per slot of time, the newest: capacity × slot spans the window whatever the update rate.
+    if (ring.size > 0 && Math.floor(now / this.slotMs) === Math.floor(ring.time(ring.size - 1) / this.slotMs)) {
+      ring.replaceNewest(now, leader, follower, lagSeconds);
+    } else {
+      ring.push(now, leader, follower, lagSeconds);
+    }
   }
 
   private resetHistory(): void {
@@ -114,12 +132,13 @@ export class NodeState {
   }
 
   private offset(position: Position): number {
-    if (typeof position === 'number') return this.base === 0n ? position : Number(BigInt(position) - this.base);
-    return Number(position - this.base);
+    const base = this.base;
+    if (typeof position === 'number') return base === undefined ? position : Number(BigInt(position) - base);
+    return Number(base === undefined ? position : position - base);
   }
 
   private position(offset: number): Position {
-    return this.base === 0n ? offset : this.base + BigInt(offset);
+    return this.base === undefined ? offset : this.base + BigInt(offset);
   }
 }
 
@@ -130,13 +149,11 @@ function lagBetween(leader: Position, follower: Position): number {
   return d > 0n ? Number(d) : 0;
 }
 
-/** 0n while positions fit in a double exactly; otherwise the smaller position, so offsets stay small. */
-function rebase(leader: Position, follower: Position): bigint {
-  if (typeof leader === 'number' && typeof follower === 'number') return 0n;
+/** No base for plain numbers; for bigints, the smaller position, so that offsets stay small. */
+function rebase(leader: Position, follower: Position): bigint | undefined {
+  if (typeof leader === 'number' && typeof follower === 'number') return undefined;
   const l = BigInt(leader);
   const f = BigInt(follower);
-  const max = l > f ? l : f;
-  if (max <= BigInt(Number.MAX_SAFE_INTEGER)) return 0n;
   return l < f ? l : f;
 }
 

@@ -89,7 +89,8 @@ export class SimulatedClusterSource implements ReplicationSource {
     return this.read();
   }
 
+  /** The leader started a cycle before the simulation, so every follower has a history at t = 0. */
   private leaderAt(t: number): number {
-    return t <= 0 ? 0 : Math.floor(t * this.leaderRate);
+    return Math.max(0, Math.floor((t + CYCLE_SECONDS) * this.leaderRate));
   }
 }
