@@ -40,6 +40,11 @@ export const ALERTING_FILES = {
   dashboard: repoPath('alerting/grafana/replication-lag.dashboard.json'),
 } as const;
 
+/** The rules' text with every `for:` set to `duration` (to watch pending → firing quickly); nothing else changes. */
+export function withShortFor(rules: string, duration: string): string {
+  return rules.replace(/^(\s+for:\s*)\S+\s*$/gm, `$1${duration}`);
+}
+
 /** One rule of a Prometheus rule file, as far as the tests need it. */
 export interface RuleSummary {
   kind: 'alert' | 'record';

@@ -10,15 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { findFreePort, startPrometheus, waitUntil, type PromAlert, type RunningPrometheus } from '../harness/prometheus.ts';
-import { ALERTING_FILES, PROMETHEUS_METRIC_NAMES } from './metric-names.ts';
+import { ALERTING_FILES, PROMETHEUS_METRIC_NAMES, withShortFor } from './metric-names.ts';
 
 const DELAY = PROMETHEUS_METRIC_NAMES['replication.delay'];
 const SHORT_FOR = '3s';
-
-/** The shipped rules with every `for:` set to `duration`; nothing else changes. */
-function withShortFor(rules: string, duration: string): string {
-  return rules.replace(/^(\s+for:\s*)\S+\s*$/gm, `$1${duration}`);
-}
 
 let delaySeconds = 0;
 let target: Server;
