@@ -49,5 +49,13 @@ export function redactUrl(url: string): string {
 
 /** The signal URL for a base endpoint, as the OTLP spec builds it: base + `/v1/metrics` or `/v1/logs`. */
 export function signalUrl(base: string, signal: 'METRICS' | 'LOGS'): string {
-  return `${base.replace(/\/+$/, '')}/v1/${signal === 'METRICS' ? 'metrics' : 'logs'}`;
+  const path = `/v1/${signal === 'METRICS' ? 'metrics' : 'logs'}`;
+  try {
+    // Append to the path, not after a query string the base may carry.
+    const u = new URL(base);
+    u.pathname = `${u.pathname.replace(/\/+$/, '')}${path}`;
+    return u.toString();
+  } catch {
+    return `${base.replace(/\/+$/, '')}${path}`;
+  }
 }

@@ -40,5 +40,6 @@ describe('standard environment variables', () => {
   it('builds signal URLs as the OTLP spec does', () => {
     assert.equal(signalUrl('http://c:4318', 'METRICS'), 'http://c:4318/v1/metrics');
     assert.equal(signalUrl('http://c:4318/otlp/', 'LOGS'), 'http://c:4318/otlp/v1/logs');
+    assert.equal(signalUrl('https://c/otlp?tenant=a', 'METRICS'), 'https://c/otlp/v1/metrics?tenant=a');
   });
 });
