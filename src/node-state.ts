@@ -1,7 +1,7 @@
 /** Per-node state: the two sample rings, positions, stall clock, alert bookkeeping. @internal */
 import type { ReplicationLagConfig } from './config.ts';
-import { applyRate, estimateDelaySeconds, predictLagSeconds } from './estimate.ts';
-import { SampleRing } from './history.ts';
+import { applyRate, estimateDelaySeconds, TrendFit } from './estimate.ts';
+import { CoarseHistory, SampleRing } from './history.ts';
 import { classifySeverity } from './severity.ts';
 import type { LagSample, LagSeverity, NodeAttributes, Position, ReplicationStatus } from './types.ts';
 
@@ -20,9 +20,10 @@ export class NodeState {
 
   /** Fine-grained: the newest raw samples. */
   private readonly recent = new SampleRing(RECENT_SAMPLES);
-  /** Coarse: spans the retention window; samples closer than `slotMs` are coalesced, keeping the newest. */
-  private readonly coarse: SampleRing;
-  private readonly slotMs: number;
+  /** Least-squares sums over `recent`, for an O(1) forecast. */
+  private readonly trend = new TrendFit();
+  /** Coarse: spans the retention window; samples closer than one slot are coalesced, keeping the newest. */
+  private readonly coarse: CoarseHistory;
   private readonly retentionMs: number;
   /**
    * Offsets are positions minus `base`. `undefined` while the node reports plain numbers (offset = position);
@@ -36,9 +37,8 @@ export class NodeState {
 
   constructor(nodeId: string, config: Readonly<ReplicationLagConfig>) {
     this.nodeId = nodeId;
-    this.coarse = new SampleRing(config.maxSamplesPerNode);
     this.retentionMs = config.retentionWindowSeconds * 1000;
-    this.slotMs = this.retentionMs / (config.maxSamplesPerNode - 2);
+    this.coarse = new CoarseHistory(config.maxSamplesPerNode, this.recent, this.retentionMs, this.retentionMs / (config.maxSamplesPerNode - 2));
   }
 
   /** Records one observation and returns the node's new status. Inputs are already validated. */
@@ -61,8 +61,11 @@ export class NodeState {
     if (lagEntries === 0 || follower > this.lastFollower) this.lastProgressAt = now;
 
     const lagSeconds = givenLagSeconds ?? estimateDelaySeconds(this.recent, this.coarse, follower, leader, now, this.retentionMs);
-    this.recent.push(now, leader, follower, lagSeconds);
-    this.pushCoarse(now, leader, follower, lagSeconds);
+    const recent = this.recent;
+    this.coarse.advance(now); // reads the previous observation from `recent`: before the push
+    if (recent.size === recent.capacity) this.trend.evict(recent.time(0), recent.lagSeconds(0));
+    recent.push(now, leader, follower, lagSeconds);
+    this.trend.pushed(recent, now, lagSeconds);
     this.lastLeader = leader;
     this.lastFollower = follower;
     this.lastTime = now;
@@ -76,7 +79,7 @@ export class NodeState {
       lagSeconds,
       severity,
       applyRate(this.recent),
-      config.enablePrediction ? predictLagSeconds(this.recent, config.predictionHorizonSeconds) : undefined,
+      config.enablePrediction ? this.trend.predict(recent, config.predictionHorizonSeconds) : undefined,
       now,
     );
     this.status = status;
@@ -114,20 +117,9 @@ export class NodeState {
     return out;
   }
 
-  private pushCoarse(now: number, leader: number, follower: number, lagSeconds: number): void {
-    const ring = this.coarse;
-    // Keep one sample at or before the window's start as the anchor for interpolation.
-    while (ring.size > 1 && ring.time(1) <= now - this.retentionMs) ring.dropOldest();
-    // One sample per slot of time, the newest: capacity × slot spans the window whatever the update rate.
-    if (ring.size > 0 && Math.floor(now / this.slotMs) === Math.floor(ring.time(ring.size - 1) / this.slotMs)) {
-      ring.replaceNewest(now, leader, follower, lagSeconds);
-    } else {
-      ring.push(now, leader, follower, lagSeconds);
-    }
-  }
-
   private resetHistory(): void {
     this.recent.clear();
+    this.trend.reset();
     this.coarse.clear();
   }
 
