@@ -44,6 +44,68 @@ function runOurs(monitor: ReplicationLagMonitor, s: Stream, count: number): numb
   return check;
 }
 
+/** The same stream with the delay given (`lagSeconds` = 2): no estimation on either side. */
+function runOursGiven(monitor: ReplicationLagMonitor, s: Stream, count: number): number {
+  const ids = s.ids;
+  const n = ids.length;
+  const step = 1000 / n;
+  const clock = s.clock;
+  let u = s.u;
+  let check = 0;
+  for (let k = 0; k < count; k++, u++) {
+    clock.t += step;
+    const leader = Math.floor(clock.t);
+    const follower = leader - 2000 - (u % 7);
+    check += monitor.updateLag(ids[u % n]!, leader, follower, 2).lagSeconds;
+  }
+  s.u = u;
+  return check;
+}
+
+function runBaselineGiven(monitor: OriginalReplicationLagMonitor, s: Stream, count: number): number {
+  const ids = s.ids;
+  const n = ids.length;
+  const step = 1000 / n;
+  const clock = s.clock;
+  let u = s.u;
+  for (let k = 0; k < count; k++, u++) {
+    clock.t += step;
+    const leader = Math.floor(clock.t);
+    const follower = leader - 2000 - (u % 7);
+    monitor.updateLag(ids[u % n]!, leader, follower, 2);
+  }
+  s.u = u;
+  return monitor.statistics.avgLagSeconds;
+}
+
+/**
+ * The floor of the loop itself: the same stream into a function that only looks the node up in a Map, reads
+ * the clock and returns a fresh object (what any monitor does at the least). Subtracted from both sides, it
+ * shows the cost of the monitors' own work.
+ */
+function runFloor(nodes: Map<string, { lag: number; at: number }>, now: () => number, s: Stream, count: number): number {
+  const ids = s.ids;
+  const n = ids.length;
+  const step = 1000 / n;
+  const clock = s.clock;
+  let u = s.u;
+  let check = 0;
+  const update = (id: string, leader: number, follower: number) => {
+    const node = nodes.get(id)!;
+    node.lag = leader - follower;
+    node.at = now();
+    return { nodeId: id, lagEntries: node.lag, lagSeconds: node.lag / 1000 };
+  };
+  for (let k = 0; k < count; k++, u++) {
+    clock.t += step;
+    const leader = Math.floor(clock.t);
+    const follower = leader - 2000 - (u % 7);
+    check += update(ids[u % n]!, leader, follower).lagSeconds;
+  }
+  s.u = u;
+  return check;
+}
+
 /** The same stream into the baseline (it returns nothing: the checksum reads its statistics). */
 function runBaseline(monitor: OriginalReplicationLagMonitor, s: Stream, count: number): number {
   const ids = s.ids;
@@ -71,27 +133,64 @@ interface SizePlan {
   batchBaseline: number;
   runs: number;
   goalSpeedup: number;
+  /** Also measure the delay-given variants and the loop floor (the explanation of the 10-node figure). */
+  breakdown: boolean;
 }
 
 function plans(quick: boolean): SizePlan[] {
   if (quick) {
     return [
-      { nodes: 10, warmOurs: 3_000, warmBaseline: 3_000, batchOurs: 5_000, batchBaseline: 5_000, runs: 3, goalSpeedup: 3 },
-      { nodes: 200, warmOurs: 2_000, warmBaseline: 400, batchOurs: 5_000, batchBaseline: 1_000, runs: 3, goalSpeedup: 100 },
+      { nodes: 10, warmOurs: 3_000, warmBaseline: 3_000, batchOurs: 5_000, batchBaseline: 5_000, runs: 3, goalSpeedup: 3, breakdown: true },
+      { nodes: 200, warmOurs: 2_000, warmBaseline: 400, batchOurs: 5_000, batchBaseline: 1_000, runs: 3, goalSpeedup: 100, breakdown: false },
     ];
   }
   return [
     // 10 nodes: a full simulated hour of warm-up, so the baseline holds its steady state (3600 samples per node,
     // one pruned per update) and our coarse history spans the retention window.
-    { nodes: 10, warmOurs: 36_000, warmBaseline: 36_000, batchOurs: 300_000, batchBaseline: 300_000, runs: 9, goalSpeedup: 3 },
+    { nodes: 10, warmOurs: 36_000, warmBaseline: 36_000, batchOurs: 300_000, batchBaseline: 300_000, runs: 9, goalSpeedup: 3, breakdown: true },
     // 10,000 nodes: the baseline's per-update rescan makes an hour of warm-up (36M updates × 10k nodes) infeasible;
     // both sides warm up for a few simulated seconds (our recent ring fills after 32). Short histories can only
     // favour the baseline.
-    { nodes: 10_000, warmOurs: 400_000, warmBaseline: 20_000, batchOurs: 300_000, batchBaseline: 10_000, runs: 7, goalSpeedup: 100 },
+    { nodes: 10_000, warmOurs: 400_000, warmBaseline: 20_000, batchOurs: 300_000, batchBaseline: 10_000, runs: 7, goalSpeedup: 100, breakdown: false },
   ];
 }
 
+/**
+ * The explanation of the small-cluster figure, measured in the same run: both monitors with the delay given
+ * (no estimation on either side), and the loop floor. Medians of interleaved runs after the same warm-up.
+ */
+function breakdown(plan: SizePlan, sink: { value: number }): { oursGiven: number; baselineGiven: number; floor: number } {
+  const sOurs = stream(plan.nodes);
+  const sBase = stream(plan.nodes);
+  const sFloor = stream(plan.nodes);
+  const ours = new ReplicationLagMonitor({ now: () => sOurs.clock.t });
+  const base = new OriginalReplicationLagMonitor({ now: () => sBase.clock.t });
+  for (const id of sOurs.ids) ours.registerNode(id);
+  for (const id of sBase.ids) base.registerNode(id);
+  const floorNodes = new Map(sFloor.ids.map((id) => [id, { lag: 0, at: 0 }]));
+  const floorNow = () => sFloor.clock.t;
+  sink.value += runOursGiven(ours, sOurs, plan.warmOurs);
+  sink.value += runBaselineGiven(base, sBase, plan.warmBaseline);
+  sink.value += runFloor(floorNodes, floorNow, sFloor, plan.warmOurs);
+  const oursNs: number[] = [];
+  const baseNs: number[] = [];
+  const floorNs: number[] = [];
+  for (let r = 0; r < plan.runs; r++) {
+    let t0 = nowNs();
+    sink.value += runOursGiven(ours, sOurs, plan.batchOurs);
+    oursNs.push((nowNs() - t0) / plan.batchOurs);
+    t0 = nowNs();
+    sink.value += runBaselineGiven(base, sBase, plan.batchBaseline);
+    baseNs.push((nowNs() - t0) / plan.batchBaseline);
+    t0 = nowNs();
+    sink.value += runFloor(floorNodes, floorNow, sFloor, plan.batchOurs);
+    floorNs.push((nowNs() - t0) / plan.batchOurs);
+  }
+  return { oursGiven: median(oursNs), baselineGiven: median(baseNs), floor: median(floorNs) };
+}
+
 export async function throughput(options: WorkloadOptions): Promise<WorkloadResult> {
+  const checksumSink = { value: 0 };
   const started = performance.now();
   const rows: Row[] = [];
   const details: Record<string, unknown> = {};
@@ -147,8 +246,26 @@ export async function throughput(options: WorkloadOptions): Promise<WorkloadResu
       oursHistoryPerNode: ours.getStatus(sOurs.ids[0]!)?.history.length,
     };
     options.log(`throughput ${plan.nodes} nodes: ours ${o.toFixed(0)} ns, baseline ${b.toFixed(0)} ns, speed-up ${(b / o).toFixed(1)}×`);
+    if (plan.breakdown) {
+      const bd = breakdown(plan, checksumSink);
+      const label = `${plan.nodes.toLocaleString('en-US')} nodes`;
+      rows.push(
+        row({ metric: `ns/update, ${label}, delay given (no estimation)`, ours: round(bd.oursGiven), baseline: round(bd.baselineGiven), unit: 'ns' }),
+        row({ metric: `ns/update, ${label}, loop floor (Map lookup, clock, returned object)`, ours: round(bd.floor), unit: 'ns' }),
+        row({ metric: `ns/update above the loop floor, ${label}`, ours: round(o - bd.floor), baseline: round(b - bd.floor), unit: 'ns' }),
+      );
+      (details[`nodes_${plan.nodes}`] as Record<string, unknown>).breakdown = {
+        oursGivenNs: round(bd.oursGiven),
+        baselineGivenNs: round(bd.baselineGiven),
+        floorNs: round(bd.floor),
+        oursAboveFloorNs: round(o - bd.floor),
+        baselineAboveFloorNs: round(b - bd.floor),
+        estimationNs: round(o - bd.oursGiven),
+      };
+      options.log(`throughput ${label} breakdown: delay given ours ${bd.oursGiven.toFixed(0)} ns, baseline ${bd.baselineGiven.toFixed(0)} ns; loop floor ${bd.floor.toFixed(0)} ns`);
+    }
   }
-  details.checksum = Number.isFinite(checksum);
+  details.checksum = Number.isFinite(checksum + checksumSink.value);
   const met = rows.every((r) => r.met !== false);
   return {
     name: 'throughput',

@@ -1,7 +1,9 @@
 /** status.history contents, resets when a position goes backwards, clock steps, 64-bit positions. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import type { ReplicationStatus } from '../../src/index.ts';
+import { SampleRing } from '../../src/history.ts';
 import { fakeMonitor } from './helpers.ts';
 
 describe('status.history', () => {
@@ -170,3 +172,41 @@ function near10(rate: number): void {
   // 10 entries per second after the reset
   assert.ok(Math.abs(rate - 10) < 1e-9, `rate ${rate}`);
 }
+
+describe('SampleRing (internal)', () => {
+  /** The newest index whose leader is ≤ offset, by a plain scan: the reference for the galloping search. */
+  function scan(leaders: readonly number[], offset: number): number {
+    for (let i = leaders.length - 1; i >= 0; i--) if (leaders[i]! <= offset) return i;
+    return -1;
+  }
+
+  test('latestAtOrBelow agrees with a linear scan, across wrap-around, duplicates and every probe', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 0, maxLength: 120 }),
+        fc.integer({ min: 0, max: 10 }),
+        (capacity, steps, drops) => {
+          const ring = new SampleRing(capacity);
+          let leader = 0;
+          const pushed: number[] = [];
+          steps.forEach((step, i) => {
+            leader += step; // non-decreasing, with repeats (idle leader)
+            ring.push(i, leader, 0, 0);
+            pushed.push(leader);
+          });
+          let kept = pushed.slice(-capacity);
+          for (let d = 0; d < drops && kept.length > 0; d++) {
+            ring.dropOldest();
+            kept = kept.slice(1);
+          }
+          assert.equal(ring.size, kept.length);
+          kept.forEach((l, i) => assert.equal(ring.leader(i), l));
+          for (let offset = -1; offset <= leader + 1; offset++) {
+            assert.equal(ring.latestAtOrBelow(offset), scan(kept, offset), `offset ${offset} in [${kept.join(',')}]`);
+          }
+        },
+      ),
+    );
+  });
+});
