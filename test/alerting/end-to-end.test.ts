@@ -1,7 +1,8 @@
 /**
  * End to end: the package's own Prometheus endpoint (startTelemetry) serves a monitor driven through
- * warning → critical → recovery → replica removed; a real Prometheus scrapes it with the shipped rules
- * (only `for:` shortened) and /api/v1/alerts shows each alert go pending → firing → resolved.
+ * warning → a delay rising towards critical → critical → recovery → a stalled follower → replica removed →
+ * the process gone; a real Prometheus scrapes it with the shipped rules (only `for:` shortened) and
+ * /api/v1/alerts shows every shipped alert go pending → firing → resolved.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,28 +13,42 @@ import { startTelemetry, type Telemetry } from '../../src/sdk/index.ts';
 import { findFreePort, startPrometheus, waitUntil, type PromAlert, type RunningPrometheus } from '../harness/prometheus.ts';
 import { ALERTING_FILES, PROMETHEUS_METRIC_NAMES, withShortFor } from './metric-names.ts';
 
-let telemetry: Telemetry;
+let telemetry: Telemetry | undefined;
 let prometheus: RunningPrometheus;
 let workDir: string;
 let ticker: NodeJS.Timeout;
+let endpointPort: number;
 /** What the simulated follower reports on each tick (every 200 ms). */
 let delaySeconds = 0;
+/** Added to `delaySeconds` on each tick (a delay rising at 5 × this per second). */
+let delayStep = 0;
 let reporting = true;
+/** The follower stops applying (for the stalled alert). */
+let frozen = false;
 let leader = 1_000_000;
 let follower = 1_000_000;
 
-before(async () => {
-  const endpointPort = await findFreePort();
-  telemetry = await startTelemetry({
+/** The package's endpoint with a short stall timeout, so the stalled episode takes seconds. */
+async function startEndpoint(): Promise<Telemetry> {
+  const t = await startTelemetry({
     serviceName: 'replication-e2e',
     otlp: false,
     prometheus: { host: '127.0.0.1', port: endpointPort },
+    instrumentation: { stallTimeoutSeconds: 2 },
   });
-  telemetry.monitor.registerNode('replica-1', { 'replication.system': 'raft', 'server.address': '127.0.0.1' });
+  t.monitor.registerNode('replica-1', { 'replication.system': 'raft', 'server.address': '127.0.0.1' });
+  return t;
+}
+
+before(async () => {
+  endpointPort = await findFreePort();
+  telemetry = await startEndpoint();
   ticker = setInterval(() => {
-    if (!reporting) return;
+    if (!reporting || telemetry === undefined) return;
     leader += 500;
-    follower = delaySeconds === 0 ? leader : follower + 400; // always advancing: never stalled
+    delaySeconds += delayStep;
+    // Unless frozen, the follower always advances: never stalled.
+    if (!frozen) follower = delaySeconds === 0 ? leader : follower + 400;
     telemetry.monitor.updateLag('replica-1', leader, follower, delaySeconds);
   }, 200);
 
@@ -75,7 +90,12 @@ async function watchUntilFiring(name: string, timeoutMs: number): Promise<{ stat
   return { states, alert: firing! };
 }
 
-test('the shipped rules fire and resolve on metrics scraped from the package\'s own Prometheus endpoint', { timeout: 120_000 }, async () => {
+/** Waits until no alert named `name` is left: resolved. */
+async function watchUntilResolved(name: string, timeoutMs: number): Promise<void> {
+  await waitUntil(`${name} to resolve`, timeoutMs, async () => (await alertsNamed(name)).length === 0);
+}
+
+test('the shipped rules fire and resolve on metrics scraped from the package\'s own Prometheus endpoint', { timeout: 240_000 }, async () => {
   await prometheus.waitForTargets(20_000);
   await waitUntil('the first samples', 10_000, async () => (await prometheus.query(PROMETHEUS_METRIC_NAMES['replication.lag'])).length > 0);
   const [lag] = await prometheus.query(PROMETHEUS_METRIC_NAMES['replication.lag']);
@@ -93,13 +113,26 @@ test('the shipped rules fire and resolve on metrics scraped from the package\'s 
   assert.equal(warning.alert.annotations.summary, 'Replica replica-1 is 12s behind its leader');
   assert.equal((await alertsNamed('ReplicationDelayCritical')).length, 0);
 
-  // critical
+  // a delay rising at 1 s/s from 12 s: forecast at the 60 s horizon well above 30 s while the delay is below it.
+  // First let the forecast settle: the step from 0 to 12 s may itself have made it rise for a few seconds.
+  await watchUntilResolved('ReplicationDelayPredictedCritical', 20_000);
+  delayStep = 0.2;
+  const predicted = await watchUntilFiring('ReplicationDelayPredictedCritical', 20_000);
+  assert.deepEqual(predicted.states, ['pending', 'firing']);
+  assert.equal(predicted.alert.labels.replication_node_id, 'replica-1');
+  assert.equal(predicted.alert.labels.severity, 'page');
+  assert.ok(delaySeconds < 30, `fired before the breach (delay ${delaySeconds.toFixed(1)} s)`);
+  assert.equal((await alertsNamed('ReplicationDelayCritical')).length, 0);
+
+  // critical: the forecast alert resolves once the breach is there (the critical alert takes over)
+  delayStep = 0;
   delaySeconds = 45;
   const critical = await watchUntilFiring('ReplicationDelayCritical', 20_000);
   assert.deepEqual(critical.states, ['pending', 'firing']);
   assert.equal(critical.alert.labels.severity, 'page');
   const [state] = await prometheus.query(`${PROMETHEUS_METRIC_NAMES['replication.severity']}{replication_severity="critical"}`);
   assert.equal(state?.value, 1, 'the state set says critical');
+  await watchUntilResolved('ReplicationDelayPredictedCritical', 20_000);
 
   // recovery: both resolve
   delaySeconds = 0;
@@ -110,9 +143,20 @@ test('the shipped rules fire and resolve on metrics scraped from the package\'s 
   const [alertsCounter] = await prometheus.query(`sum(${PROMETHEUS_METRIC_NAMES['replication.alerts']})`);
   assert.ok((alertsCounter?.value ?? 0) >= 3, 'warning, critical and resolving alerts counted');
 
+  // stalled: behind and not applying (delay given below the warning threshold, so only the stall shows)
+  delaySeconds = 2;
+  frozen = true;
+  const stalled = await watchUntilFiring('ReplicationStalled', 20_000);
+  assert.deepEqual(stalled.states, ['pending', 'firing']);
+  assert.equal(stalled.alert.labels.replication_node_id, 'replica-1');
+  assert.equal((await alertsNamed('ReplicationDelayWarning')).length, 0, 'a stall is not a delay alert');
+  frozen = false;
+  delaySeconds = 0;
+  await watchUntilResolved('ReplicationStalled', 20_000);
+
   // the replica is removed: its series vanish from the next scrape and ReplicationReplicaAbsent fires
   reporting = false;
-  telemetry.monitor.unregisterNode('replica-1');
+  telemetry!.monitor.unregisterNode('replica-1');
   const absent = await watchUntilFiring('ReplicationReplicaAbsent', 25_000);
   assert.deepEqual(absent.states, ['pending', 'firing']);
   assert.equal(absent.alert.labels.replication_node_id, 'replica-1');
@@ -120,5 +164,18 @@ test('the shipped rules fire and resolve on metrics scraped from the package\'s 
 
   // and it comes back: the absence resolves
   reporting = true;
-  await waitUntil('ReplicationReplicaAbsent to resolve', 20_000, async () => (await alertsNamed('ReplicationReplicaAbsent')).length === 0);
+  await watchUntilResolved('ReplicationReplicaAbsent', 20_000);
+
+  // the process goes away: the target is down, ReplicationTargetDown fires (and the absence alert does not)
+  const gone = telemetry!;
+  telemetry = undefined;
+  await gone.shutdown();
+  const down = await watchUntilFiring('ReplicationTargetDown', 25_000);
+  assert.deepEqual(down.states, ['pending', 'firing']);
+  assert.equal(down.alert.labels.instance, `127.0.0.1:${endpointPort}`);
+  assert.equal((await alertsNamed('ReplicationReplicaAbsent')).length, 0, 'a down target is not an absent replica');
+
+  // it restarts on the same address: the target is up again and the alert resolves
+  telemetry = await startEndpoint();
+  await watchUntilResolved('ReplicationTargetDown', 25_000);
 });
