@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { context, SeverityNumber, trace } from '@opentelemetry/api';
+import { context, SeverityNumber } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';

@@ -31,6 +31,21 @@ describe('package', () => {
     assert.equal(loaded.trim(), '0');
   });
 
+  it('ships each database source as its own entry, loading only its own driver', () => {
+    const esm = run(['--input-type=module', '-e', [
+      "const names = [];",
+      "for (const [file, cls] of [['postgresql', 'PostgresSource'], ['redis', 'RedisSource'], ['etcd', 'EtcdSource'], ['mysql', 'MySqlSource']]) {",
+      "  const m = await import('otel-replication-lag/sources/' + file); names.push(typeof m[cls]); }",
+      "console.log(names.join(' '))",
+    ].join('\n')]);
+    assert.equal(esm.trim(), 'function function function function');
+    const drivers = (entry: string) => run(['-e', `require('${entry}'); console.log(Object.keys(require.cache).filter(k => /node_modules\\/(pg|mysql2)\\//.test(k)).map(k => k.match(/node_modules\\/(pg|mysql2)\\//)[1]).filter((v, i, a) => a.indexOf(v) === i).join(',') || 'none')`]).trim();
+    assert.equal(drivers('otel-replication-lag'), 'none', 'the library entry loads no database driver');
+    assert.equal(drivers('otel-replication-lag/sources/redis'), 'none', 'redis needs no driver');
+    assert.equal(drivers('otel-replication-lag/sources/postgresql'), 'pg');
+    assert.equal(drivers('otel-replication-lag/sources/mysql'), 'mysql2');
+  });
+
   it('ships the replag bin with a shebang', () => {
     const bin = join(root, pkg.bin.replag);
     assert.ok(existsSync(bin), `${pkg.bin.replag} missing`);

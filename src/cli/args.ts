@@ -2,11 +2,21 @@
 import { parseArgs } from 'node:util';
 import type { OtlpProtocol } from '../sdk/env.ts';
 
+/** The system `replag` watches, with where to find it (passwords come from the environment, see USAGE). */
+export type SourceSpec =
+  | { kind: 'demo'; nodes: number }
+  | { kind: 'postgres'; url: string }
+  | { kind: 'redis'; url: string }
+  | { kind: 'etcd'; endpoints: string[] }
+  | { kind: 'mysql'; primary: string; replicas: string[] };
+
 /** What `replag` was asked to do. */
 export interface CliOptions {
-  command: 'demo' | 'help' | 'version';
-  nodes: number;
+  command: 'run' | 'help' | 'version';
+  source: SourceSpec;
   intervalMs: number;
+  /** Bound on each poll of a database source, ms; undefined: the source's default (5000). */
+  timeoutMs: number | undefined;
   /** Seconds to run; 0 runs until SIGINT/SIGTERM. */
   durationSeconds: number;
   otlpEndpoint: string | undefined;
@@ -22,16 +32,22 @@ export interface CliOptions {
   output: 'auto' | 'table' | 'plain' | 'quiet';
 }
 
-export const USAGE = `Usage: replag [demo] [options]
+export const USAGE = `Usage: replag [demo | postgres | redis | etcd | mysql] [options]
 
 Watches the replication lag of each follower and exports it through OpenTelemetry.
 
 Commands:
   demo                     a simulated Raft cluster: healthy, slow, lagging and frozen followers (default)
+    --nodes N              followers in the simulated cluster (default 4)
+  postgres --url URL       a PostgreSQL primary: postgres://user@host:5432/db (password: PGPASSWORD)
+  redis --url URL          a Redis master: redis://[user@]host:6379 (password: REDISCLI_AUTH)
+  etcd --endpoints URLS    an etcd cluster: comma-separated client URLs, e.g. http://host:2379
+  mysql --primary URL --replica URL [--replica URL ...]
+                           a MySQL / MariaDB primary and its replicas: mysql://user@host:3306 (password: MYSQL_PWD)
 
 Options:
-  --nodes N                followers in the simulated cluster (default 4)
   --interval MS            milliseconds between polls (default 1000)
+  --timeout MS             bound on each poll of a database (default 5000)
   --duration S             stop after S seconds (default: run until Ctrl-C / SIGTERM)
   --otlp-endpoint URL      OTLP/HTTP base URL (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no export)
   --otlp-protocol P        http/protobuf (default) or http/json (default: OTEL_EXPORTER_OTLP_PROTOCOL)
@@ -67,7 +83,12 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
       strict: true,
       options: {
         nodes: { type: 'string' },
+        url: { type: 'string' },
+        endpoints: { type: 'string' },
+        primary: { type: 'string' },
+        replica: { type: 'string', multiple: true },
         interval: { type: 'string' },
+        timeout: { type: 'string' },
         duration: { type: 'string' },
         'otlp-endpoint': { type: 'string' },
         'otlp-protocol': { type: 'string' },
@@ -88,8 +109,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   }
   const { values, positionals } = parsed;
   if (positionals.length > 1) throw new RangeError(`unexpected argument ${JSON.stringify(positionals[1])}`);
-  const command = positionals[0] ?? 'demo';
-  if (command !== 'demo') throw new RangeError(`unknown command ${JSON.stringify(command)} (commands: demo)`);
+  // --help and --version answer whatever else is on the line.
+  const source: SourceSpec = values.help || values.version ? { kind: 'demo', nodes: 4 } : sourceSpec(positionals[0] ?? 'demo', values);
   const protocol = values['otlp-protocol'];
   if (protocol !== undefined && protocol !== 'http/protobuf' && protocol !== 'http/json') {
     throw new RangeError(`--otlp-protocol must be http/protobuf or http/json, got ${JSON.stringify(protocol)}`);
@@ -100,9 +121,10 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   }
   const port = number('prometheus-port', values['prometheus-port'], (n) => Number.isInteger(n) && n > 0 && n < 65536, 'a port number');
   return {
-    command: values.help ? 'help' : values.version ? 'version' : 'demo',
-    nodes: number('nodes', values.nodes, positiveInt, 'a positive integer') ?? 4,
+    command: values.help ? 'help' : values.version ? 'version' : 'run',
+    source,
     intervalMs: number('interval', values.interval, positive, 'a number of milliseconds > 0') ?? 1000,
+    timeoutMs: number('timeout', values.timeout, positive, 'a number of milliseconds > 0'),
     durationSeconds: number('duration', values.duration, (n) => n >= 0, 'a number of seconds >= 0') ?? 0,
     otlpEndpoint: values['otlp-endpoint'],
     otlpProtocol: protocol,
@@ -115,4 +137,59 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     exportIntervalMs: number('export-interval', values['export-interval'], positive, 'a number of milliseconds > 0'),
     output,
   };
+}
+
+const COMMANDS = ['demo', 'postgres', 'redis', 'etcd', 'mysql'] as const;
+
+/** Which flags locate each command's system. */
+const SOURCE_FLAGS: Record<(typeof COMMANDS)[number], readonly string[]> = {
+  demo: ['nodes'],
+  postgres: ['url'],
+  redis: ['url'],
+  etcd: ['endpoints'],
+  mysql: ['primary', 'replica'],
+};
+
+interface SourceFlags {
+  nodes?: string;
+  url?: string;
+  endpoints?: string;
+  primary?: string;
+  replica?: string[];
+}
+
+function sourceSpec(command: string, values: SourceFlags): SourceSpec {
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new RangeError(`unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.join(', ')})`);
+  }
+  const kind = command as (typeof COMMANDS)[number];
+  for (const flag of ['nodes', 'url', 'endpoints', 'primary', 'replica'] as const) {
+    if (values[flag] !== undefined && !SOURCE_FLAGS[kind].includes(flag)) {
+      const users = COMMANDS.filter((c) => SOURCE_FLAGS[c].includes(flag));
+      throw new RangeError(`--${flag} applies to ${users.join(' and ')}, not to ${kind}`);
+    }
+  }
+  const required = (flag: 'url' | 'primary' | 'endpoints'): string => {
+    const value = values[flag]?.trim();
+    if (value === undefined || value === '') throw new RangeError(`${kind} needs --${flag}`);
+    return value;
+  };
+  switch (kind) {
+    case 'demo':
+      return { kind, nodes: number('nodes', values.nodes, positiveInt, 'a positive integer') ?? 4 };
+    case 'postgres':
+    case 'redis':
+      return { kind, url: required('url') };
+    case 'etcd': {
+      const endpoints = required('endpoints').split(',').map((e) => e.trim());
+      if (endpoints.some((e) => e === '')) throw new RangeError('--endpoints must be a comma-separated list of URLs without empty entries');
+      return { kind, endpoints };
+    }
+    case 'mysql': {
+      const primary = required('primary');
+      const replicas = (values.replica ?? []).map((r) => r.trim());
+      if (replicas.length === 0 || replicas.some((r) => r === '')) throw new RangeError('mysql needs at least one --replica URL');
+      return { kind, primary, replicas };
+    }
+  }
 }

@@ -2,9 +2,10 @@
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { startTelemetry, type Telemetry } from '../sdk/index.ts';
 import { startPoller } from '../sources/poller.ts';
-import { SimulatedClusterSource } from '../sources/simulated.ts';
+import type { ReplicationSource } from '../sources/source.ts';
 import { PACKAGE_VERSION } from '../version.ts';
 import { parseCliArgs, USAGE, type CliOptions } from './args.ts';
+import { createSource, describeSource } from './sources.ts';
 import { formatAlert, renderTable, summary } from './table.ts';
 
 /** Where `replag` writes: the table and lines to `stdout`, notices and errors to `stderr`. */
@@ -33,6 +34,18 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
 
   // Export failures (collector down, 4xx/5xx) are reported by the SDK through diag: show them.
   diag.setLogger(new DiagConsoleLogger(), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  const failures = new FailureLog(io.stderr);
+  let source: ReplicationSource;
+  try {
+    source = await createSource(options.source, {
+      env: process.env,
+      timeoutMs: options.timeoutMs,
+      onReplicaError: (replica, error) => failures.report(`replica ${replica}`, error),
+    });
+  } catch (error) {
+    io.stderr.write(`replag: ${(error as Error).message}\n`);
+    return error instanceof RangeError || error instanceof TypeError ? 2 : 1;
+  }
   let telemetry: Telemetry;
   try {
     telemetry = await startTelemetry({
@@ -63,14 +76,14 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   monitor.onAlert((alert) => {
     if (mode === 'plain') io.stdout.write(`${formatAlert(alert)}\n`);
   });
-  const source = new SimulatedClusterSource({ followers: options.nodes });
-  io.stderr.write(`replag: simulated cluster with ${options.nodes} followers, polling every ${options.intervalMs} ms\n`);
+  io.stderr.write(`replag: watching ${describeSource(options.source)}, polling every ${options.intervalMs} ms\n`);
   const poller = startPoller({
     source,
     monitor,
     intervalMs: options.intervalMs,
-    onError: (error) => io.stderr.write(`replag: poll failed: ${error.message}\n`),
+    onError: (error) => failures.report('poll', error),
     onPoll: () => {
+      failures.settle();
       if (mode === 'plain') io.stdout.write(`${new Date().toISOString()} ${summary(monitor.getStats())}\n`);
       else if (mode === 'table') {
         const rows = Math.max(5, (io.stdout.rows ?? 40) - 12);
@@ -92,7 +105,43 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     const timer = options.durationSeconds > 0 ? setTimeout(() => finish(0), options.durationSeconds * 1000) : undefined;
   });
   await poller.stop();
+  try {
+    await source.close?.();
+  } catch (error) {
+    io.stderr.write(`replag: closing the source failed: ${(error as Error).message}\n`);
+  }
   await telemetry.shutdown();
   io.stderr.write(`replag: stopped; ${summary(monitor.getStats())}\n`);
   return exitCode;
+}
+
+/**
+ * Prints failures without repeating them every interval: a failure is printed when it starts or its message
+ * changes, and once more when a successful poll no longer reports it.
+ */
+class FailureLog {
+  private readonly last = new Map<string, string>();
+  private readonly current = new Set<string>();
+  private readonly out: NodeJS.WritableStream;
+
+  constructor(out: NodeJS.WritableStream) {
+    this.out = out;
+  }
+
+  report(what: string, error: Error): void {
+    this.current.add(what);
+    if (this.last.get(what) === error.message) return;
+    this.last.set(what, error.message);
+    this.out.write(`replag: ${what} failed: ${error.message}\n`);
+  }
+
+  /** After a successful poll: what was not reported since the previous one is over. */
+  settle(): void {
+    for (const what of [...this.last.keys()]) {
+      if (this.current.has(what)) continue;
+      this.last.delete(what);
+      this.out.write(`replag: ${what} succeeded again\n`);
+    }
+    this.current.clear();
+  }
 }

@@ -37,11 +37,17 @@ export function metricExportInterval(env: Env, explicit?: number): number {
   return value;
 }
 
-/** A URL safe to print: no credentials, query or fragment. */
+/**
+ * A URL safe to print: no credentials, query or fragment. Everything up to the last `@` of the authority is
+ * dropped before parsing, so a password holding an unencoded `/`, `?` or `#` cannot end up in the host or path.
+ */
 export function redactUrl(url: string): string {
+  const at = url.lastIndexOf('@');
+  const scheme = url.indexOf('://');
+  const stripped = at > scheme && scheme >= 0 ? `${url.slice(0, scheme + 3)}${url.slice(at + 1)}` : url;
   try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
+    const u = new URL(stripped);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
   } catch {
     return '(invalid URL)';
   }

@@ -5,8 +5,9 @@ import { parseCliArgs } from '../../src/cli/args.ts';
 describe('replag arguments', () => {
   it('defaults to the demo on 4 simulated followers, 1 s polls, running until stopped', () => {
     const o = parseCliArgs([]);
-    assert.equal(o.command, 'demo');
-    assert.equal(o.nodes, 4);
+    assert.equal(o.command, 'run');
+    assert.deepEqual(o.source, { kind: 'demo', nodes: 4 });
+    assert.equal(o.timeoutMs, undefined);
     assert.equal(o.intervalMs, 1000);
     assert.equal(o.durationSeconds, 0);
     assert.equal(o.prometheusPort, undefined);
@@ -17,11 +18,24 @@ describe('replag arguments', () => {
     const o = parseCliArgs(['demo', '--nodes', '1000', '--interval', '250', '--duration', '3', '--otlp-endpoint', 'http://127.0.0.1:4318', '--otlp-protocol', 'http/json',
       '--export-interval', '500', '--prometheus-port', '29464', '--prometheus-host', '127.0.0.1', '--service-name', 's', '--warning', '2', '--critical', '9', '--stall', '4', '--output', 'plain']);
     assert.deepEqual(o, {
-      command: 'demo', nodes: 1000, intervalMs: 250, durationSeconds: 3, otlpEndpoint: 'http://127.0.0.1:4318', otlpProtocol: 'http/json', prometheusPort: 29464,
+      command: 'run', source: { kind: 'demo', nodes: 1000 }, intervalMs: 250, timeoutMs: undefined, durationSeconds: 3, otlpEndpoint: 'http://127.0.0.1:4318', otlpProtocol: 'http/json', prometheusPort: 29464,
       prometheusHost: '127.0.0.1', serviceName: 's', warningSeconds: 2, criticalSeconds: 9, stallSeconds: 4, exportIntervalMs: 500, output: 'plain',
     });
     assert.equal(parseCliArgs(['--help']).command, 'help');
     assert.equal(parseCliArgs(['--version']).command, 'version');
+  });
+
+  it('parses each database command with its own flags', () => {
+    assert.deepEqual(parseCliArgs(['postgres', '--url', 'postgres://monitor@db1:5432/postgres', '--timeout', '2500']).source, { kind: 'postgres', url: 'postgres://monitor@db1:5432/postgres' });
+    assert.equal(parseCliArgs(['postgres', '--url', 'postgres://db1/x', '--timeout', '2500']).timeoutMs, 2500);
+    assert.deepEqual(parseCliArgs(['redis', '--url', 'redis://db2:6379']).source, { kind: 'redis', url: 'redis://db2:6379' });
+    assert.deepEqual(parseCliArgs(['etcd', '--endpoints', 'http://e1:2379, http://e2:2379']).source, { kind: 'etcd', endpoints: ['http://e1:2379', 'http://e2:2379'] });
+    assert.deepEqual(parseCliArgs(['mysql', '--primary', 'mysql://m@p:3306', '--replica', 'mysql://m@r1:3306', '--replica', 'mysql://m@r2:3306']).source, {
+      kind: 'mysql',
+      primary: 'mysql://m@p:3306',
+      replicas: ['mysql://m@r1:3306', 'mysql://m@r2:3306'],
+    });
+    assert.equal(parseCliArgs(['postgres', '--help']).command, 'help', '--help needs no --url');
   });
 
   it('names the bad flag', () => {
@@ -33,7 +47,17 @@ describe('replag arguments', () => {
       [['--otlp-protocol', 'grpc'], /--otlp-protocol must be http\/protobuf or http\/json/],
       [['--output', 'fancy'], /--output/],
       [['--bogus'], /bogus/],
-      [['watch-everything'], /unknown command "watch-everything"/],
+      [['watch-everything'], /unknown command "watch-everything" \(commands: demo, postgres, redis, etcd, mysql\)/],
+      [['postgres'], /postgres needs --url/],
+      [['redis', '--url', '  '], /redis needs --url/],
+      [['etcd'], /etcd needs --endpoints/],
+      [['etcd', '--endpoints', 'http://a:2379,,http://b:2379'], /--endpoints must be a comma-separated list/],
+      [['mysql', '--primary', 'mysql://p:3306'], /mysql needs at least one --replica/],
+      [['mysql', '--replica', 'mysql://r:3306'], /mysql needs --primary/],
+      [['demo', '--url', 'postgres://db:5432/x'], /--url applies to postgres and redis, not to demo/],
+      [['postgres', '--url', 'postgres://db/x', '--nodes', '3'], /--nodes applies to demo, not to postgres/],
+      [['redis', '--url', 'redis://r:6379', '--replica', 'redis://x:6379'], /--replica applies to mysql, not to redis/],
+      [['postgres', '--url', 'postgres://db/x', '--timeout', '0'], /--timeout must be a number of milliseconds > 0/],
       [['demo', 'extra'], /unexpected argument "extra"/],
     ];
     for (const [argv, message] of cases) assert.throws(() => parseCliArgs(argv), message, argv.join(' '));

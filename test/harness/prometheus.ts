@@ -6,11 +6,12 @@
  * Prometheus hands new scrape targets to the scrape loop only every 5 s, so the first scrape lands ~5 s
  * after start: use `waitForTargets()` before expecting data.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { ensureDebianPackages } from './debian-packages.ts';
+import { ensureServiceUser, killOnExit, stopChild } from './service-user.ts';
 import { waitUntil } from './wait.ts';
 
 export { findFreePort, waitUntil } from './wait.ts';
@@ -84,7 +85,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   validate(options);
   ensureDebianPackages(['prometheus'], ['prometheus']);
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) ensureUser(RUN_USER);
+  if (asRoot) ensureServiceUser(RUN_USER);
 
   const dir = mkdtempSync(join(tmpdir(), 'replication-prometheus-'));
   let child: ChildProcess | undefined;
@@ -103,7 +104,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       '--log.level=warn',
     ];
     if (asRoot) {
-      const { uid, gid } = idsOf(RUN_USER);
+      const { uid, gid } = ensureServiceUser(RUN_USER);
       chownSync(dataDir, uid, gid);
       child = spawn('setpriv', [`--reuid=${RUN_USER}`, `--regid=${RUN_USER}`, '--init-groups', 'prometheus', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     } else {
@@ -117,7 +118,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     killOnExit.add(child);
     await waitReady(url, child, options.readyTimeoutMs ?? 20_000, () => output);
   } catch (err) {
-    if (child) await stop(child);
+    if (child) await stopChild(child, STOP_TIMEOUT_MS);
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -146,7 +147,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     log: () => output,
     close() {
       closed ??= (async () => {
-        await stop(proc);
+        await stopChild(proc, STOP_TIMEOUT_MS);
         killOnExit.delete(proc);
         rmSync(dir, { recursive: true, force: true });
       })();
@@ -215,31 +216,3 @@ async function api<T>(url: string, path: string): Promise<T> {
   return body.data;
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGCONT');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
-function ensureUser(user: string): void {
-  if (spawnSync('id', ['-u', user]).status === 0) return;
-  const r = spawnSync('useradd', ['--system', '--home', '/nonexistent', '--shell', '/usr/sbin/nologin', user], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`could not create user ${user}: ${r.stderr}`);
-}
-
-function idsOf(user: string): { uid: number; gid: number } {
-  const uid = Number(spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout.trim());
-  const gid = Number(spawnSync('id', ['-g', user], { encoding: 'utf8' }).stdout.trim());
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error(`cannot resolve uid/gid of ${user}`);
-  return { uid, gid };
-}
-
-/** Servers still running when the test process exits are killed, so none outlive a crashed test. */
-const killOnExit = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of killOnExit) child.kill('SIGKILL');
-});

@@ -35,6 +35,12 @@ describe('standard environment variables', () => {
     const shown = redactUrl('https://user:s3cret@collector.example:4318/v1/metrics?api_key=s3cret#x');
     assert.equal(shown, 'https://collector.example:4318/v1/metrics');
     assert.doesNotMatch(redactUrl('not a url s3cret'), /s3cret/);
+    // A password with unencoded '/', '?' or '#' would otherwise be parsed into the host, path or query.
+    for (const url of ['mysql://monitor:s3c/ret@db1:3306', 'postgres://u:s3c?ret@db1/app', 'redis://:s3c#ret@cache:6379', 'mysql://u:p@ss/s3cret@db1:3306']) {
+      const redacted = redactUrl(url);
+      assert.doesNotMatch(redacted, /s3c|ret|ss/, `${url} → ${redacted}`);
+      assert.match(redacted, /:\/\/(db1|cache)/, `${url} → ${redacted}`);
+    }
   });
 
   it('builds signal URLs as the OTLP spec does', () => {

@@ -52,12 +52,6 @@ function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number
   return { now: () => t, advance: (ms) => (t += ms) };
 }
 
-function latestRequestWith(receiver: OtlpReceiver, metric: string): ReceivedPoint[] | undefined {
-  const points = receiver.points(metric);
-  const last = points.at(-1)?.request;
-  return last === undefined ? undefined : points.filter((p) => p.request === last);
-}
-
 describe('startTelemetry over OTLP/HTTP', () => {
   let receiver: OtlpReceiver;
   let telemetry: Telemetry | undefined;

@@ -1,0 +1,73 @@
+/**
+ * Builds the source `replag` polls from its command line. Database sources are loaded on demand, so the demo
+ * (and a sidecar watching one system) never loads the other systems' drivers. Passwords come from each
+ * client's usual environment variable, never from the command line (where `ps` would show them).
+ */
+import { redactUrl } from '../sdk/env.ts';
+import type { ReplicationSource } from '../sources/source.ts';
+import type { SourceSpec } from './args.ts';
+
+/** The environment variable each database source reads its password from. */
+export const PASSWORD_VARIABLES = { postgres: 'PGPASSWORD', redis: 'REDISCLI_AUTH', mysql: 'MYSQL_PWD' } as const;
+
+/** What the source needs beyond its spec. */
+export interface SourceContext {
+  env: Readonly<Record<string, string | undefined>>;
+  timeoutMs: number | undefined;
+  /** One replica of a multi-server source could not be read (the others are still reported). */
+  onReplicaError: (replica: string, error: Error) => void;
+}
+
+function password(env: SourceContext['env'], name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** The source for `spec`. @throws RangeError / TypeError naming the bad option (from the source's validation). */
+export async function createSource(spec: SourceSpec, context: SourceContext): Promise<ReplicationSource> {
+  const timeout = context.timeoutMs === undefined ? {} : { timeoutMs: context.timeoutMs };
+  switch (spec.kind) {
+    case 'demo': {
+      const { SimulatedClusterSource } = await import('../sources/simulated.ts');
+      return new SimulatedClusterSource({ followers: spec.nodes });
+    }
+    case 'postgres': {
+      const { PostgresSource } = await import('../sources/postgresql.ts');
+      return new PostgresSource({ url: spec.url, password: password(context.env, PASSWORD_VARIABLES.postgres), ...timeout });
+    }
+    case 'redis': {
+      const { RedisSource } = await import('../sources/redis.ts');
+      return new RedisSource({ url: spec.url, password: password(context.env, PASSWORD_VARIABLES.redis), ...timeout });
+    }
+    case 'etcd': {
+      const { EtcdSource } = await import('../sources/etcd.ts');
+      return new EtcdSource({ endpoints: spec.endpoints, ...timeout });
+    }
+    case 'mysql': {
+      const { MySqlSource } = await import('../sources/mysql.ts');
+      return new MySqlSource({
+        primary: spec.primary,
+        replicas: spec.replicas,
+        password: password(context.env, PASSWORD_VARIABLES.mysql),
+        onReplicaError: context.onReplicaError,
+        ...timeout,
+      });
+    }
+  }
+}
+
+/** One line saying what is watched, safe to print: URLs without credentials or query. */
+export function describeSource(spec: SourceSpec): string {
+  switch (spec.kind) {
+    case 'demo':
+      return `simulated cluster with ${spec.nodes} followers`;
+    case 'postgres':
+      return `PostgreSQL primary ${redactUrl(spec.url)}`;
+    case 'redis':
+      return `Redis master ${redactUrl(spec.url)}`;
+    case 'etcd':
+      return `etcd cluster ${spec.endpoints.map(redactUrl).join(', ')}`;
+    case 'mysql':
+      return `MySQL/MariaDB primary ${redactUrl(spec.primary)} with replicas ${spec.replicas.map(redactUrl).join(', ')}`;
+  }
+}

@@ -1,0 +1,441 @@
+/**
+ * MySQL / MariaDB replication source: GTID positions of a primary and of its replicas, read with mysql2.
+ *
+ * Positions count transactions, so they are monotonic across binary log rotations:
+ * - MariaDB: the sum over replication domains of the highest seq_no, from `@@GLOBAL.gtid_binlog_pos` on the
+ *   primary and `Gtid_Slave_Pos` (transactions applied by the replica) from `SHOW ALL REPLICAS STATUS`.
+ * - MySQL 8: the number of transactions in `@@GLOBAL.gtid_executed` on the primary and, on the replica, in
+ *   `Executed_Gtid_Set` from `SHOW REPLICA STATUS` that the primary also has.
+ * The primary needs no privilege beyond a login; replicas need REPLICA MONITOR (MariaDB) / REPLICATION CLIENT (MySQL).
+ */
+import { connect as connectSocket, type Socket } from 'node:net';
+import { createConnection, type Connection, type RowDataPacket } from 'mysql2';
+import type { Connection as PromiseConnection } from 'mysql2/promise';
+import type { ReplicaPosition, ReplicationSource } from './source.ts';
+
+/** Options of `MySqlSource`. */
+export interface MySqlSourceOptions {
+  /** mysql:// URL of the primary (user, host, port; password may be in it). */
+  primary: string;
+  /** mysql:// URLs of the replicas to watch, at least one. */
+  replicas: string[];
+  /** Password for connections whose URL has none (the CLI passes MYSQL_PWD here). */
+  password?: string;
+  /** Bound on each poll, ms. Default 5000. */
+  timeoutMs?: number;
+  /**
+   * Called when one replica cannot be read; that replica is left out of this poll's result, the others are reported.
+   * Without it, a replica that cannot be read makes `poll()` reject.
+   */
+  onReplicaError?: (replica: string, error: Error) => void;
+}
+
+type System = 'mariadb' | 'mysql';
+type Role = 'primary' | 'replica';
+
+const DEFAULT_TIMEOUT_MS = 5000;
+const MAX_TIMEOUT_MS = 2_147_483_647;
+const DEFAULT_PORT = 3306;
+const MAX_UINT32 = 0xffff_ffffn;
+const MAX_UINT64 = 0xffff_ffff_ffff_ffffn;
+const MAX_GNO = 0x7fff_ffff_ffff_ffffn;
+
+/**
+ * Position of a MariaDB GTID list such as `@@gtid_binlog_pos` (`0-1-42,1-2-7`): the sum over replication domains
+ * of the highest seq_no seen in each domain. With `cappedBy` (the primary's list), only domains present there
+ * count, each at most at its seq_no there. Empty list → 0n. @throws RangeError on a malformed list.
+ */
+export function mariadbGtidSeq(gtidList: string, cappedBy?: string): bigint {
+  const own = parseMariadbGtids(gtidList);
+  const cap = cappedBy === undefined ? undefined : parseMariadbGtids(cappedBy);
+  let sum = 0n;
+  for (const [domain, seq] of own) {
+    if (cap === undefined) sum += seq;
+    else {
+      const limit = cap.get(domain);
+      if (limit !== undefined) sum += seq < limit ? seq : limit;
+    }
+  }
+  return sum;
+}
+
+/**
+ * Number of transactions in a MySQL GTID set such as `@@gtid_executed` (`uuid:1-10:12,uuid2:1-3`, tags allowed).
+ * With `within` (the primary's set), only transactions also in that set count. Empty set → 0n.
+ * @throws RangeError on a malformed set.
+ */
+export function mysqlGtidCount(gtidSet: string, within?: string): bigint {
+  const own = parseMysqlGtidSet(gtidSet);
+  const other = within === undefined ? undefined : parseMysqlGtidSet(within);
+  let count = 0n;
+  for (const [source, intervals] of own) {
+    const limits = other === undefined ? undefined : (other.get(source) ?? []);
+    for (const [start, end] of intervals) {
+      if (limits === undefined) count += end - start + 1n;
+      else {
+        for (const [s, e] of limits) {
+          const from = s > start ? s : start;
+          const to = e < end ? e : end;
+          if (to >= from) count += to - from + 1n;
+        }
+      }
+    }
+  }
+  return count;
+}
+
+/** Highest seq_no per domain of a MariaDB GTID list. */
+function parseMariadbGtids(text: string): Map<bigint, bigint> {
+  if (typeof text !== 'string') throw new TypeError(`a MariaDB GTID list must be a string, got ${typeof text}`);
+  const byDomain = new Map<bigint, bigint>();
+  if (text.trim() === '') return byDomain;
+  for (const part of text.split(',')) {
+    const m = /^(\d{1,10})-(\d{1,10})-(\d{1,20})$/.exec(part.trim());
+    const [domain, server, seq] = m === null ? [] : [BigInt(m[1]!), BigInt(m[2]!), BigInt(m[3]!)];
+    if (domain === undefined || server === undefined || seq === undefined || domain > MAX_UINT32 || server > MAX_UINT32 || seq > MAX_UINT64) {
+      throw new RangeError(`malformed MariaDB GTID ${JSON.stringify(part.trim())} in ${quote(text)}: expected domain-server-seq_no`);
+    }
+    const seen = byDomain.get(domain);
+    if (seen === undefined || seq > seen) byDomain.set(domain, seq);
+  }
+  return byDomain;
+}
+
+/** Disjoint, sorted [start, end] intervals per `uuid` or `uuid:tag` of a MySQL GTID set. */
+function parseMysqlGtidSet(text: string): Map<string, [bigint, bigint][]> {
+  if (typeof text !== 'string') throw new TypeError(`a MySQL GTID set must be a string, got ${typeof text}`);
+  const sets = new Map<string, [bigint, bigint][]>();
+  if (text.trim() === '') return sets;
+  for (const part of text.split(',')) {
+    const bad = (why: string) => new RangeError(`malformed MySQL GTID set ${JSON.stringify(part.trim())} in ${quote(text)}: ${why}`);
+    const [uuid = '', ...fields] = part.trim().toLowerCase().split(':');
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(uuid)) throw bad('expected a UUID');
+    let key = uuid;
+    let intervalsSinceKey = 0;
+    for (const field of fields) {
+      const m = /^(\d{1,19})(?:-(\d{1,19}))?$/.exec(field);
+      if (m !== null) {
+        const start = BigInt(m[1]!);
+        const end = m[2] === undefined ? start : BigInt(m[2]);
+        if (start < 1n || end < start || end > MAX_GNO) throw bad(`bad interval ${field}`);
+        let list = sets.get(key);
+        if (list === undefined) sets.set(key, (list = []));
+        list.push([start, end]);
+        intervalsSinceKey++;
+      } else if (/^[a-z_][a-z0-9_]{0,31}$/.test(field) && (intervalsSinceKey > 0 || key === uuid)) {
+        key = `${uuid}:${field}`;
+        intervalsSinceKey = 0;
+      } else throw bad(`unexpected ${JSON.stringify(field)}`);
+    }
+    if (intervalsSinceKey === 0) throw bad('expected at least one interval after each UUID or tag');
+  }
+  for (const [key, list] of sets) {
+    list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const merged: [bigint, bigint][] = [];
+    for (const [start, end] of list) {
+      const last = merged.at(-1);
+      if (last !== undefined && start <= last[1] + 1n) last[1] = end > last[1] ? end : last[1];
+      else merged.push([start, end]);
+    }
+    sets.set(key, merged);
+  }
+  return sets;
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+}
+
+/** An open (or opening) connection to one server. */
+interface Session {
+  readonly conn: Connection;
+  readonly client: PromiseConnection;
+  /** Our own socket, so that a hung server's connection can be destroyed at once. */
+  readonly socket: Socket;
+  /** From `VERSION()`, read once per connection. */
+  system?: System;
+}
+
+/** An error whose message already says what went wrong in the user's terms. */
+class ExplainedError extends Error {}
+
+/**
+ * The address of a URL for messages, without credentials or query: `mysql://host:port/path`. Everything up to
+ * the last `@` goes first, so that even a password with unencoded `/`, `#` or `@` in it is never shown.
+ */
+function redact(url: string): string {
+  const stripped = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, '$1');
+  try {
+    const u = new URL(stripped);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return stripped.slice(0, 100);
+  }
+}
+
+/** One server: its address, credentials and the connection opened on first use. */
+class Server {
+  readonly role: Role;
+  /** host:port as given in the URL (brackets kept for IPv6); the node id of a replica. */
+  readonly address: string;
+  /** Host without IPv6 brackets, for `server.address`. */
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string | undefined;
+  private session: Session | undefined;
+  private closed = false;
+
+  constructor(role: Role, option: string, url: unknown, fallbackPassword: string | undefined) {
+    if (typeof url !== 'string') throw new TypeError(`MySqlSourceOptions.${option} must be a mysql:// URL string, got ${typeof url}`);
+    const shown = JSON.stringify(redact(url));
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new RangeError(`MySqlSourceOptions.${option} must be a mysql:// URL, got ${shown}`);
+    }
+    if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') throw new RangeError(`MySqlSourceOptions.${option} must be a mysql:// URL, got ${shown}`);
+    if (u.hostname === '') throw new RangeError(`MySqlSourceOptions.${option} must name a host (mysql://user@host:port), got ${shown}`);
+    if (u.username === '') throw new RangeError(`MySqlSourceOptions.${option} must name the monitoring user (mysql://user@host:port), got ${shown}`);
+    if (u.search !== '' || u.hash !== '') throw new RangeError(`MySqlSourceOptions.${option} must not have a query string or fragment (no connection parameters are supported), got ${shown}`);
+    try {
+      this.user = decodeURIComponent(u.username);
+      this.password = u.password === '' ? fallbackPassword : decodeURIComponent(u.password);
+    } catch {
+      throw new RangeError(`MySqlSourceOptions.${option} has a badly percent-encoded user or password: ${shown}`);
+    }
+    this.role = role;
+    this.port = u.port === '' ? DEFAULT_PORT : Number(u.port);
+    if (this.port === 0) throw new RangeError(`MySqlSourceOptions.${option} must have a port in 1-65535, got ${shown}`);
+    this.address = `${u.hostname}:${this.port}`;
+    this.host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  }
+
+  /** Runs `work` on this server's connection (opened if needed), bounded by `timeoutMs`; errors name the server. */
+  async read<T>(timeoutMs: number, work: (query: (sql: string) => Promise<RowDataPacket[]>, system: System) => Promise<T>): Promise<T> {
+    const session = this.open(timeoutMs);
+    const query = async (sql: string) => (await session.client.query<RowDataPacket[]>(sql))[0];
+    const attempt = (async () => {
+      session.system ??= /mariadb/i.test(String((await query('SELECT VERSION() AS version'))[0]?.version)) ? 'mariadb' : 'mysql';
+      return work(query, session.system);
+    })();
+    attempt.catch(() => {}); // settled after a timeout: nobody waits for it any more
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([attempt, timeout]);
+    } catch (error) {
+      // Whatever failed, the next poll starts on a fresh connection (which also picks up new grants);
+      // a server that did not answer in time will not answer a QUIT either: its socket is destroyed.
+      this.drop(session, timedOut || (error as { code?: unknown }).code === 'ETIMEDOUT');
+      throw this.explain(error, timeoutMs);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Closes the connection: QUIT when the server answers within `graceMs`, then the socket is destroyed. */
+  async close(graceMs: number): Promise<void> {
+    this.closed = true;
+    const session = this.session;
+    this.session = undefined;
+    if (session !== undefined) await release(session, graceMs);
+  }
+
+  private open(timeoutMs: number): Session {
+    if (this.closed) throw new ExplainedError('MySqlSource is closed');
+    if (this.session !== undefined) return this.session;
+    const socket = connectSocket({ host: this.host, port: this.port });
+    socket.setNoDelay(true);
+    const conn = createConnection({
+      user: this.user,
+      password: this.password ?? '',
+      stream: socket,
+      connectTimeout: timeoutMs,
+      connectAttributes: { program_name: 'otel-replication-lag' },
+    });
+    const session: Session = { conn, client: conn.promise(), socket };
+    // The connection broke or the server closed it: the next poll reconnects. On 'end', mysql2 still fails the
+    // commands in flight with PROTOCOL_CONNECTION_LOST when the socket closes, so it is not destroyed here.
+    conn.on('error', () => this.drop(session, true));
+    conn.on('end', () => {
+      if (this.session === session) this.session = undefined;
+    });
+    this.session = session;
+    return session;
+  }
+
+  private drop(session: Session, destroy: boolean): void {
+    if (this.session === session) this.session = undefined;
+    if (destroy) {
+      session.conn.destroy();
+      session.socket.destroy();
+    } else void release(session, 1000);
+  }
+
+  private explain(error: unknown, timeoutMs: number): Error {
+    const e = (error ?? {}) as { code?: unknown; message?: unknown; sqlMessage?: unknown };
+    const serverSaid = typeof e.sqlMessage === 'string' ? e.sqlMessage : String(e.message);
+    let what: string;
+    if (error instanceof ExplainedError) what = error.message;
+    else if (e.code === 'ETIMEDOUT') what = `did not answer within ${timeoutMs} ms (timeoutMs): the server may be hung, overloaded or unreachable`;
+    else if (e.code === 'ECONNREFUSED') what = 'connection refused: is the server running and listening on this address?';
+    else if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') what = 'host name not found';
+    else if (e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.code === 'PROTOCOL_CONNECTION_LOST') what = 'connection lost (the server closed it); the next poll reconnects';
+    else if (e.code === 'ER_ACCESS_DENIED_ERROR') what = `authentication failed for user '${this.user}': check the user name and password (server said: ${serverSaid})`;
+    else what = `${serverSaid}${typeof e.code === 'string' ? ` (${e.code})` : ''}`;
+    if (this.password !== undefined && this.password.length >= 4) what = what.split(this.password).join('***');
+    return new Error(`MySqlSource: ${this.role} ${this.address}: ${what}`);
+  }
+}
+
+/** Sends QUIT and waits up to `graceMs` for the server to close, then destroys the socket. */
+async function release(session: Session, graceMs: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, graceMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    try {
+      session.conn.end(done);
+    } catch {
+      done();
+    }
+  });
+  session.conn.destroy();
+  session.socket.destroy();
+}
+
+/** The primary's GTID text: `@@gtid_binlog_pos` (MariaDB) or `@@gtid_executed` (MySQL); checks it writes GTIDs. */
+async function readPrimary(query: (sql: string) => Promise<RowDataPacket[]>, system: System): Promise<{ system: System; gtids: string }> {
+  if (system === 'mariadb') {
+    const [row] = await query('SELECT @@GLOBAL.gtid_binlog_pos AS gtids, @@GLOBAL.log_bin AS log_bin');
+    if (Number(row?.log_bin) !== 1) throw new ExplainedError('binary logging is off (log_bin=0), so this server is not a replication primary: check the primary URL');
+    return { system, gtids: String(row?.gtids ?? '') };
+  }
+  const [row] = await query('SELECT @@GLOBAL.gtid_executed AS gtids, @@GLOBAL.gtid_mode AS gtid_mode');
+  if (row?.gtid_mode !== 'ON') throw new ExplainedError(`gtid_mode is ${String(row?.gtid_mode)}: this source counts GTIDs and needs gtid_mode=ON (and enforce_gtid_consistency=ON) on the primary`);
+  return { system, gtids: String(row?.gtids ?? '') };
+}
+
+/** The replica's applied GTIDs from its replication status; a permission error says which GRANT fixes it. */
+async function readReplica(query: (sql: string) => Promise<RowDataPacket[]>, system: System): Promise<{ system: System; gtids: string }> {
+  const statement = system === 'mariadb' ? 'SHOW ALL REPLICAS STATUS' : 'SHOW REPLICA STATUS';
+  let rows: RowDataPacket[];
+  try {
+    rows = await query(statement);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ER_SPECIFIC_ACCESS_DENIED_ERROR') throw error;
+    const account = String((await query('SELECT CURRENT_USER() AS account'))[0]?.account ?? '');
+    const at = account.lastIndexOf('@');
+    const grantee = at < 0 ? '<user>@<host>' : `'${account.slice(0, at).replaceAll("'", "''")}'@'${account.slice(at + 1).replaceAll("'", "''")}'`;
+    const privilege = system === 'mariadb' ? 'REPLICA MONITOR' : 'REPLICATION CLIENT';
+    throw new ExplainedError(
+      `the monitoring user may not run ${statement} (server said: ${(error as { sqlMessage?: unknown }).sqlMessage}): ` +
+        `run GRANT ${privilege} ON *.* TO ${grantee} on the primary (the grant replicates to its replicas)`,
+    );
+  }
+  if (rows.length === 0) throw new ExplainedError(`is not a replica: ${statement} returned no row; configure replication on it or remove it from the replicas`);
+  const gtids = system === 'mariadb' ? rows[0]!.Gtid_Slave_Pos : rows[0]!.Executed_Gtid_Set;
+  return { system, gtids: String(gtids ?? '') };
+}
+
+/**
+ * Reports each replica of a MySQL 8 or MariaDB primary: `leaderSeq` and `followerSeq` count GTID transactions
+ * (bigint), the node id is the replica's `host:port`. Connects on the first poll; reconnects after a failure.
+ */
+export class MySqlSource implements ReplicationSource {
+  readonly name = 'mysql';
+  private readonly primary: Server;
+  private readonly replicas: readonly Server[];
+  private readonly timeoutMs: number;
+  private readonly onReplicaError: ((replica: string, error: Error) => void) | undefined;
+  private closed = false;
+
+  /** @throws TypeError / RangeError naming the bad option; no I/O happens here. */
+  constructor(options: MySqlSourceOptions) {
+    if (options === null || typeof options !== 'object') throw new TypeError(`MySqlSourceOptions must be an object, got ${options === null ? 'null' : typeof options}`);
+    const { password, timeoutMs = DEFAULT_TIMEOUT_MS, onReplicaError, replicas } = options;
+    if (password !== undefined && typeof password !== 'string') throw new TypeError(`MySqlSourceOptions.password must be a string, got ${typeof password}`);
+    if (typeof timeoutMs !== 'number') throw new TypeError(`MySqlSourceOptions.timeoutMs must be a number, got ${typeof timeoutMs}`);
+    if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) throw new RangeError(`MySqlSourceOptions.timeoutMs must be > 0 and <= ${MAX_TIMEOUT_MS} ms, got ${timeoutMs}`);
+    if (onReplicaError !== undefined && typeof onReplicaError !== 'function') throw new TypeError(`MySqlSourceOptions.onReplicaError must be a function, got ${typeof onReplicaError}`);
+    if (!Array.isArray(replicas)) throw new TypeError(`MySqlSourceOptions.replicas must be an array of mysql:// URLs, got ${typeof replicas}`);
+    if (replicas.length === 0) throw new RangeError('MySqlSourceOptions.replicas must list at least one replica URL');
+    this.primary = new Server('primary', 'primary', options.primary, password);
+    const seen = new Set([this.primary.address]);
+    this.replicas = replicas.map((url, i) => {
+      const replica = new Server('replica', `replicas[${i}]`, url, password);
+      if (seen.has(replica.address)) throw new RangeError(`MySqlSourceOptions.replicas[${i}] is ${replica.address}, already given as the primary or another replica`);
+      seen.add(replica.address);
+      return replica;
+    });
+    this.timeoutMs = timeoutMs;
+    this.onReplicaError = onReplicaError;
+  }
+
+  /**
+   * Reads the primary and every replica concurrently, each within `timeoutMs`.
+   * Rejects when the primary cannot be read; a replica that cannot be read goes to `onReplicaError` and is left out.
+   */
+  async poll(): Promise<readonly ReplicaPosition[]> {
+    if (this.closed) throw new Error('MySqlSource: poll() called after close()');
+    const [primary, ...replicas] = await Promise.allSettled([
+      this.primary.read(this.timeoutMs, readPrimary),
+      ...this.replicas.map((r) => r.read(this.timeoutMs, readReplica)),
+    ]);
+    if (this.closed) throw new Error('MySqlSource: closed during poll()');
+    if (primary!.status === 'rejected') throw primary!.reason;
+    const leader = primary!.value;
+    let leaderSeq: bigint;
+    try {
+      leaderSeq = leader.system === 'mariadb' ? mariadbGtidSeq(leader.gtids) : mysqlGtidCount(leader.gtids);
+    } catch (error) {
+      throw new Error(`MySqlSource: primary ${this.primary.address}: ${(error as Error).message}`);
+    }
+    const positions: ReplicaPosition[] = [];
+    const failures: [Server, Error][] = [];
+    replicas.forEach((result, i) => {
+      const replica = this.replicas[i]!;
+      try {
+        if (result.status === 'rejected') throw result.reason;
+        const { system, gtids } = result.value;
+        if (system !== leader.system) throw new Error(`runs ${system} but the primary runs ${leader.system}: their GTIDs cannot be compared`);
+        const followerSeq = system === 'mariadb' ? mariadbGtidSeq(gtids, leader.gtids) : mysqlGtidCount(gtids, leader.gtids);
+        positions.push({
+          nodeId: replica.address,
+          leaderSeq,
+          followerSeq,
+          attributes: { 'replication.system': system, 'server.address': replica.host, 'server.port': replica.port },
+        });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        failures.push([replica, new Error(message.startsWith('MySqlSource:') ? message : `MySqlSource: replica ${replica.address}: ${message}`)]);
+      }
+    });
+    if (this.onReplicaError === undefined && failures.length > 0) throw failures[0]![1];
+    for (const [replica, error] of failures) {
+      try {
+        this.onReplicaError?.(replica.address, error);
+      } catch {
+        // A throwing listener must not hide the other replicas.
+      }
+    }
+    return positions;
+  }
+
+  /** Closes every connection (QUIT, then the socket is destroyed if the server does not answer). Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const graceMs = Math.min(this.timeoutMs, 1000);
+    await Promise.all([this.primary, ...this.replicas].map((s) => s.close(graceMs)));
+  }
+}

@@ -1,0 +1,305 @@
+/**
+ * PostgreSQL streaming replication, read from the primary: every standby's applied position against the
+ * primary's current WAL position, in one query per poll over one lazily opened connection.
+ *
+ * Positions are LSNs as bigint bytes of WAL. A standby that uses a physical replication slot keeps being
+ * reported (frozen) while it is disconnected, so a stopped standby shows up as stalled instead of vanishing.
+ */
+import pg from 'pg';
+import type { Position } from '../types.ts';
+import type { ReplicaPosition, ReplicationSource } from './source.ts';
+
+/** Options of `PostgresSource`. */
+export interface PostgresSourceOptions {
+  /** postgres:// or postgresql:// URL of the PRIMARY: user, host, port, database (password may be in it). */
+  url: string;
+  /** Password when not in the URL (the CLI passes PGPASSWORD here). */
+  password?: string;
+  /** Bound on each poll (connect + query), ms. Default 5000. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 5000;
+/** How long close() waits for a polite goodbye before destroying the socket. */
+const CLOSE_GRACE_MS = 250;
+const LSN = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/;
+
+/**
+ * The LSN written as PostgreSQL prints it, `X/Y` (two hexadecimal numbers of up to 8 digits), as a byte
+ * position: `(X << 32) | Y`. Exact over the whole 64-bit range.
+ * @throws RangeError when `text` is not an LSN.
+ */
+export function parseLsn(text: string): bigint {
+  if (typeof text !== 'string') throw new TypeError(`parseLsn: expected a string like "16/B374D848", got ${typeof text}`);
+  const m = LSN.exec(text);
+  if (m === null) throw new RangeError(`parseLsn: ${JSON.stringify(text.slice(0, 40))} is not an LSN like "16/B374D848"`);
+  return (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`);
+}
+
+/** One walsender and/or physical slot, as the poll query returns it. */
+interface WalSenderRow {
+  pid: number | null;
+  slot: string | null;
+  application_name: string | null;
+  client_addr: string | null;
+  client_port: number | null;
+  applied_lsn: string | null;
+  restart_lsn: string | null;
+}
+
+interface ServerRow {
+  in_recovery: boolean;
+  role: string;
+  can_read_stats: boolean;
+  current_lsn: string | null;
+  replicas: WalSenderRow[];
+}
+
+/**
+ * The whole poll, one round trip. Walsenders (minus base backups and logical decoding) are joined to the
+ * physical slot they hold (`active_pid`), and inactive physical slots are kept as rows of their own.
+ */
+const POLL_QUERY = `
+SELECT pg_is_in_recovery() AS in_recovery,
+       quote_ident(current_user) AS role,
+       pg_has_role('pg_read_all_stats', 'USAGE') AS can_read_stats,
+       CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS current_lsn,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'pid', r.pid,
+                 'slot', s.slot_name,
+                 'application_name', r.application_name,
+                 'client_addr', host(r.client_addr),
+                 'client_port', r.client_port,
+                 'applied_lsn', coalesce(r.replay_lsn, r.flush_lsn)::text,
+                 'restart_lsn', s.restart_lsn::text)), '[]')
+          FROM pg_stat_replication r
+          FULL JOIN pg_replication_slots s ON s.active_pid = r.pid
+         WHERE coalesce(s.slot_type, 'physical') = 'physical'
+           AND coalesce(r.state, '') <> 'backup') AS replicas`;
+
+type Attributes = Readonly<Record<string, string | number | boolean>>;
+
+/** What the source remembers of a replica it reported, so a disconnected one keeps its position and attributes. */
+interface Seen {
+  followerSeq: Position;
+  attributes: Attributes;
+}
+
+/**
+ * Reads replication positions from a PostgreSQL primary (PostgreSQL 10 or later).
+ *
+ * Per standby: `leaderSeq` is the primary's `pg_current_wal_lsn()`, `followerSeq` the standby's `replay_lsn`
+ * in `pg_stat_replication` (what its readers see). Node id: the physical slot's name when the standby uses
+ * one, else its `application_name`. Needs a role with `pg_monitor` (or `pg_read_all_stats`).
+ */
+export class PostgresSource implements ReplicationSource {
+  readonly name = 'postgresql';
+  /** The URL with the password in it: a #private field, so that console.log of the source never shows it. */
+  readonly #url: string;
+  private readonly timeoutMs: number;
+  /** Redacted URL, for messages: protocol//host:port/path. */
+  private readonly server: string;
+  /** Strings that must never appear in an error message. */
+  readonly #secrets: string[];
+  private client: pg.Client | undefined;
+  private connected: Promise<void> | undefined;
+  private seen = new Map<string, Seen>();
+  private inFlight: Promise<readonly ReplicaPosition[]> | undefined;
+  private closing: Promise<void> | undefined;
+
+  /** @throws TypeError / RangeError naming the invalid option; does no I/O. */
+  constructor(options: PostgresSourceOptions) {
+    if (options === null || typeof options !== 'object') throw new TypeError('PostgresSourceOptions must be an object with a url');
+    const { url, password, timeoutMs = DEFAULT_TIMEOUT_MS } = options;
+    if (typeof url !== 'string') throw new TypeError(`PostgresSourceOptions.url must be a postgres:// URL string, got ${typeof url}`);
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new RangeError('PostgresSourceOptions.url must be a postgres:// URL, got a string that does not parse as a URL (not shown: it may hold a password)');
+    }
+    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+      throw new RangeError(`PostgresSourceOptions.url must be a postgres:// or postgresql:// URL, got "${redact(parsed)}"`);
+    }
+    if (parsed.hostname === '' && !parsed.searchParams.has('host')) {
+      throw new RangeError(`PostgresSourceOptions.url must name the primary's host, got "${redact(parsed)}"`);
+    }
+    if (password !== undefined && typeof password !== 'string') {
+      throw new TypeError(`PostgresSourceOptions.password must be a string, got ${typeof password}`);
+    }
+    if (typeof timeoutMs !== 'number') throw new TypeError(`PostgresSourceOptions.timeoutMs must be a number of milliseconds, got ${typeof timeoutMs}`);
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > 2_147_483_647) {
+      throw new RangeError(`PostgresSourceOptions.timeoutMs must be an integer in 1..2147483647 (ms), got ${timeoutMs}`);
+    }
+    this.server = redact(parsed);
+    this.#secrets = [password, parsed.password, safeDecode(parsed.password)].filter((s): s is string => typeof s === 'string' && s !== '');
+    if (parsed.password === '' && password !== undefined && password !== '') parsed.password = encodeURIComponent(password);
+    this.#url = parsed.href;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /**
+   * Positions of every standby, sorted by node id. Connects on first use and after a failure; bounded by
+   * `timeoutMs`. Concurrent calls share one query.
+   * @throws Error naming the server and the fix (privilege, password, standby instead of primary, timeout).
+   */
+  async poll(): Promise<readonly ReplicaPosition[]> {
+    if (this.closing !== undefined) throw new Error(`PostgreSQL primary ${this.server}: the source is closed`);
+    this.inFlight ??= this.pollOnce().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  private async pollOnce(): Promise<readonly ReplicaPosition[]> {
+    let phase = 'connecting';
+    let timer: NodeJS.Timeout | undefined;
+    const work = (async () => {
+      const client = await this.connect();
+      phase = 'querying pg_stat_replication';
+      return (await client.query<ServerRow>(POLL_QUERY)).rows[0];
+    })();
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError()), this.timeoutMs);
+    });
+    try {
+      const row = await Promise.race([work, deadline]);
+      if (row === undefined) throw new Error('the status query returned no row');
+      return this.positions(row);
+    } catch (error) {
+      work.catch(() => {}); // settles once the socket is destroyed
+      this.discard();
+      throw this.explain(error, phase);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Closes the connection (politely, then by force). Idempotent; `poll()` rejects afterwards. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const client = this.client;
+      this.client = undefined;
+      this.connected = undefined;
+      if (client === undefined) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([client.end().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+      clearTimeout(timer);
+      client.connection.stream.destroy();
+    })();
+    return this.closing;
+  }
+
+  private connect(): Promise<pg.Client> {
+    if (this.client !== undefined && this.connected !== undefined) {
+      const client = this.client;
+      return this.connected.then(() => client);
+    }
+    const client = new pg.Client({ connectionString: this.#url, application_name: 'otel-replication-lag' });
+    const lost = () => {
+      if (this.client === client) this.discard();
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    this.client = client;
+    this.connected = client.connect().then(() => undefined);
+    return this.connected.then(() => client);
+  }
+
+  /** Drops the connection at once (after a failure); the next poll reconnects. */
+  private discard(): void {
+    const client = this.client;
+    this.client = undefined;
+    this.connected = undefined;
+    client?.connection.stream.destroy();
+  }
+
+  private positions(row: ServerRow): ReplicaPosition[] {
+    if (row.in_recovery) {
+      throw new Error(`PostgreSQL primary ${this.server} is a standby (pg_is_in_recovery() is true): point PostgresSourceOptions.url at the primary, which reports every standby`);
+    }
+    if (!row.can_read_stats) {
+      throw new Error(
+        `PostgreSQL primary ${this.server}: role ${row.role} cannot read the standbys' positions (pg_stat_replication hides them without pg_read_all_stats): ` +
+          `run "GRANT pg_monitor TO ${row.role};" on the primary as a superuser`,
+      );
+    }
+    if (row.current_lsn === null) throw new Error('pg_current_wal_lsn() returned NULL');
+    const leaderSeq = parseLsn(row.current_lsn);
+    const ids = nodeIds(row.replicas);
+    const seen = new Map<string, Seen>();
+    const out: ReplicaPosition[] = [];
+    row.replicas.forEach((r, i) => {
+      const nodeId = ids[i]!;
+      const before = this.seen.get(nodeId);
+      // A disconnected standby (slot only) keeps the position last seen; restart_lsn (its flush position) only
+      // when this source never saw it connected. A walsender with no position yet is left out.
+      const followerSeq = r.applied_lsn !== null ? parseLsn(r.applied_lsn) : (before?.followerSeq ?? (r.restart_lsn !== null ? parseLsn(r.restart_lsn) : undefined));
+      if (followerSeq === undefined) return;
+      const attributes = r.pid === null && before !== undefined ? before.attributes : attributesOf(r);
+      seen.set(nodeId, { followerSeq, attributes });
+      out.push({ nodeId, leaderSeq, followerSeq, attributes });
+    });
+    this.seen = seen;
+    return out.sort((x, y) => (x.nodeId < y.nodeId ? -1 : x.nodeId > y.nodeId ? 1 : 0));
+  }
+
+  /** An Error naming the server and what to do, never containing the password. */
+  private explain(error: unknown, phase: string): Error {
+    const e = error instanceof Error ? error : new Error(String(error));
+    const code = String((e as { code?: unknown }).code ?? '');
+    const at = `PostgreSQL primary ${this.server}`;
+    let message: string;
+    if (this.closing !== undefined) message = `${at}: the source was closed during the poll`;
+    else if (e instanceof TimeoutError) message = `${at}: no answer within ${this.timeoutMs} ms while ${phase}: the server is stopped, overloaded or unreachable (PostgresSourceOptions.timeoutMs)`;
+    else if (e.message.startsWith(`${at}`)) message = e.message;
+    else if (code === 'ECONNREFUSED') message = `${at}: connection refused: no server listens there; check the host and port`;
+    else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') message = `${at}: host not found (${code})`;
+    else if (code === '28P01') message = `${at}: ${e.message}: check the password (PostgresSourceOptions.password, PGPASSWORD, or the URL)`;
+    else if (code === '28000') message = `${at}: ${e.message}: add a pg_hba.conf line that lets this user connect from here, then reload the server`;
+    else if (code === '3D000') message = `${at}: ${e.message}: name an existing database in the URL path (e.g. /postgres)`;
+    else if (/client password must be a string/.test(e.message)) message = `${at}: the server asks for a password and none was given: set PostgresSourceOptions.password (PGPASSWORD for the CLI) or put it in the URL`;
+    else if (/^[0-9A-Z]{5}$/.test(code)) message = `${at}: ${e.message} (SQLSTATE ${code})`;
+    else message = `${at}: ${phase} failed: ${e.message}`;
+    return new Error(this.scrub(message));
+  }
+
+  private scrub(text: string): string {
+    let out = text;
+    for (const secret of this.#secrets) out = out.split(secret).join('***');
+    return out;
+  }
+}
+
+class TimeoutError extends Error {}
+
+/**
+ * Node ids: the slot name when the standby holds a physical slot (the same id whether it is connected or
+ * not), else its application_name, else client_addr:client_port. Two slotless walsenders with the same name
+ * get `#pid` appended (such ids change on reconnect: give each standby its own cluster_name or slot).
+ */
+function nodeIds(rows: readonly WalSenderRow[]): string[] {
+  const base = rows.map((r) => r.slot ?? (r.application_name || (r.client_addr !== null ? `${r.client_addr}:${r.client_port}` : `pid-${r.pid}`)));
+  const count = new Map<string, number>();
+  for (const id of base) count.set(id, (count.get(id) ?? 0) + 1);
+  return rows.map((r, i) => (r.slot === null && count.get(base[i]!)! > 1 ? `${base[i]}#${r.pid}` : base[i]!));
+}
+
+function attributesOf(r: WalSenderRow): Attributes {
+  return {
+    'replication.system': 'postgresql',
+    ...(r.client_addr !== null ? { 'server.address': r.client_addr } : {}),
+    ...(r.slot !== null ? { 'postgresql.replication.slot': r.slot } : {}),
+  };
+}
+
+/** protocol//host:port/path: no user, password or query. */
+function redact(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * `replag` watching a real database: the `redis` command against a real Redis master and replica (the
+ * quickest of the database servers to start), run as a subprocess exporting to a real OTLP/HTTP receiver.
+ * Covers what src/cli/sources.ts adds: the source built from the command line, the password read from the
+ * environment and never printed or exported, failures printed once rather than every interval, bad source
+ * options refused with exit status 2 before anything starts.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startOtlpReceiver, type OtlpReceiver } from '../harness/otlp-receiver.ts';
+import { startRedisCluster, type RedisCluster } from '../harness/redis.ts';
+import { findFreePort } from '../harness/wait.ts';
+import { runNode } from '../helpers/run-node.ts';
+
+const CLI = 'src/cli/replag.ts';
+const PASSWORD = 'replag-cli-pw-5c1f0e';
+
+describe('replag redis', () => {
+  let cluster: RedisCluster;
+  let receiver: OtlpReceiver;
+  before(async () => {
+    const masterPort = await findFreePort(22_000, 23_000);
+    let replicaPort = await findFreePort(22_000, 23_000);
+    while (replicaPort === masterPort) replicaPort = await findFreePort(22_000, 23_000);
+    cluster = await startRedisCluster({ masterPort, replicaPort, password: PASSWORD });
+    receiver = await startOtlpReceiver();
+  });
+  after(async () => {
+    await cluster?.close();
+    await receiver?.close();
+  });
+
+  it('watches the master, exports the replica over OTLP, and alerts when the replica stalls', { timeout: 60_000 }, async () => {
+    const master = `redis://127.0.0.1:${cluster.master.port}`;
+    const replicaId = `127.0.0.1:${cluster.replica.port}`;
+    const start = receiver.requests.length;
+    // Writes keep the master's offset moving; the replica is paused for a while in the middle of the run.
+    let stop = false;
+    const load = (async () => {
+      for (let i = 0; i < 200 && !stop; i++) {
+        await cluster.write(5);
+        await sleep(50);
+      }
+    })();
+    let paused = false;
+    const run = runNode([CLI, 'redis', '--url', master, '--interval', '200', '--stall', '1', '--export-interval', '300', '--duration', '7', '--output', 'plain'], {
+      env: { REDISCLI_AUTH: PASSWORD, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+      timeoutMs: 40_000,
+      onSpawn: (child) => {
+        child.stdout?.on('data', (d: Buffer | string) => {
+          // Once the replica has been seen caught up a few times, stop it (SIGSTOP) for ~3 s.
+          if (!paused && String(d).includes('nodes=1 normal=1')) {
+            paused = true;
+            setTimeout(() => {
+              cluster.replica.pause();
+              setTimeout(() => cluster.replica.resume(), 3000);
+            }, 600);
+          }
+        });
+      },
+    });
+    let result;
+    try {
+      result = await run;
+    } finally {
+      stop = true;
+      cluster.replica.resume();
+      await load;
+    }
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(paused, `never saw the replica normal:\n${result.stdout}`);
+    assert.match(result.stderr, new RegExp(`watching Redis master ${master.replace(/\./g, '\\.')}, polling every 200 ms`));
+    assert.match(result.stdout, new RegExp(`^ALERT STALLED replica ${replicaId} is stalled`, 'm'));
+    assert.match(result.stdout, new RegExp(`^ALERT NORMAL replica ${replicaId} recovered from stalled`, 'm'), 'the replica catches up after SIGCONT');
+    assert.doesNotMatch(result.stderr, /failed/, 'no poll failed');
+
+    const points = receiver.points('replication.lag').filter((p) => p.request >= start);
+    const ours = points.filter((p) => p.attributes['replication.node.id'] === replicaId);
+    assert.ok(ours.length > 0, `no replication.lag point for ${replicaId}`);
+    assert.equal(ours[0]?.attributes['replication.system'], 'redis');
+    assert.equal(ours[0]?.attributes['server.port'], cluster.replica.port);
+    assert.ok(ours.some((p) => p.value > 0), 'the stalled replica was exported with a lag');
+    const events = receiver.logRecords().filter((r) => r.request >= start && r.attributes['replication.node.id'] === replicaId);
+    assert.ok(events.some((e) => e.attributes['replication.severity'] === 'stalled'), 'the stalled alert event was exported');
+
+    const exported = JSON.stringify(receiver.requests.slice(start).map((r) => r.body));
+    assert.ok(!exported.includes(PASSWORD), 'the password reached an export');
+    assert.ok(!(result.stdout + result.stderr).includes(PASSWORD), 'the password was printed');
+  });
+
+  it('prints a failing poll once, not every interval, without the password', { timeout: 30_000 }, async () => {
+    const wrong = 'not-the-pw-77a3';
+    const result = await runNode([CLI, 'redis', '--url', `redis://127.0.0.1:${cluster.master.port}`, '--interval', '100', '--duration', '1.5', '--output', 'plain'], {
+      env: { REDISCLI_AUTH: wrong },
+      timeoutMs: 20_000,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const failures = result.stderr.split('\n').filter((l) => l.startsWith('replag: poll failed:'));
+    assert.equal(failures.length, 1, `expected the failure once, got:\n${result.stderr}`);
+    assert.match(failures[0]!, /authentication failed/);
+    assert.ok(!(result.stdout + result.stderr).includes(wrong), 'the wrong password was printed');
+    assert.match(result.stderr, /replag: stopped; nodes=0 /, 'it keeps running until told to stop while the source fails');
+  });
+
+  it('refuses bad source options with status 2 before starting, without echoing credentials', { timeout: 30_000 }, async () => {
+    const start = receiver.requests.length;
+    const result = await runNode([CLI, 'redis', '--url', 'http://admin:hunter2-x9@127.0.0.1:6379'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /RedisSourceOptions\.url/);
+    assert.doesNotMatch(result.stderr, /hunter2/);
+    const missing = await runNode([CLI, 'postgres']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /postgres needs --url/);
+    assert.equal(receiver.requests.length, start, 'a refused start exports nothing');
+  });
+});

@@ -1,0 +1,218 @@
+/**
+ * A real Redis master + replica for tests: `startRedisCluster()` writes one config per server into a temporary
+ * folder and runs the Debian `redis-server` in the foreground (as the `redis` user when running as root), bound
+ * to 127.0.0.1 with `requirepass`, and waits until the replica is synced. Helpers run redis-cli, write load and
+ * SIGSTOP/SIGCONT servers. `close()` resumes stopped servers, stops them (SIGTERM, SIGKILL after 5 s) and
+ * removes the folder. The password is in the config files and in redis-cli's environment, never on a command line.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDebianPackages } from './debian-packages.ts';
+import { ensureServiceUser, killOnExit } from './service-user.ts';
+import { waitUntil } from './wait.ts';
+
+export { findFreePort, waitUntil } from './wait.ts';
+
+const RUN_USER = 'redis';
+const STOP_TIMEOUT_MS = 5_000;
+const CLI_TIMEOUT_MS = 5_000;
+
+/** One running redis-server. */
+export interface RedisServer {
+  readonly port: number;
+  readonly pid: number;
+  /** Runs `redis-cli` against this server as the default user; resolves with its output, trimmed. */
+  cli(...args: string[]): Promise<string>;
+  /** `INFO <section>` as field → value. */
+  info(section: string): Promise<Map<string, string>>;
+  /** SIGSTOP: the process stops answering (the kernel still accepts connections). */
+  pause(): void;
+  /** SIGCONT. */
+  resume(): void;
+  /** Stops the server (SIGCONT, SIGTERM, SIGKILL after 5 s). Idempotent. */
+  stop(): Promise<void>;
+  /** The server's output so far, for failure messages. */
+  log(): string;
+}
+
+/** A master and its replica. */
+export interface RedisCluster {
+  readonly master: RedisServer;
+  readonly replica: RedisServer;
+  /** The `requirepass` of every server (default user). */
+  readonly password: string;
+  /** Starts one more replica of the master on `port` and waits until the master lists it online. */
+  addReplica(port: number): Promise<RedisServer>;
+  /** `count` INCRs on the master (each is replicated). */
+  write(count: number): Promise<void>;
+  /** Stops every server and removes the folder. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface RedisClusterOptions {
+  masterPort: number;
+  replicaPort: number;
+  /** `requirepass` / `masterauth` of every server. */
+  password: string;
+}
+
+/** Starts a master and one replica; installs the Debian packages first when missing (throws if it cannot). */
+export async function startRedisCluster(options: RedisClusterOptions): Promise<RedisCluster> {
+  for (const port of [options.masterPort, options.replicaPort]) {
+    if (!Number.isInteger(port) || port <= 0 || port >= 32768) throw new RangeError(`startRedisCluster: port ${port} must be an integer in 1..32767`);
+  }
+  if (!/^[\w.-]+$/.test(options.password)) throw new RangeError('startRedisCluster: password must match [\\w.-]+ (it is written into redis.conf)');
+  ensureDebianPackages(['redis-server', 'redis-tools'], ['redis-server', 'redis-cli']);
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) ensureServiceUser(RUN_USER);
+  const base = mkdtempSync(join(tmpdir(), 'replication-redis-'));
+  chmodSync(base, 0o755);
+  const servers: RedisServer[] = [];
+  const { password } = options;
+
+  const start = async (port: number, replicaOf?: number): Promise<RedisServer> => {
+    const server = await startServer(base, port, password, asRoot, replicaOf);
+    servers.push(server);
+    return server;
+  };
+  const waitOnline = async (replica: RedisServer, master: RedisServer) => {
+    await waitUntil(`replica :${replica.port} online at master :${master.port}`, 20_000, async () => {
+      const r = await replica.info('replication');
+      if (r.get('master_link_status') !== 'up') return false;
+      const m = await master.info('replication');
+      return [...m.entries()].some(([k, v]) => /^slave\d+$/.test(k) && v.includes(`port=${replica.port},state=online`));
+    }, 100);
+  };
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      for (const s of servers) s.resume();
+      // Replicas first, so that the master does not log them reconnecting.
+      for (const s of [...servers].reverse()) await s.stop();
+      rmSync(base, { recursive: true, force: true });
+    })();
+    return closed;
+  };
+
+  try {
+    const master = await start(options.masterPort);
+    const replica = await start(options.replicaPort, options.masterPort);
+    await waitOnline(replica, master);
+    return {
+      master,
+      replica,
+      password,
+      async addReplica(port) {
+        const r = await start(port, options.masterPort);
+        await waitOnline(r, master);
+        return r;
+      },
+      async write(count) {
+        await master.cli('-r', String(count), 'INCR', 'replag:counter');
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+async function startServer(base: string, port: number, password: string, asRoot: boolean, replicaOf?: number): Promise<RedisServer> {
+  const dir = join(base, String(port));
+  mkdirSync(dir);
+  const conf = join(dir, 'redis.conf');
+  const lines = [
+    `port ${port}`,
+    'bind 127.0.0.1',
+    'protected-mode yes',
+    'daemonize no',
+    `dir ${dir}`,
+    'logfile ""',
+    'save ""',
+    'appendonly no',
+    // The default 5 s delay would postpone every full sync by 5 s.
+    'repl-diskless-sync-delay 0',
+    // A SIGSTOPped replica stays listed (offset frozen) until this timeout: longer than any test.
+    'repl-timeout 60',
+    `requirepass "${password}"`,
+    `masterauth "${password}"`,
+    ...(replicaOf === undefined ? [] : [`replicaof 127.0.0.1 ${replicaOf}`]),
+  ];
+  writeFileSync(conf, `${lines.join('\n')}\n`, { mode: 0o600 });
+  if (asRoot) {
+    const { uid, gid } = ensureServiceUser(RUN_USER);
+    chownSync(dir, uid, gid);
+    chownSync(conf, uid, gid);
+  }
+  const child: ChildProcess = asRoot
+    ? spawn('setpriv', [`--reuid=${RUN_USER}`, `--regid=${RUN_USER}`, '--init-groups', 'redis-server', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('redis-server', [conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const append = (chunk: Buffer): void => {
+    output = (output + chunk.toString('utf8')).slice(-64_000);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => {
+    exited = true;
+    resolve();
+  }));
+  killOnExit.add(child);
+
+  const cli = (...args: string[]): Promise<string> =>
+    new Promise((resolve, reject) => {
+      execFile('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], {
+        env: { ...process.env, REDISCLI_AUTH: password },
+        timeout: CLI_TIMEOUT_MS,
+        maxBuffer: 16 * 1024 * 1024,
+      }, (error, stdout, stderr) => {
+        if (error) reject(new Error(`redis-cli -p ${port} ${args.join(' ')}: ${error.message} ${stderr}`));
+        else resolve(stdout.trim());
+      });
+    });
+  let stopping: Promise<void> | undefined;
+  const server: RedisServer = {
+    port,
+    pid: child.pid ?? -1,
+    cli,
+    async info(section) {
+      const text = await cli('INFO', section);
+      return new Map(text.split(/\r?\n/).filter((l) => l.includes(':') && !l.startsWith('#')).map((l) => {
+        const i = l.indexOf(':');
+        return [l.slice(0, i), l.slice(i + 1).trim()] as const;
+      }));
+    },
+    pause: () => void (exited || child.kill('SIGSTOP')),
+    resume: () => void (exited || child.kill('SIGCONT')),
+    stop() {
+      stopping ??= (async () => {
+        if (!exited) {
+          child.kill('SIGCONT');
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+          await exit;
+          clearTimeout(timer);
+        }
+        killOnExit.delete(child);
+      })();
+      return stopping;
+    },
+    log: () => output,
+  };
+  try {
+    await waitUntil(`redis-server on 127.0.0.1:${port}`, 10_000, async () => {
+      if (exited) throw new Error('redis-server exited during startup');
+      return (await cli('PING')) === 'PONG';
+    }, 50);
+  } catch (error) {
+    await server.stop();
+    throw new Error(`${(error as Error).message}\n--- redis-server output ---\n${output}`);
+  }
+  return server;
+}
+

@@ -1,0 +1,437 @@
+/**
+ * MySqlSource: the GTID arithmetic on its own, then against a real MariaDB 10.11 primary and GTID replica
+ * (test/harness/mariadb.ts): positions equal the servers' own GTIDs, caught up / stalled / resumed through a real
+ * monitor, replicas that hang, vanish or are not replicas, the minimal privileges, timeouts, and passwords that
+ * never appear in an error. MySQL 8 is exercised through the GTID-set arithmetic only (no MySQL server here).
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { ReplicationLagMonitor } from '../../src/monitor.ts';
+import { mariadbGtidSeq, MySqlSource, mysqlGtidCount, type MySqlSourceOptions } from '../../src/sources/mysql.ts';
+import { startPoller, type Poller } from '../../src/sources/poller.ts';
+import { startMariaDbCluster, type MariaDbCluster } from '../harness/mariadb.ts';
+import { findFreePort, waitUntil } from '../harness/wait.ts';
+import { runNode } from '../helpers/run-node.ts';
+
+const PORTS = { minPort: 24000, maxPort: 25000 };
+/** Distinctive passwords: no error message may ever contain them. */
+const MONITOR_PASSWORD = 'monPw-7xQzK3vTq';
+const WRONG_PASSWORD = 'Wr0ng-9pLmQ2rXw';
+const SECRETS = [MONITOR_PASSWORD, WRONG_PASSWORD];
+
+const U1 = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
+const U2 = 'a0b1c2d3-0000-4000-8000-00000000000f';
+
+describe('GTID arithmetic', () => {
+  test('mariadbGtidSeq sums the highest seq_no of each domain, exactly, whatever the server ids', () => {
+    assert.equal(mariadbGtidSeq(''), 0n);
+    assert.equal(mariadbGtidSeq('  \n '), 0n);
+    assert.equal(mariadbGtidSeq('0-1-42'), 42n);
+    assert.equal(mariadbGtidSeq('0-1-42,1-2-7'), 49n);
+    assert.equal(mariadbGtidSeq(' 0-1-42 ,\n 1-2-7\n'), 49n);
+    assert.equal(mariadbGtidSeq('0-1-5,0-2-9,0-3-7'), 9n, 'one domain, several server ids: the highest seq_no');
+    assert.equal(mariadbGtidSeq('4294967295-4294967295-18446744073709551615'), 18446744073709551615n);
+    assert.equal(mariadbGtidSeq('0-1-9007199254740993,1-1-1'), 9007199254740994n, 'exact above 2^53');
+  });
+
+  test('mariadbGtidSeq with the primary\'s list counts only its domains, each at most at its seq_no', () => {
+    assert.equal(mariadbGtidSeq('0-1-8,1-1-7', '0-1-10,1-1-5'), 13n);
+    assert.equal(mariadbGtidSeq('0-1-8,2-5-100', '0-1-10'), 8n, 'a domain the primary does not have is ignored');
+    assert.equal(mariadbGtidSeq('', '0-1-10'), 0n);
+    assert.equal(mariadbGtidSeq('0-1-3', ''), 0n);
+  });
+
+  test('mariadbGtidSeq rejects malformed lists with a RangeError', () => {
+    for (const bad of ['0-1', '0-1-x', 'a-b-c', '0-1-2,', ',0-1-2', '0-1-2,,1-1-1', '-1-1-1', '0-1-2-3', '0 -1-2',
+      '4294967296-1-1', '0-4294967296-1', '0-1-18446744073709551616']) {
+      assert.throws(() => mariadbGtidSeq(bad), RangeError, bad);
+      assert.throws(() => mariadbGtidSeq('0-1-1', bad), RangeError, `cappedBy ${bad}`);
+    }
+    assert.throws(() => mariadbGtidSeq(42 as unknown as string), TypeError);
+  });
+
+  test('mysqlGtidCount counts the transactions of a GTID set, merging overlaps, tags and case', () => {
+    assert.equal(mysqlGtidCount(''), 0n);
+    assert.equal(mysqlGtidCount(`${U1}:1-10:12,${U2}:1-3`), 14n);
+    assert.equal(mysqlGtidCount(`${U1}:1-10:12,\n${U2}:1-3\n`), 14n, 'MySQL prints a newline after each comma');
+    assert.equal(mysqlGtidCount(`${U1}:1-5:3-8:8:20`), 9n, 'overlapping and repeated intervals count once');
+    assert.equal(mysqlGtidCount(`${U1}:1-5,${U1.toUpperCase()}:4-6`), 6n, 'UUIDs are case-insensitive');
+    assert.equal(mysqlGtidCount(`${U1}:1-5:tag_a:1-3:7,${U1}:tag_b:1-2`), 11n, 'tagged GTIDs (MySQL 8.3+) are distinct transactions');
+    assert.equal(mysqlGtidCount(`${U1}:1-9223372036854775807`), 9223372036854775807n);
+  });
+
+  test('mysqlGtidCount with the primary\'s set counts only the transactions both have', () => {
+    assert.equal(mysqlGtidCount(`${U1}:1-10,${U2}:1-50`, `${U1}:1-8:10-20`), 9n);
+    assert.equal(mysqlGtidCount(`${U1}:1-100`, `${U1}:5-6:50-59:200-300`), 12n);
+    assert.equal(mysqlGtidCount(`${U1}:1-10`, `${U1}:tag_a:1-10`), 0n, 'an untagged and a tagged GTID are different transactions');
+    assert.equal(mysqlGtidCount(`${U1}:1-10`, ''), 0n);
+  });
+
+  test('mysqlGtidCount rejects malformed sets with a RangeError', () => {
+    for (const bad of [U1, `${U1}:`, `${U1}:0-5`, `${U1}:5-3`, `${U1}:1-9223372036854775808`, 'not-a-uuid:1-2', `${U1}:1-2,,${U2}:1`,
+      `${U1}:1-2,`, `${U1}:tag`, `${U1}:1-2:tag`, `${U1}:Bad-Tag:1`, `${U1}:1-2-3`]) {
+      assert.throws(() => mysqlGtidCount(bad), RangeError, bad);
+      assert.throws(() => mysqlGtidCount(`${U1}:1`, bad), RangeError, `within ${bad}`);
+    }
+    assert.throws(() => mysqlGtidCount(undefined as unknown as string), TypeError);
+  });
+});
+
+test('options are validated in the constructor, naming the option, never echoing a password, before any I/O', async () => {
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const listener = createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  const port = await findFreePort(PORTS.minPort, PORTS.maxPort);
+  await new Promise<void>((resolve) => listener.listen(port, '127.0.0.1', resolve));
+  listener.on('connection', (s) => sockets.add(s));
+  try {
+    const ok = `mysql://replag@127.0.0.1:${port}`;
+    const cases: [Partial<MySqlSourceOptions> | null, ErrorConstructor, RegExp][] = [
+      [null, TypeError, /^MySqlSourceOptions must be an object/],
+      [{ replicas: [`mysql://r@127.0.0.1:1`] }, TypeError, /MySqlSourceOptions\.primary must be a mysql:\/\/ URL string/],
+      [{ primary: `postgres://u:${WRONG_PASSWORD}@db:5432/x`, replicas: [ok] }, RangeError, /MySqlSourceOptions\.primary must be a mysql:\/\/ URL, got "postgres:\/\/db:5432\/x"/],
+      [{ primary: `mysql://u:${WRONG_PASSWORD}@db:notaport`, replicas: [ok] }, RangeError, /MySqlSourceOptions\.primary must be a mysql:\/\/ URL, got "mysql:\/\/db:notaport"/],
+      [{ primary: `mysql://u:${WRONG_PASSWORD}/x#@db:3306`, replicas: [ok] }, RangeError, /MySqlSourceOptions\.primary must be a mysql:\/\/ URL, got "mysql:\/\/db:3306"/],
+      [{ primary: `mysql://u:${WRONG_PASSWORD}@db:0`, replicas: [ok] }, RangeError, /MySqlSourceOptions\.primary must have a port in 1-65535, got "mysql:\/\/db:0"/],
+      [{ primary: 'mysql://db:3306', replicas: [ok] }, RangeError, /MySqlSourceOptions\.primary must name the monitoring user/],
+      [{ primary: `mysql://u:${WRONG_PASSWORD}@db:3306/?ssl=1`, replicas: [ok] }, RangeError, /MySqlSourceOptions\.primary must not have a query string/],
+      [{ primary: ok }, TypeError, /MySqlSourceOptions\.replicas must be an array/],
+      [{ primary: ok, replicas: ok as unknown as string[] }, TypeError, /MySqlSourceOptions\.replicas must be an array/],
+      [{ primary: ok, replicas: [] }, RangeError, /MySqlSourceOptions\.replicas must list at least one/],
+      [{ primary: ok, replicas: [42 as unknown as string] }, TypeError, /MySqlSourceOptions\.replicas\[0\] must be a mysql:\/\/ URL string/],
+      [{ primary: ok, replicas: [`http://u:${WRONG_PASSWORD}@r:1/`] }, RangeError, /MySqlSourceOptions\.replicas\[0\] must be a mysql:\/\/ URL, got "http:\/\/r:1\/"/],
+      [{ primary: ok, replicas: [`mysql://other:${WRONG_PASSWORD}@127.0.0.1:${port}`] }, RangeError, /MySqlSourceOptions\.replicas\[0\] is 127\.0\.0\.1:\d+, already given/],
+      [{ primary: ok, replicas: ['mysql://u@r1', 'mysql://u@r2:3306', 'mysql://u@r1:3306'] }, RangeError, /MySqlSourceOptions\.replicas\[2\] is r1:3306, already given/],
+      [{ primary: ok, replicas: ['mysql://u@r1'], timeoutMs: 0 }, RangeError, /MySqlSourceOptions\.timeoutMs must be > 0/],
+      [{ primary: ok, replicas: ['mysql://u@r1'], timeoutMs: -5 }, RangeError, /MySqlSourceOptions\.timeoutMs/],
+      [{ primary: ok, replicas: ['mysql://u@r1'], timeoutMs: Number.NaN }, RangeError, /MySqlSourceOptions\.timeoutMs/],
+      [{ primary: ok, replicas: ['mysql://u@r1'], timeoutMs: Number.POSITIVE_INFINITY }, RangeError, /MySqlSourceOptions\.timeoutMs/],
+      [{ primary: ok, replicas: ['mysql://u@r1'], timeoutMs: '5000' as unknown as number }, TypeError, /MySqlSourceOptions\.timeoutMs must be a number/],
+      [{ primary: ok, replicas: ['mysql://u@r1'], password: 12345678 as unknown as string }, TypeError, /MySqlSourceOptions\.password must be a string, got number$/],
+      [{ primary: ok, replicas: ['mysql://u@r1'], onReplicaError: 'log' as unknown as () => void }, TypeError, /MySqlSourceOptions\.onReplicaError must be a function/],
+    ];
+    for (const [options, type, message] of cases) {
+      assert.throws(() => new MySqlSource(options as MySqlSourceOptions), (error: Error) => {
+        assert.ok(error instanceof type, `${error.name}: ${error.message}`);
+        assert.match(error.message, message);
+        for (const secret of SECRETS) assert.ok(!error.message.includes(secret), error.message);
+        return true;
+      });
+    }
+    // A valid source connects lazily: nothing until the first poll, which then does reach the server.
+    const source = new MySqlSource({ primary: ok, replicas: [`mysql://replag@127.0.0.1:${await findFreePort(PORTS.minPort, PORTS.maxPort)}`], timeoutMs: 2000, onReplicaError: () => {} });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(connections, 0, 'no connection before the first poll');
+    await assert.rejects(source.poll(), /^Error: MySqlSource: primary 127\.0\.0\.1:\d+: connection lost/);
+    assert.equal(connections, 1);
+    await source.close();
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => listener.close(resolve));
+  }
+});
+
+describe('MySqlSource on a MariaDB primary and replica', () => {
+  let cluster: MariaDbCluster;
+  let replicaId: string;
+  const sources: MySqlSource[] = [];
+  const pollers: Poller[] = [];
+  /** Every error message any source produced, checked for passwords at the end. */
+  const messages: string[] = [];
+
+  /** URL of a server for `user`; `password` null: none in the URL. */
+  const url = (server: 'primary' | 'replica', user = 'replag', password: string | null = MONITOR_PASSWORD) =>
+    `mysql://${user}${password === null ? '' : `:${password}`}@127.0.0.1:${cluster.port(server)}`;
+
+  /** A source on the cluster (monitoring user `replag` unless given), closed after the tests; errors are recorded. */
+  function source(options: Partial<MySqlSourceOptions> = {}, errors: Error[] = []): MySqlSource {
+    const s = new MySqlSource({
+      primary: url('primary'),
+      replicas: [url('replica')],
+      onReplicaError: (_replica, error) => {
+        errors.push(error);
+        messages.push(error.message);
+      },
+      ...options,
+    });
+    sources.push(s);
+    const poll = s.poll.bind(s);
+    s.poll = () => poll().catch((error: Error) => {
+      messages.push(error.message);
+      throw error;
+    });
+    return s;
+  }
+
+  function watch(s: MySqlSource, monitor: ReplicationLagMonitor, pollErrors: Error[] = []): Poller {
+    const poller = startPoller({ source: s, monitor, intervalMs: 100, onError: (e) => pollErrors.push(e) });
+    pollers.push(poller);
+    return poller;
+  }
+
+  /** Sum of seq_no of a GTID position as printed by the server (one GTID per domain), computed independently. */
+  const sumOf = (gtids: string) => gtids.split(',').filter((g) => g.trim() !== '').reduce((sum, g) => sum + BigInt(g.trim().split('-')[2]!), 0n);
+
+  before(async () => {
+    cluster = await startMariaDbCluster(PORTS);
+    replicaId = `127.0.0.1:${cluster.port('replica')}`;
+    // Exactly the README's grants: a login on the primary, REPLICA MONITOR for SHOW ALL REPLICAS STATUS on replicas.
+    await cluster.sql('primary', `
+      CREATE USER 'replag'@'%' IDENTIFIED BY '${MONITOR_PASSWORD}'; GRANT REPLICA MONITOR ON *.* TO 'replag'@'%';
+      CREATE USER 'nogrant'@'%' IDENTIFIED BY '${MONITOR_PASSWORD}';
+      CREATE USER 'closer'@'%' IDENTIFIED BY '${MONITOR_PASSWORD}'; GRANT REPLICA MONITOR ON *.* TO 'closer'@'%';`);
+    await cluster.waitCaughtUp();
+  });
+
+  after(async () => {
+    for (const p of pollers) await p.stop();
+    for (const s of sources) await s.close();
+    await cluster?.close();
+  });
+
+  test('positions are the servers\' own GTID positions, in transactions, across domains and server ids', async () => {
+    await cluster.insert(3);
+    await cluster.sql('primary', 'SET SESSION gtid_domain_id = 2; SET SESSION server_id = 7; INSERT INTO app.t (v) VALUES (2); INSERT INTO app.t (v) VALUES (3);');
+    await cluster.waitCaughtUp();
+    const primaryPos = await cluster.gtidPos('primary');
+    assert.match(primaryPos, /(^|,)2-7-2(,|$)/, `a second domain written by server id 7: ${primaryPos}`);
+    const s = source();
+    const [position, ...more] = await s.poll();
+    assert.equal(more.length, 0);
+    assert.deepEqual(position, {
+      nodeId: replicaId,
+      leaderSeq: sumOf(primaryPos),
+      followerSeq: sumOf(await cluster.gtidPos('replica')),
+      attributes: { 'replication.system': 'mariadb', 'server.address': '127.0.0.1', 'server.port': cluster.port('replica') },
+    });
+    assert.equal(typeof position!.leaderSeq, 'bigint');
+    assert.equal(position!.followerSeq, position!.leaderSeq);
+
+    // One GTID per transaction: 5 inserts move both positions by exactly 5.
+    await cluster.insert(5);
+    await cluster.waitCaughtUp();
+    const [next] = await s.poll();
+    assert.equal(next!.leaderSeq, (position!.leaderSeq as bigint) + 5n);
+    assert.equal(next!.followerSeq, (position!.followerSeq as bigint) + 5n);
+    assert.equal(next!.leaderSeq, sumOf(await cluster.gtidPos('primary')));
+  });
+
+  test('after writes, a caught-up replica has lagEntries 0 and severity normal in a monitor fed by startPoller', async () => {
+    const monitor = new ReplicationLagMonitor();
+    const pollErrors: Error[] = [];
+    const poller = watch(source(), monitor, pollErrors);
+    await cluster.insert(20);
+    await cluster.waitCaughtUp();
+    const leader = sumOf(await cluster.gtidPos('primary'));
+    await waitUntil('the monitor to see the replica caught up', 10_000, () => monitor.getStatus(replicaId)?.followerSeq === leader, 50);
+    const status = monitor.getStatus(replicaId)!;
+    assert.equal(status.leaderSeq, leader);
+    assert.equal(status.lagEntries, 0);
+    assert.equal(status.severity, 'normal');
+    assert.equal(status.attributes['replication.system'], 'mariadb');
+    assert.deepEqual(pollErrors, []);
+    await poller.stop();
+  });
+
+  test('a replica whose SQL thread is stopped is stalled while the primary advances, then catches up and is normal', async () => {
+    const monitor = new ReplicationLagMonitor({ stallTimeoutSeconds: 2 });
+    const pollErrors: Error[] = [];
+    const poller = watch(source(), monitor, pollErrors);
+    await waitUntil('a first status', 5000, () => monitor.getStatus(replicaId)?.severity === 'normal', 50);
+    await cluster.sql('replica', 'STOP REPLICA SQL_THREAD');
+    const frozen = sumOf(await cluster.gtidPos('replica'));
+    const leaderAtStop = monitor.getStatus(replicaId)!.leaderSeq;
+    let writes = 0;
+    await waitUntil('the replica to be stalled', 15_000, async () => {
+      await cluster.insert(1);
+      writes++;
+      return monitor.getStatus(replicaId)?.severity === 'stalled';
+    }, 250);
+    const stalled = monitor.getStatus(replicaId)!;
+    assert.equal(stalled.followerSeq, frozen, 'the follower position is frozen');
+    assert.equal(sumOf(await cluster.gtidPos('replica')), frozen, '… and is what the replica itself reports');
+    assert.ok(stalled.leaderSeq > leaderAtStop, `the leader advanced: ${stalled.leaderSeq} > ${leaderAtStop}`);
+    assert.ok(stalled.lagEntries > 0 && stalled.lagEntries <= writes, `lagEntries ${stalled.lagEntries} after ${writes} writes`);
+
+    await cluster.sql('replica', 'START REPLICA SQL_THREAD');
+    await cluster.waitCaughtUp();
+    const leader = sumOf(await cluster.gtidPos('primary'));
+    await waitUntil('the replica to be caught up and normal again', 10_000, () => {
+      const s = monitor.getStatus(replicaId);
+      return s?.followerSeq === leader && s.lagEntries === 0 && s.severity === 'normal';
+    }, 50);
+    assert.deepEqual(pollErrors, []);
+    await poller.stop();
+  });
+
+  test('a SIGSTOPped replica goes to onReplicaError within timeoutMs and the poll still resolves; it is read again after SIGCONT', async () => {
+    const errors: Error[] = [];
+    const s = source({ timeoutMs: 1000 }, errors);
+    assert.equal((await s.poll()).length, 1);
+    await cluster.signal('replica', 'SIGSTOP');
+    try {
+      for (const round of [1, 2]) { // 1: on the open connection, 2: a new connection the server never answers
+        const started = performance.now();
+        const positions = await s.poll();
+        const elapsed = performance.now() - started;
+        assert.deepEqual(positions, []);
+        assert.ok(elapsed >= 900 && elapsed < 2000, `round ${round}: poll took ${elapsed} ms with timeoutMs 1000`);
+        assert.equal(errors.length, round);
+        assert.equal(errors.at(-1)!.message, `MySqlSource: replica ${replicaId}: did not answer within 1000 ms (timeoutMs): the server may be hung, overloaded or unreachable`);
+      }
+    } finally {
+      await cluster.signal('replica', 'SIGCONT');
+    }
+    await waitUntil('the replica to be read again', 10_000, async () => (await s.poll()).length === 1);
+    await cluster.waitCaughtUp();
+  });
+
+  test('a SIGSTOPped primary makes poll() reject within timeoutMs, naming the primary', async () => {
+    const s = source({ timeoutMs: 1000 });
+    assert.equal((await s.poll()).length, 1);
+    await cluster.signal('primary', 'SIGSTOP');
+    try {
+      const started = performance.now();
+      await assert.rejects(s.poll(), {
+        message: `MySqlSource: primary 127.0.0.1:${cluster.port('primary')}: did not answer within 1000 ms (timeoutMs): the server may be hung, overloaded or unreachable`,
+      });
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed >= 900 && elapsed < 2000, `poll took ${elapsed} ms with timeoutMs 1000`);
+    } finally {
+      await cluster.signal('primary', 'SIGCONT');
+    }
+    await waitUntil('the primary to be read again', 10_000, async () => (await s.poll()).length === 1);
+  });
+
+  test('a replica that is shut down is left out (the poller forgets it), and is reported again once restarted', async () => {
+    const monitor = new ReplicationLagMonitor();
+    const errors: Error[] = [];
+    const pollErrors: Error[] = [];
+    const poller = watch(source({}, errors), monitor, pollErrors);
+    await waitUntil('a first status', 5000, () => monitor.getStatus(replicaId) !== undefined, 50);
+    await cluster.stop('replica');
+    await cluster.insert(3);
+    await waitUntil('the replica to be forgotten', 5000, () => monitor.getStatus(replicaId) === undefined, 50);
+    await waitUntil('a connection refused error', 5000, () => /connection refused/.test(errors.at(-1)?.message ?? ''), 50);
+    assert.equal(errors.at(-1)!.message, `MySqlSource: replica ${replicaId}: connection refused: is the server running and listening on this address?`);
+    assert.deepEqual(pollErrors, [], 'the primary is still read: polls succeed');
+
+    await cluster.restart('replica');
+    await cluster.waitCaughtUp();
+    const leader = sumOf(await cluster.gtidPos('primary'));
+    await waitUntil('the restarted replica to be reported, caught up', 10_000, () => {
+      const s = monitor.getStatus(replicaId);
+      return s?.followerSeq === leader && s.lagEntries === 0 && s.severity === 'normal';
+    }, 50);
+    await poller.stop();
+  });
+
+  test('a server that is not (any more) a replica is reported as such', async () => {
+    const errors: Error[] = [];
+    const s = source({}, errors);
+    await cluster.sql('replica', 'STOP REPLICA; RESET REPLICA ALL');
+    try {
+      const expected = `MySqlSource: replica ${replicaId}: is not a replica: SHOW ALL REPLICAS STATUS returned no row; configure replication on it or remove it from the replicas`;
+      assert.deepEqual(await s.poll(), []);
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0]!.message, expected);
+      // Without onReplicaError, the replica's error rejects the poll instead of going unnoticed.
+      await assert.rejects(source({ onReplicaError: undefined }).poll(), { message: expected });
+    } finally {
+      await cluster.configureReplication();
+    }
+    await cluster.insert(1);
+    await cluster.waitCaughtUp();
+    const [position] = await s.poll();
+    assert.equal(position?.followerSeq, sumOf(await cluster.gtidPos('primary')));
+  });
+
+  test('permissions: a login is enough on the primary, REPLICA MONITOR on replicas, and the error gives the GRANT that fixes it', async () => {
+    // The user the other tests use has exactly the README's grant.
+    assert.deepEqual((await cluster.sql('replica', "SHOW GRANTS FOR 'replag'@'%'")).split('\n').map((g) => g.replace(/ IDENTIFIED BY .*/, '')), [
+      'GRANT SLAVE MONITOR ON *.* TO `replag`@`%`',
+    ]);
+    const errors: Error[] = [];
+    const s = source({ primary: url('primary', 'nogrant'), replicas: [url('replica', 'nogrant')] }, errors);
+    assert.deepEqual(await s.poll(), [], 'the primary is read without any privilege: the poll resolves');
+    assert.equal(errors.length, 1);
+    const message = errors[0]!.message;
+    assert.match(message, new RegExp(`^MySqlSource: replica ${replicaId}: the monitoring user may not run SHOW ALL REPLICAS STATUS \\(server said: .*SLAVE MONITOR.*\\): `));
+    const grant = /run (GRANT REPLICA MONITOR ON \*\.\* TO 'nogrant'@'%') on the primary/.exec(message)?.[1];
+    assert.ok(grant !== undefined, message);
+    await cluster.sql('primary', grant); // exactly what the message says
+    await cluster.waitCaughtUp();
+    const [position] = await s.poll();
+    assert.equal(position?.nodeId, replicaId, 'the next poll reconnects and is allowed');
+    assert.equal(errors.length, 1);
+  });
+
+  test('a wrong password, an unreachable port: clear errors, within timeoutMs, without the password', async () => {
+    const wrongInUrl = source({ primary: url('primary', 'replag', WRONG_PASSWORD), timeoutMs: 2000 });
+    await assert.rejects(wrongInUrl.poll(), (error: Error) => {
+      assert.match(error.message, new RegExp(`^MySqlSource: primary 127\\.0\\.0\\.1:${cluster.port('primary')}: authentication failed for user 'replag': check the user name and password \\(server said: Access denied for user 'replag'@'127\\.0\\.0\\.1' \\(using password: YES\\)\\)$`));
+      return true;
+    });
+    // Password from the option (the CLI's MYSQL_PWD) for URLs without one: wrong for the replica only.
+    const errors: Error[] = [];
+    const wrongOption = source({ replicas: [url('replica', 'replag', null)], password: WRONG_PASSWORD }, errors);
+    assert.deepEqual(await wrongOption.poll(), []);
+    assert.match(errors[0]?.message ?? '', new RegExp(`^MySqlSource: replica ${replicaId}: authentication failed for user 'replag'`));
+    const rightOption = source({ primary: url('primary', 'replag', null), replicas: [url('replica', 'replag', null)], password: MONITOR_PASSWORD });
+    assert.equal((await rightOption.poll()).length, 1, 'the password option is used for URLs without one');
+
+    const nobody = await findFreePort(PORTS.minPort, PORTS.maxPort);
+    const unreachable = source({ primary: `mysql://replag:${MONITOR_PASSWORD}@127.0.0.1:${nobody}`, timeoutMs: 2000 });
+    const started = performance.now();
+    await assert.rejects(unreachable.poll(), { message: `MySqlSource: primary 127.0.0.1:${nobody}: connection refused: is the server running and listening on this address?` });
+    assert.ok(performance.now() - started < 2000);
+  });
+
+  test('close() is idempotent, releases every connection, and poll() rejects afterwards', async () => {
+    const connections = async () => Promise.all((['primary', 'replica'] as const).map(async (server) =>
+      Number(await cluster.sql(server, "SELECT COUNT(*) FROM information_schema.processlist WHERE user = 'closer'"))));
+    const s = source({ primary: url('primary', 'closer'), replicas: [url('replica', 'closer')] });
+    assert.equal((await s.poll()).length, 1);
+    assert.deepEqual(await connections(), [1, 1]);
+    await Promise.all([s.close(), s.close()]);
+    await s.close();
+    await waitUntil('the servers to see the connections closed', 5000, async () => (await connections()).every((n) => n === 0), 50);
+    await assert.rejects(s.poll(), { message: 'MySqlSource: poll() called after close()' });
+  });
+
+  test('a process that polled a hung replica and closed the source exits by itself', async () => {
+    const script = `
+      import { MySqlSource } from ${JSON.stringify(new URL('../../src/sources/mysql.ts', import.meta.url).href)};
+      const source = new MySqlSource({ primary: process.env.PRIMARY, replicas: [process.env.REPLICA], timeoutMs: 500,
+        onReplicaError: (replica, error) => console.log('replica error:', error.message) });
+      const positions = await source.poll();
+      console.log('positions:', positions.length);
+      await source.close();
+      await source.close();`;
+    await cluster.signal('replica', 'SIGSTOP');
+    try {
+      const started = performance.now();
+      const result = await runNode(['--input-type=module', '-e', script], {
+        env: { PRIMARY: url('primary'), REPLICA: url('replica') },
+        timeoutMs: 15_000,
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /replica error: MySqlSource: replica .*: did not answer within 500 ms/);
+      assert.match(result.stdout, /positions: 0/);
+      assert.ok(performance.now() - started < 8000, 'no handle kept the process alive after close()');
+      messages.push(result.stdout, result.stderr);
+    } finally {
+      await cluster.signal('replica', 'SIGCONT');
+    }
+    await cluster.waitCaughtUp();
+  });
+
+  test('no error message of any test above contained a password', () => {
+    assert.ok(messages.length >= 8, `${messages.length} messages collected`);
+    for (const message of messages) for (const secret of SECRETS) assert.ok(!message.includes(secret), message);
+  });
+});
