@@ -46,29 +46,17 @@ function retained(): { heap: number; arrayBuffers: number } {
 collectGarbage();
 const before = retained();
 const started = performance.now();
-let keep: ReplicationLagMonitor | OriginalReplicationLagMonitor;
-let extra: Record<string, number | undefined> = {};
-if (impl === 'ours') {
-  const m = new ReplicationLagMonitor({ now });
-  for (const id of ids) m.registerNode(id);
-  for (let u = 0; u < updates; u++) {
-    clock.t += step;
-    const leader = Math.floor(clock.t);
-    m.updateLag(ids[u % nodes]!, leader, leader - 2000 - (u % 7));
-  }
-  keep = m;
-  extra = { historySamplesPerNode: m.getStatus(ids[0]!)?.history.length };
-} else {
-  const m = new OriginalReplicationLagMonitor({ now });
-  for (const id of ids) m.registerNode(id);
-  for (let u = 0; u < updates; u++) {
-    clock.t += step;
-    const leader = Math.floor(clock.t);
-    m.updateLag(ids[u % nodes]!, leader, leader - 2000 - (u % 7));
-  }
-  keep = m;
-  extra = { historySamplesPerNode: m.getNodeState(ids[0]!)?.samples };
+const m: ReplicationLagMonitor | OriginalReplicationLagMonitor = impl === 'ours' ? new ReplicationLagMonitor({ now }) : new OriginalReplicationLagMonitor({ now });
+for (const id of ids) m.registerNode(id);
+for (let u = 0; u < updates; u++) {
+  clock.t += step;
+  const leader = Math.floor(clock.t);
+  m.updateLag(ids[u % nodes]!, leader, leader - 2000 - (u % 7));
 }
+const keep = m;
+const extra = {
+  historySamplesPerNode: keep instanceof ReplicationLagMonitor ? keep.getStatus(ids[0]!)?.history.length : keep.getNodeState(ids[0]!)?.samples,
+};
 const fillMs = performance.now() - started;
 collectGarbage();
 const after = retained();

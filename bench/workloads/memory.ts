@@ -33,7 +33,7 @@ interface ChildReport {
 
 async function measure(impl: 'ours' | 'baseline', nodes: number, hz: number, seconds: number, timeoutMs: number): Promise<ChildReport> {
   const args = ['--expose-gc', '--max-old-space-size=6144', CHILD, '--impl', impl, '--nodes', String(nodes), '--hz', String(hz), '--seconds', String(seconds)];
-  return lastJsonLine<ChildReport>(`memory child (${impl}, ${hz} Hz)`, await runNode(args, timeoutMs));
+  return lastJsonLine<ChildReport>(`memory child (${impl}, ${hz} Hz)`, await runNode(args, { timeoutMs }));
 }
 
 export async function memory(options: WorkloadOptions): Promise<WorkloadResult> {

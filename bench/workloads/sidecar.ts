@@ -10,7 +10,7 @@
  * information: Node's type stripping alone adds ~17 MiB of RSS. The baseline runs the original monitor on the
  * same source and interval, without OpenTelemetry, compiled the same way.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -88,7 +88,7 @@ async function measure(args: string[], durationS: number, steadyFromS: number, t
   let steadyStart: { t: number; cpu: number } | undefined;
   let last: { t: number; cpu: number } | undefined;
   let sampler: NodeJS.Timeout | undefined;
-  const result = await runNode(args, (durationS + 60) * 1000, (child) => {
+  const onSpawn = (child: ChildProcess) => {
     pid = child.pid ?? 0;
     sampler = setInterval(() => {
       const cpu = cpuTicks(pid);
@@ -99,7 +99,8 @@ async function measure(args: string[], durationS: number, steadyFromS: number, t
       if (steadyStart === undefined && t >= steadyFromS) steadyStart = { t, cpu };
       if (t <= durationS) last = { t, cpu }; // stop before the final flush and exit
     }, 250);
-  });
+  };
+  const result = await runNode(args, { timeoutMs: (durationS + 60) * 1000, onSpawn });
   if (sampler !== undefined) clearInterval(sampler);
   const wallSeconds = (performance.now() - t0) / 1000;
   if (result.code !== 0) throw new Error(`${args.join(' ')} exited with ${result.code ?? result.signal}\n${result.stderr.slice(-2000)}`);

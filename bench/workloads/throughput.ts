@@ -3,6 +3,9 @@
  * follower about 2 s behind, the delay estimated (no `lagSeconds` passed), prediction on. Each node is
  * updated once per simulated second (the fake clock moves 1000/N ms per update). ns per update: median of
  * several timed runs after a warm-up, ours and the baseline interleaved in the same process.
+ *
+ * Each measured variant has a loop function of its own, on purpose: V8 then optimizes every loop for one callee
+ * and one argument shape, and no variant's timing depends on which one warmed up a shared loop first.
  */
 import { ReplicationLagMonitor } from '../../src/monitor.ts';
 import { OriginalReplicationLagMonitor } from '../baseline/original-monitor.ts';
