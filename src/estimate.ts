@@ -83,28 +83,43 @@ export function applyRate(recent: SampleRing): number {
   return rate > 0 && Number.isFinite(rate) ? rate : 0;
 }
 
-/**
- * Least-squares line of lag seconds against time (in seconds, like Prometheus `predict_linear`) over the
- * recent ring, evaluated `horizonSeconds` after the newest sample and clamped at 0.
- * Undefined with fewer than `MIN_PREDICTION_SAMPLES` samples. All samples at one instant: their mean.
- * O(ring size): the reference computation, used by `TrendFit` to rebuild its sums and for degenerate cases.
- */
-export function predictLagSeconds(recent: SampleRing, horizonSeconds: number): number | undefined {
-  const n = recent.size;
-  if (n < MIN_PREDICTION_SAMPLES) return undefined;
-  const newest = recent.time(n - 1);
+/** Least-squares sums over a ring, x = (time − newest time) / 1000: small and ≤ 0, so well conditioned. */
+interface FitSums {
+  origin: number;
+  sx: number;
+  sy: number;
+  sxx: number;
+  sxy: number;
+}
+
+function fitSums(ring: SampleRing): FitSums {
+  const n = ring.size;
+  const origin = n > 0 ? ring.time(n - 1) : 0;
   let sx = 0;
   let sy = 0;
   let sxx = 0;
   let sxy = 0;
   for (let i = 0; i < n; i++) {
-    const x = (recent.time(i) - newest) / 1000; // ≤ 0, small: keeps the sums well conditioned
-    const y = recent.lagSeconds(i);
+    const x = (ring.time(i) - origin) / 1000;
+    const y = ring.lagSeconds(i);
     sx += x;
     sy += y;
     sxx += x * x;
     sxy += x * y;
   }
+  return { origin, sx, sy, sxx, sxy };
+}
+
+/**
+ * Least-squares line of lag seconds against time (in seconds, like Prometheus `predict_linear`) over the
+ * recent ring, evaluated `horizonSeconds` after the newest sample and clamped at 0.
+ * Undefined with fewer than `MIN_PREDICTION_SAMPLES` samples. All samples at one instant: their mean.
+ * O(ring size): the reference computation, which `TrendFit` falls back to in degenerate cases.
+ */
+export function predictLagSeconds(recent: SampleRing, horizonSeconds: number): number | undefined {
+  const n = recent.size;
+  if (n < MIN_PREDICTION_SAMPLES) return undefined;
+  const { sx, sy, sxx, sxy } = fitSums(recent);
   const meanY = sy / n;
   const varX = sxx - (sx * sx) / n;
   let predicted: number;
@@ -194,27 +209,14 @@ export class TrendFit {
   }
 
   private rebuild(ring: SampleRing): void {
-    const n = ring.size;
-    const origin = n > 0 ? ring.time(n - 1) : 0;
-    let sx = 0;
-    let sy = 0;
-    let sxx = 0;
-    let sxy = 0;
-    for (let i = 0; i < n; i++) {
-      const x = (ring.time(i) - origin) / 1000;
-      const y = ring.lagSeconds(i);
-      sx += x;
-      sy += y;
-      sxx += x * x;
-      sxy += x * y;
-    }
-    this.origin = origin;
-    this.n = n;
-    this.sx = sx;
-    this.sy = sy;
-    this.sxx = sxx;
-    this.sxy = sxy;
-    this.xxMass = sxx;
+    const sums = fitSums(ring);
+    this.origin = sums.origin;
+    this.n = ring.size;
+    this.sx = sums.sx;
+    this.sy = sums.sy;
+    this.sxx = sums.sxx;
+    this.sxy = sums.sxy;
+    this.xxMass = sums.sxx;
     this.pushes = 0;
   }
 }

@@ -63,9 +63,10 @@ export class NodeState {
     const lagSeconds = givenLagSeconds ?? estimateDelaySeconds(this.recent, this.coarse, follower, leader, now, this.retentionMs);
     const recent = this.recent;
     this.coarse.advance(now); // reads the previous observation from `recent`: before the push
-    if (recent.size === recent.capacity) this.trend.evict(recent.time(0), recent.lagSeconds(0));
+    const trend = config.enablePrediction ? this.trend : undefined; // no forecast: no sums to keep
+    if (trend !== undefined && recent.size === recent.capacity) trend.evict(recent.time(0), recent.lagSeconds(0));
     recent.push(now, leader, follower, lagSeconds);
-    this.trend.pushed(recent, now, lagSeconds);
+    trend?.pushed(recent, now, lagSeconds);
     this.lastLeader = leader;
     this.lastFollower = follower;
     this.lastTime = now;
@@ -79,7 +80,7 @@ export class NodeState {
       lagSeconds,
       severity,
       applyRate(this.recent),
-      config.enablePrediction ? this.trend.predict(recent, config.predictionHorizonSeconds) : undefined,
+      trend?.predict(recent, config.predictionHorizonSeconds),
       now,
     );
     this.status = status;
