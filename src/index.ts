@@ -7,5 +7,5 @@ export { ReplicationLagInstrumentation, type ReplicationLagInstrumentationConfig
 export * from './semconv.ts';
 export { PACKAGE_NAME, PACKAGE_VERSION } from './version.ts';
 export type { ReplicaPosition, ReplicationSource } from './sources/source.ts';
-export { startPoller, type Poller, type PollerOptions } from './sources/poller.ts';
+export { startPoller, type Poller, type PollerOptions, type SourceHealth } from './sources/poller.ts';
 export { SimulatedClusterSource, type FollowerProfile, type SimulatedClusterOptions } from './sources/simulated.ts';

@@ -20,6 +20,7 @@ import type { ReplicationLagConfig } from './config.ts';
 import { ReplicationLagMonitor } from './monitor.ts';
 import * as semconv from './semconv.ts';
 import { SEVERITIES } from './severity.ts';
+import type { Poller } from './sources/poller.ts';
 import type { LagAlert, LagSeverity, NodeAttributes, ReplicationStatus } from './types.ts';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.ts';
 
@@ -37,7 +38,17 @@ interface Instruments {
   predicted: ObservableGauge;
   rate: ObservableGauge;
   severity: ObservableGauge;
+  sourceUp: ObservableGauge;
   alerts: Counter;
+}
+
+/** A source observed through its poller, with the attributes of its `replication.source.up` point. */
+interface ObservedSource {
+  poller: Pick<Poller, 'health'>;
+  extra: Attributes;
+  /** The source name `attributes` was built for. */
+  name: string | undefined;
+  attributes: Attributes;
 }
 
 /** Attribute objects of one node, built once and reused at every collection. */
@@ -75,6 +86,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   /** Where the batch callback is registered, so it is removed from that meter even after setMeterProvider. */
   declare private _registration: { meter: Meter; observables: ObservableGauge[] } | undefined;
   declare private _constructed: boolean;
+  declare private _sources: Set<ObservedSource>;
 
   constructor(config: ReplicationLagInstrumentationConfig = {}) {
     super(PACKAGE_NAME, PACKAGE_VERSION, config);
@@ -85,6 +97,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     this._monitor = monitor ?? new ReplicationLagMonitor(config);
     this._attributeCache = new Map();
     this._collections = 0;
+    this._sources = new Set();
     this._constructed = true;
     this._updateMetricInstruments();
     if (this.isEnabled()) this._attach();
@@ -93,6 +106,26 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   /** The monitor this instrumentation observes: feed it with `updateLag`. */
   get monitor(): ReplicationLagMonitor {
     return this._monitor;
+  }
+
+  /**
+   * Also exports `replication.source.up` for the source a poller reads: 1 while its last poll succeeded, 0 after a
+   * failed one, when its replicas' gauges still hold the last positions read. Nothing until the first poll ends.
+   * ```ts
+   * const stopObserving = lag.observeSource(startPoller({ source, monitor: lag.monitor }));
+   * ```
+   * @param attributes added to the point, next to `replication.source` (the source's name).
+   * @returns a function that stops exporting it.
+   * @throws TypeError when `poller` has no `health()` method.
+   */
+  observeSource(poller: Pick<Poller, 'health'>, attributes: Attributes = {}): () => void {
+    if (typeof poller?.health !== 'function') throw new TypeError('observeSource(poller): poller must be a Poller (from startPoller), with a health() method');
+    if (attributes === null || typeof attributes !== 'object') throw new TypeError('observeSource(poller, attributes): attributes must be an object');
+    const entry: ObservedSource = { poller, extra: { ...attributes }, name: undefined, attributes: {} };
+    this._sources.add(entry);
+    return () => {
+      this._sources.delete(entry);
+    };
   }
 
   protected init(): void {
@@ -140,6 +173,11 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_SEVERITY],
         valueType: ValueType.INT,
       }),
+      sourceUp: meter.createObservableGauge(semconv.METRIC_REPLICATION_SOURCE_UP, {
+        unit: semconv.UNIT_NONE,
+        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_SOURCE_UP],
+        valueType: ValueType.INT,
+      }),
       alerts: meter.createCounter(semconv.METRIC_REPLICATION_ALERTS, {
         unit: semconv.UNIT_ALERT,
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_ALERTS],
@@ -166,7 +204,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   private _addCallback(): void {
     const i = this._instruments;
     if (i === undefined || this._registration !== undefined) return;
-    const observables = [i.lag, i.delay, i.predicted, i.rate, i.severity];
+    const observables = [i.lag, i.delay, i.predicted, i.rate, i.severity, i.sourceUp];
     this.meter.addBatchObservableCallback(this._collect, observables);
     this._registration = { meter: this.meter, observables };
   }
@@ -198,7 +236,23 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     } catch (error) {
       diag.error(`${PACKAGE_NAME}: collection failed`, error);
     }
+    for (const source of this._sources) this._observeSource(result, instruments.sourceUp, source);
   };
+
+  /** One source's `replication.source.up` point. Never throws (a broken poller is reported through diag). */
+  private _observeSource(result: BatchObservableResult, gauge: ObservableGauge, source: ObservedSource): void {
+    try {
+      const health = source.poller.health();
+      if (health.up === undefined) return;
+      if (source.name !== health.source) {
+        source.name = health.source;
+        source.attributes = { ...source.extra, [semconv.ATTR_REPLICATION_SOURCE]: health.source };
+      }
+      result.observe(gauge, health.up ? 1 : 0, source.attributes);
+    } catch (error) {
+      diag.error(`${PACKAGE_NAME}: reading a source's health failed`, error);
+    }
+  }
 
   private _attributesOf(status: ReplicationStatus, generation: number): NodeAttributeSet {
     let set = this._attributeCache.get(status.nodeId);

@@ -6,12 +6,16 @@ export const METRIC_REPLICATION_DELAY_PREDICTED = 'replication.delay.predicted';
 export const METRIC_REPLICATION_APPLY_RATE = 'replication.apply.rate';
 export const METRIC_REPLICATION_SEVERITY = 'replication.severity';
 export const METRIC_REPLICATION_ALERTS = 'replication.alerts';
+/** 1 while a polled source's last poll succeeded, 0 after a failed one (its replicas' figures are then stale). */
+export const METRIC_REPLICATION_SOURCE_UP = 'replication.source.up';
 
 export const UNIT_ENTRY = '{entry}';
 export const UNIT_SECONDS = 's';
 export const UNIT_ENTRY_PER_SECOND = '{entry}/s';
 export const UNIT_ONE = '1';
 export const UNIT_ALERT = '{alert}';
+/** No unit: a 0/1 state, named `…_up` in Prometheus like every exporter's `up` (unit `1` would add `_ratio`). */
+export const UNIT_NONE = '';
 
 /** The follower's id, on every point and event. */
 export const ATTR_REPLICATION_NODE_ID = 'replication.node.id';
@@ -24,6 +28,9 @@ export const ATTR_REPLICATION_LAG = 'replication.lag';
 /** On alert events: delay in seconds. */
 export const ATTR_REPLICATION_DELAY = 'replication.delay';
 
+/** On `replication.source.up`: the polled source's name (`postgresql`, `redis`, `etcd`, `mysql`, `simulated`). */
+export const ATTR_REPLICATION_SOURCE = 'replication.source';
+
 /** Name of the alert event (log record `eventName`, and span event name). */
 export const EVENT_REPLICATION_ALERT = 'replication.alert';
 
@@ -34,4 +41,5 @@ export const DESCRIPTION = {
   [METRIC_REPLICATION_APPLY_RATE]: 'Entries the follower applies per second.',
   [METRIC_REPLICATION_SEVERITY]: 'Replication severity as a state set: 1 for the current severity, 0 for the others.',
   [METRIC_REPLICATION_ALERTS]: 'Replication lag alerts emitted.',
+  [METRIC_REPLICATION_SOURCE_UP]: 'Whether the last poll of the replication source succeeded (1) or failed (0, the replication figures are stale).',
 } as const;

@@ -6,7 +6,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { ReplicationLagInstrumentation, ReplicationLagMonitor, SEVERITIES } from '../src/index.ts';
+import { ReplicationLagInstrumentation, ReplicationLagMonitor, SEVERITIES, startPoller, type ReplicaPosition, type SourceHealth } from '../src/index.ts';
 import { inMemoryPipeline, pointsOf } from './helpers/in-memory-sdk.ts';
 
 function setup(config: ConstructorParameters<typeof ReplicationLagInstrumentation>[0] = {}, pipelineOptions = {}) {
@@ -320,5 +320,73 @@ describe('ReplicationLagInstrumentation lifecycle', () => {
     unregister();
     assert.equal(pointsOf((await pipeline.collect()).get('replication.lag'), 'r').length, 0, 'unregistering disables it');
     await pipeline.shutdown();
+  });
+});
+
+describe('ReplicationLagInstrumentation source health', () => {
+  it('exports replication.source.up from a real poller: nothing before its first poll, 1 after a success, 0 after a failure', async () => {
+    const t = setup();
+    let fail = false;
+    let release: (() => void) | undefined;
+    let polls = 0;
+    const source = {
+      name: 'postgresql',
+      poll: async (): Promise<readonly ReplicaPosition[]> => {
+        if (polls++ === 0) await new Promise<void>((resolve) => (release = resolve));
+        if (fail) throw new Error('connection refused');
+        return [{ nodeId: 'standby-1', leaderSeq: 100n, followerSeq: 90n }];
+      },
+    };
+    const poller = startPoller({ source, monitor: t.monitor, intervalMs: 3_600_000 });
+    const stopObserving = t.instrumentation.observeSource(poller, { 'server.address': 'db1.example' });
+    try {
+      let metrics = await t.collect();
+      assert.deepEqual(metrics.get('replication.source.up')?.points ?? [], [], 'no point before the first poll ends');
+      release!();
+      await poller.pollOnce();
+      metrics = await t.collect();
+      const up = metrics.get('replication.source.up');
+      assert.equal(up?.type, DataPointType.GAUGE);
+      assert.equal(up?.unit, '');
+      assert.ok((up?.description.length ?? 0) > 10);
+      assert.deepEqual(up?.points, [{ value: 1, attributes: { 'replication.source': 'postgresql', 'server.address': 'db1.example' } }]);
+      fail = true;
+      await poller.pollOnce();
+      metrics = await t.collect();
+      assert.deepEqual(metrics.get('replication.source.up')?.points.map((p) => p.value), [0]);
+      assert.equal(pointsOf(metrics.get('replication.lag'), 'standby-1')[0]?.value, 10, "the replica's last figures are still exported");
+      stopObserving();
+      metrics = await t.collect();
+      assert.deepEqual(metrics.get('replication.source.up')?.points ?? [], [], 'gone once no longer observed');
+    } finally {
+      await poller.stop();
+      await t.shutdown();
+    }
+  });
+
+  it('a health() that throws or returns garbage never breaks the collection of the other metrics', async () => {
+    const t = setup();
+    t.monitor.updateLag('a', 10, 5, 1);
+    const broken = { health: (): SourceHealth => { throw new Error('boom'); } };
+    const garbage = { health: () => undefined as unknown as SourceHealth };
+    const good = { health: (): SourceHealth => ({ source: 'redis', up: false, consecutiveFailures: 3, lastSuccessAt: undefined }) };
+    t.instrumentation.observeSource(broken);
+    t.instrumentation.observeSource(garbage);
+    t.instrumentation.observeSource(good);
+    const metrics = await t.collect();
+    assert.equal(pointsOf(metrics.get('replication.lag'), 'a')[0]?.value, 5);
+    assert.deepEqual(metrics.get('replication.source.up')?.points, [{ value: 0, attributes: { 'replication.source': 'redis' } }]);
+    await t.shutdown();
+  });
+
+  it('observeSource rejects what is not a poller with a TypeError and observes nothing', async () => {
+    const t = setup();
+    for (const bad of [undefined, null, {}, { health: 1 }]) {
+      assert.throws(() => t.instrumentation.observeSource(bad as never), { name: 'TypeError', message: /observeSource\(poller\): poller must be a Poller/ });
+    }
+    assert.throws(() => t.instrumentation.observeSource({ health: () => ({ source: 's', up: true, consecutiveFailures: 0, lastSuccessAt: 1 }) }, 'x' as never), TypeError);
+    const metrics = await t.collect();
+    assert.deepEqual(metrics.get('replication.source.up')?.points ?? [], []);
+    await t.shutdown();
   });
 });

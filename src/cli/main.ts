@@ -91,6 +91,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       }
     },
   });
+  telemetry.instrumentation.observeSource(poller);
 
   const exitCode = await new Promise<number>((resolve) => {
     const finish = (code: number) => {

@@ -1,6 +1,6 @@
 /** Feeds a source's positions into a monitor on an interval. */
 import type { ReplicationLagMonitor } from '../monitor.ts';
-import type { ReplicationSource } from './source.ts';
+import type { ReplicaPosition, ReplicationSource } from './source.ts';
 
 /** Options of `startPoller`. */
 export interface PollerOptions {
@@ -16,12 +16,30 @@ export interface PollerOptions {
   onPoll?: (replicas: number) => void;
 }
 
+/** What a poller knows of its source's health (exported as `replication.source.up`). */
+export interface SourceHealth {
+  /** The source's name (`ReplicationSource.name`, e.g. `postgresql`). */
+  readonly source: string;
+  /** true when the last poll succeeded, false when it failed, undefined until the first poll ends. */
+  readonly up: boolean | undefined;
+  /** Failed polls since the last successful one. */
+  readonly consecutiveFailures: number;
+  /** `Date.now()` at the end of the last successful poll; undefined until one succeeds. */
+  readonly lastSuccessAt: number | undefined;
+}
+
 /** A running poller. */
 export interface Poller {
   /** Polls once now (also what the timer does). Never rejects: errors go to `onError`. */
   pollOnce(): Promise<void>;
   /** Stops the timer and waits for a poll in flight. */
   stop(): Promise<void>;
+  /**
+   * The source's health after the last poll that ended. A failed poll changes no status: the monitor keeps the
+   * last positions read, so `up: false` means those figures are stale. A poll that read the leader but not every
+   * replica (a source's `onReplicaError`) counts as successful.
+   */
+  health(): SourceHealth;
 }
 
 /** Starts polling `source` into `monitor`: one poll at a time, never overlapping. */
@@ -34,27 +52,52 @@ export function startPoller(options: PollerOptions): Poller {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
+  let health: SourceHealth = { source: source.name, up: undefined, consecutiveFailures: 0, lastSuccessAt: undefined };
+
+  /** Hands an error to `onError`; a throwing `onError` must not break polling (nor reject `pollOnce`). */
+  const report = (error: unknown) => {
+    try {
+      options.onError?.(error instanceof Error ? error : new Error(String(error)));
+    } catch {
+      // Nowhere left to report it.
+    }
+  };
+  const failed = (error: unknown) => {
+    health = { ...health, up: false, consecutiveFailures: health.consecutiveFailures + 1 };
+    report(error);
+  };
 
   const pollOnce = (): Promise<void> => {
     inFlight = inFlight.then(async () => {
+      let replicas: readonly ReplicaPosition[];
       try {
-        const replicas = await source.poll();
-        const seen = new Set<string>();
-        for (const r of replicas) {
+        replicas = await source.poll();
+      } catch (error) {
+        failed(error);
+        return;
+      }
+      if (!Array.isArray(replicas)) {
+        failed(new TypeError(`${source.name}: poll() must resolve to an array of replica positions, got ${replicas === null ? 'null' : typeof replicas}`));
+        return;
+      }
+      const seen = new Set<string>();
+      for (const r of replicas) {
+        try {
           seen.add(r.nodeId);
-          try {
-            if (r.attributes !== undefined && !known.has(r.nodeId)) monitor.registerNode(r.nodeId, r.attributes);
-            monitor.updateLag(r.nodeId, r.leaderSeq, r.followerSeq, r.lagSeconds);
-          } catch (error) {
-            // One bad replica must not hide the others.
-            options.onError?.(error instanceof Error ? error : new Error(String(error)));
-          }
+          if (r.attributes !== undefined && !known.has(r.nodeId)) monitor.registerNode(r.nodeId, r.attributes);
+          monitor.updateLag(r.nodeId, r.leaderSeq, r.followerSeq, r.lagSeconds);
+        } catch (error) {
+          // One bad replica must not hide the others.
+          report(error);
         }
-        if (forgetMissing) for (const id of known) if (!seen.has(id)) monitor.unregisterNode(id);
-        known = seen;
+      }
+      if (forgetMissing) for (const id of known) if (!seen.has(id)) monitor.unregisterNode(id);
+      known = seen;
+      health = { source: source.name, up: true, consecutiveFailures: 0, lastSuccessAt: Date.now() };
+      try {
         options.onPoll?.(replicas.length);
       } catch (error) {
-        options.onError?.(error instanceof Error ? error : new Error(String(error)));
+        report(error);
       }
     });
     return inFlight;
@@ -73,5 +116,6 @@ export function startPoller(options: PollerOptions): Poller {
       if (timer !== undefined) clearTimeout(timer);
       await inFlight;
     },
+    health: () => health,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * End to end: the package's own Prometheus endpoint (startTelemetry) serves a monitor driven through
  * warning → a delay rising towards critical → critical → recovery → a stalled follower → replica removed →
- * the process gone; a real Prometheus scrapes it with the shipped rules (only `for:` shortened) and
+ * its polled source failing → the process gone; a real Prometheus scrapes it with the shipped rules (only `for:` shortened) and
  * /api/v1/alerts shows every shipped alert go pending → firing → resolved.
  */
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startTelemetry, type Telemetry } from '../../src/sdk/index.ts';
+import { startPoller, type Poller } from '../../src/sources/poller.ts';
 import { findFreePort, startPrometheus, waitUntil, type PromAlert, type RunningPrometheus } from '../harness/prometheus.ts';
 import { ALERTING_FILES, PROMETHEUS_METRIC_NAMES, withShortFor } from './metric-names.ts';
 
@@ -27,6 +28,9 @@ let reporting = true;
 let frozen = false;
 let leader = 1_000_000;
 let follower = 1_000_000;
+/** A polled source (reporting no replica of its own) whose polls fail while this is set. */
+let sourceDown = false;
+let poller: Poller | undefined;
 
 /** The package's endpoint with a short stall timeout, so the stalled episode takes seconds. */
 async function startEndpoint(): Promise<Telemetry> {
@@ -43,6 +47,15 @@ async function startEndpoint(): Promise<Telemetry> {
 before(async () => {
   endpointPort = await findFreePort();
   telemetry = await startEndpoint();
+  const source = {
+    name: 'e2e-source',
+    poll: async () => {
+      if (sourceDown) throw new Error('connection refused');
+      return [];
+    },
+  };
+  poller = startPoller({ source, monitor: telemetry.monitor, intervalMs: 200 });
+  telemetry.instrumentation.observeSource(poller);
   ticker = setInterval(() => {
     if (!reporting || telemetry === undefined) return;
     leader += 500;
@@ -68,6 +81,7 @@ before(async () => {
 
 after(async () => {
   clearInterval(ticker);
+  await poller?.stop();
   await prometheus?.close();
   await telemetry?.shutdown();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
@@ -166,7 +180,21 @@ test('the shipped rules fire and resolve on metrics scraped from the package\'s 
   reporting = true;
   await watchUntilResolved('ReplicationReplicaAbsent', 20_000);
 
+  // the polled source cannot be read: ReplicationSourceDown fires; its polls succeed again: it resolves
+  const [up] = await prometheus.query(PROMETHEUS_METRIC_NAMES['replication.source.up']);
+  assert.equal(up?.value, 1);
+  assert.equal(up?.labels.replication_source, 'e2e-source');
+  sourceDown = true;
+  const sourceAlert = await watchUntilFiring('ReplicationSourceDown', 20_000);
+  assert.deepEqual(sourceAlert.states, ['pending', 'firing']);
+  assert.equal(sourceAlert.alert.labels.replication_source, 'e2e-source');
+  assert.equal(sourceAlert.alert.labels.instance, `127.0.0.1:${endpointPort}`);
+  assert.equal((await alertsNamed('ReplicationReplicaAbsent')).length, 0, 'the replicas are still reported');
+  sourceDown = false;
+  await watchUntilResolved('ReplicationSourceDown', 20_000);
+
   // the process goes away: the target is down, ReplicationTargetDown fires (and the absence alert does not)
+  await poller?.stop();
   const gone = telemetry!;
   telemetry = undefined;
   await gone.shutdown();

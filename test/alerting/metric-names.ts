@@ -18,6 +18,7 @@ export const PROMETHEUS_METRIC_NAMES = {
   'replication.apply.rate': 'replication_apply_rate_per_second',
   'replication.severity': 'replication_severity_ratio',
   'replication.alerts': 'replication_alerts_total',
+  'replication.source.up': 'replication_source_up',
 } as const;
 
 /** OpenTelemetry attribute → Prometheus label (`.` → `_`); service.name / service.instance.id become job / instance. */
@@ -25,6 +26,7 @@ export const PROMETHEUS_LABELS = {
   'replication.node.id': 'replication_node_id',
   'replication.severity': 'replication_severity',
   'replication.system': 'replication_system',
+  'replication.source': 'replication_source',
   'server.address': 'server_address',
   'service.name': 'job',
   'service.instance.id': 'instance',

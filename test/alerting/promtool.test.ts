@@ -36,6 +36,7 @@ test('the file defines the expected alerts, each with a for: clause', () => {
     'ReplicationDelayPredictedCritical',
     'ReplicationDelayWarning',
     'ReplicationReplicaAbsent',
+    'ReplicationSourceDown',
     'ReplicationStalled',
     'ReplicationTargetDown',
   ]);
@@ -76,6 +77,8 @@ const MUTATIONS: { what: string; from: string | RegExp; to: string; caughtBy: st
   { what: 'stalled alert on the wrong state', from: 'replication_severity="stalled"', to: 'replication_severity="critical"', caughtBy: 'ReplicationStalled' },
   { what: 'absent replica alert also while the target is down', from: '(up == 1 or target_info)', to: '(up >= 0 or target_info)', caughtBy: 'ReplicationReplicaAbsent' },
   { what: 'target down alert on every target', from: 'group by (job, instance) (last_over_time(replication_lag[1h]))', to: 'group by (job, instance) (up)', caughtBy: 'ReplicationTargetDown' },
+  { what: 'source down alert on any source', from: 'replication_source_up == 0', to: 'replication_source_up >= 0', caughtBy: 'ReplicationSourceDown' },
+  { what: 'source down alert for: 2m → 0s', from: /(ReplicationSourceDown\n.*\n\s+for: )2m/, to: '$10s', caughtBy: 'ReplicationSourceDown' },
   { what: 'annotation without the replica', from: "Replica {{ $labels.replication_node_id }} has stopped", to: 'A replica has stopped', caughtBy: 'ReplicationStalled' },
 ];
 

@@ -40,6 +40,9 @@ describe('replag command', () => {
     for (const name of ['replication.lag', 'replication.delay', 'replication.delay.predicted', 'replication.apply.rate', 'replication.severity', 'replication.alerts']) {
       assert.ok(points.some((p) => p.metric === name), `${name} not exported`);
     }
+    const up = points.filter((p) => p.metric === 'replication.source.up');
+    assert.ok(up.length > 0, 'replication.source.up not exported');
+    assert.ok(up.every((p) => p.value === 1 && p.attributes['replication.source'] === 'simulated'), JSON.stringify(up[0]));
     const nodes = new Set(points.filter((p) => p.metric === 'replication.lag').map((p) => p.attributes['replication.node.id']));
     assert.deepEqual([...nodes].sort(), ['frozen-1', 'healthy-1', 'lagging-1', 'slow-1']);
     const lagging = points.find((p) => p.metric === 'replication.lag' && p.attributes['replication.node.id'] === 'lagging-1');

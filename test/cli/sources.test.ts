@@ -83,6 +83,8 @@ describe('replag redis', () => {
     assert.ok(ours.some((p) => p.value > 0), 'the stalled replica was exported with a lag');
     const events = receiver.logRecords().filter((r) => r.request >= start && r.attributes['replication.node.id'] === replicaId);
     assert.ok(events.some((e) => e.attributes['replication.severity'] === 'stalled'), 'the stalled alert event was exported');
+    const up = receiver.points('replication.source.up').filter((p) => p.request >= start);
+    assert.ok(up.length > 0 && up.every((p) => p.value === 1 && p.attributes['replication.source'] === 'redis'), 'a stalled replica is not a down source');
 
     const exported = JSON.stringify(receiver.requests.slice(start).map((r) => r.body));
     assert.ok(!exported.includes(PASSWORD), 'the password reached an export');
@@ -91,8 +93,9 @@ describe('replag redis', () => {
 
   it('prints a failing poll once, not every interval, without the password', { timeout: 30_000 }, async () => {
     const wrong = 'not-the-pw-77a3';
-    const result = await runNode([CLI, 'redis', '--url', `redis://127.0.0.1:${cluster.master.port}`, '--interval', '100', '--duration', '1.5', '--output', 'plain'], {
-      env: { REDISCLI_AUTH: wrong },
+    const start = receiver.requests.length;
+    const result = await runNode([CLI, 'redis', '--url', `redis://127.0.0.1:${cluster.master.port}`, '--interval', '100', '--duration', '1.5', '--export-interval', '300', '--output', 'plain'], {
+      env: { REDISCLI_AUTH: wrong, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
       timeoutMs: 20_000,
     });
     assert.equal(result.code, 0, result.stderr);
@@ -101,6 +104,10 @@ describe('replag redis', () => {
     assert.match(failures[0]!, /authentication failed/);
     assert.ok(!(result.stdout + result.stderr).includes(wrong), 'the wrong password was printed');
     assert.match(result.stderr, /replag: stopped; nodes=0 /, 'it keeps running until told to stop while the source fails');
+    // The backend sees that the source cannot be read (ReplicationSourceDown), not just an absence of replicas.
+    const up = receiver.points().filter((p) => p.request >= start && p.metric === 'replication.source.up');
+    assert.ok(up.length >= 2, `replication.source.up exported ${up.length} times`);
+    assert.ok(up.every((p) => p.value === 0 && p.attributes['replication.source'] === 'redis'), JSON.stringify(up));
   });
 
   it('refuses bad source options with status 2 before starting, without echoing credentials', { timeout: 30_000 }, async () => {

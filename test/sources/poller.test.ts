@@ -217,4 +217,69 @@ describe('startPoller', () => {
     }
     assert.equal(source.polls, 0);
   });
+
+  test('health(): unknown until the first poll ends, then up or down with the failures counted', async () => {
+    let release: (() => void) | undefined;
+    const source = new ScriptedSource((n) =>
+      n === 0 ? new Promise((resolve) => (release = () => resolve([replica('a', 10, 5)]))) : n === 1 || n === 2 ? new Error('refused') : [replica('a', 20 * n, 10 * n)],
+    );
+    const h = manual(source);
+    await waitFor(() => release !== undefined, 'the first poll');
+    assert.deepEqual(h.poller.health(), { source: 'scripted', up: undefined, consecutiveFailures: 0, lastSuccessAt: undefined });
+    const before = Date.now();
+    release!();
+    await h.poller.pollOnce(); // poll 0 succeeds, poll 1 fails
+    await h.next(); // poll 2 fails
+    const down = h.poller.health();
+    assert.equal(down.up, false);
+    assert.equal(down.consecutiveFailures, 2);
+    assert.ok(down.lastSuccessAt !== undefined && down.lastSuccessAt >= before && down.lastSuccessAt <= Date.now(), 'the last success is kept');
+    assert.equal(h.monitor.getStatus('a')!.leaderSeq, 10, 'a failed poll changes no status: they are stale');
+    await h.next(); // poll 3 succeeds
+    const up = h.poller.health();
+    assert.equal(up.up, true);
+    assert.equal(up.consecutiveFailures, 0);
+    assert.ok(up.lastSuccessAt! >= down.lastSuccessAt!);
+    assert.equal(h.errors.length, 2);
+  });
+
+  test('a throwing onPoll or onError neither marks the source down nor stops polling', async () => {
+    const source = new ScriptedSource((n) => (n % 2 === 1 ? new Error('refused') : [replica('a', n + 1, n)]));
+    const monitor = new ReplicationLagMonitor();
+    const onPollErrors: Error[] = [];
+    let onErrorCalls = 0;
+    const poller = startPoller({
+      source,
+      monitor,
+      intervalMs: 3_600_000,
+      onPoll: () => {
+        throw new Error('onPoll bug');
+      },
+      onError: (e) => {
+        onErrorCalls++;
+        if (e.message === 'onPoll bug') onPollErrors.push(e);
+        throw new Error('onError bug');
+      },
+    });
+    running.push(poller);
+    await poller.pollOnce(); // poll 0 (onPoll throws), poll 1 (fails; onError throws): pollOnce still resolves
+    assert.equal(poller.health().up, false);
+    await poller.pollOnce(); // poll 2 succeeds
+    assert.equal(poller.health().up, true, 'a throwing onPoll is not a failed poll');
+    assert.equal(onPollErrors.length, 2, "onPoll's error went to onError");
+    assert.equal(onErrorCalls, 3);
+    assert.equal(monitor.getStatus('a')!.leaderSeq, 3);
+  });
+
+  test('a poll that resolves to something other than an array is a failed poll naming the source', async () => {
+    const source = new ScriptedSource((n) => (n === 0 ? (null as unknown as ReplicaPosition[]) : [null as unknown as ReplicaPosition, replica('a', 2, 1)]));
+    const h = manual(source);
+    await h.poller.pollOnce();
+    assert.equal(h.errors.length, 2);
+    assert.ok(h.errors[0] instanceof TypeError);
+    assert.match(h.errors[0]!.message, /^scripted: poll\(\) must resolve to an array .*got null/);
+    assert.ok(h.errors[1] instanceof TypeError, 'a null replica is reported like any bad replica');
+    assert.equal(h.monitor.getStatus('a')!.lagEntries, 1, 'and does not hide the others');
+    assert.equal(h.poller.health().up, true);
+  });
 });
