@@ -7,5 +7,6 @@ export { ReplicationLagInstrumentation, type ReplicationLagInstrumentationConfig
 export * from './semconv.ts';
 export { PACKAGE_NAME, PACKAGE_VERSION } from './version.ts';
 export type { ReplicaPosition, ReplicationSource } from './sources/source.ts';
+export type { SourceTlsOptions } from './sources/tls.ts';
 export { startPoller, type Poller, type PollerOptions, type SourceHealth } from './sources/poller.ts';
 export { SimulatedClusterSource, type FollowerProfile, type SimulatedClusterOptions } from './sources/simulated.ts';

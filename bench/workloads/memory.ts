@@ -38,9 +38,10 @@ async function measure(impl: 'ours' | 'baseline', nodes: number, hz: number, sec
 
 export async function memory(options: WorkloadOptions): Promise<WorkloadResult> {
   const started = performance.now();
-  const seconds = options.quick ? 60 : 3600;
-  const oursNodes = options.quick ? 50 : 1000;
-  const baselineNodes = options.quick ? 20 : 100;
+  // --quick: small, but large enough that GC noise (~100 KiB) stays far below the figures (a delta of heaps).
+  const seconds = options.quick ? 300 : 3600;
+  const oursNodes = options.quick ? 100 : 1000;
+  const baselineNodes = 100;
   const timeoutMs = options.quick ? 60_000 : 900_000;
   const reports: Record<string, ChildReport> = {};
   for (const hz of [10, 1]) {

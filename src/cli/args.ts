@@ -10,10 +10,22 @@ export type SourceSpec =
   | { kind: 'etcd'; endpoints: string[] }
   | { kind: 'mysql'; primary: string; replicas: string[] };
 
+/** The `--tls-*` flags: files are read when the source is created. */
+export interface TlsFlags {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  serverName?: string;
+  /** `--tls-insecure`: encrypt without verifying the server's certificate. */
+  insecure: boolean;
+}
+
 /** What `replag` was asked to do. */
 export interface CliOptions {
   command: 'run' | 'help' | 'version';
   source: SourceSpec;
+  /** TLS to the database, when any `--tls-*` flag is given. */
+  tls: TlsFlags | undefined;
   intervalMs: number;
   /** Bound on each poll of a database source, ms; undefined: the source's default (5000). */
   timeoutMs: number | undefined;
@@ -44,6 +56,13 @@ Commands:
   etcd --endpoints URLS    an etcd cluster: comma-separated client URLs, e.g. http://host:2379
   mysql --primary URL --replica URL [--replica URL ...]
                            a MySQL / MariaDB primary and its replicas: mysql://user@host:3306 (password: MYSQL_PWD)
+
+TLS to the database (postgres, redis, etcd, mysql; also on with rediss:// and https:// URLs):
+  --tls-ca FILE            PEM CA certificate(s) that sign the server's certificate (default: Node's public roots)
+  --tls-cert FILE          PEM client certificate, for servers that require one (with --tls-key)
+  --tls-key FILE           its PEM private key
+  --tls-server-name NAME   name to verify the server's certificate against (default: the host in the URL)
+  --tls-insecure           encrypt without verifying the server's certificate (testing only)
 
 Options:
   --interval MS            milliseconds between polls (default 1000)
@@ -100,6 +119,11 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         critical: { type: 'string' },
         stall: { type: 'string' },
         output: { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-server-name': { type: 'string' },
+        'tls-insecure': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -119,10 +143,12 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (output !== 'auto' && output !== 'table' && output !== 'plain' && output !== 'quiet') {
     throw new RangeError(`--output must be auto, table, plain or quiet, got ${JSON.stringify(output)}`);
   }
+  const tls = tlsFlags(values, source.kind);
   const port = number('prometheus-port', values['prometheus-port'], (n) => Number.isInteger(n) && n > 0 && n < 65536, 'a port number');
   return {
     command: values.help ? 'help' : values.version ? 'version' : 'run',
     source,
+    tls,
     intervalMs: number('interval', values.interval, positive, 'a number of milliseconds > 0') ?? 1000,
     timeoutMs: number('timeout', values.timeout, positive, 'a number of milliseconds > 0'),
     durationSeconds: number('duration', values.duration, (n) => n >= 0, 'a number of seconds >= 0') ?? 0,
@@ -136,6 +162,32 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     stallSeconds: number('stall', values.stall, positive, 'a number of seconds > 0'),
     exportIntervalMs: number('export-interval', values['export-interval'], positive, 'a number of milliseconds > 0'),
     output,
+  };
+}
+
+interface TlsFlagValues {
+  'tls-ca'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  'tls-server-name'?: string;
+  'tls-insecure'?: boolean;
+}
+
+function tlsFlags(values: TlsFlagValues, kind: SourceSpec['kind']): TlsFlags | undefined {
+  const given = (['tls-ca', 'tls-cert', 'tls-key', 'tls-server-name', 'tls-insecure'] as const).filter((f) => values[f] !== undefined);
+  if (given.length === 0) return undefined;
+  if (kind === 'demo') throw new RangeError(`--${given[0]} applies to postgres, redis, etcd and mysql, not to demo`);
+  for (const flag of ['tls-ca', 'tls-cert', 'tls-key', 'tls-server-name'] as const) {
+    if (values[flag] !== undefined && values[flag].trim() === '') throw new RangeError(`--${flag} needs a value`);
+  }
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw new RangeError('--tls-cert and --tls-key go together (a client certificate needs its private key)');
+  }
+  return {
+    ...(values['tls-ca'] !== undefined ? { caFile: values['tls-ca'] } : {}),
+    ...(values['tls-cert'] !== undefined ? { certFile: values['tls-cert'], keyFile: values['tls-key'] } : {}),
+    ...(values['tls-server-name'] !== undefined ? { serverName: values['tls-server-name'] } : {}),
+    insecure: values['tls-insecure'] === true,
   };
 }
 

@@ -40,12 +40,14 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     source = await createSource(options.source, {
       env: process.env,
       timeoutMs: options.timeoutMs,
+      tls: options.tls,
       onReplicaError: (replica, error) => failures.report(`replica ${replica}`, error),
     });
   } catch (error) {
     io.stderr.write(`replag: ${(error as Error).message}\n`);
     return error instanceof RangeError || error instanceof TypeError ? 2 : 1;
   }
+  if (options.tls?.insecure) io.stderr.write("replag: --tls-insecure: the server's certificate is not verified; anyone in the path can read and alter the replication figures\n");
   let telemetry: Telemetry;
   try {
     telemetry = await startTelemetry({

@@ -1,19 +1,30 @@
 /**
- * etcd as a replication source: the Raft leader's view of each follower, read over the members' HTTP client
- * URLs with Node's fetch (no client library). A poll asks the given endpoints who the leader is
- * (`POST /v3/maintenance/status`), maps member ids to names and client URLs (`POST /v3/cluster/member/list`),
+ * etcd as a replication source: the Raft leader's view of each follower, read over the members' client URLs
+ * (http://, or https:// with `tls`) with `node:http` / `node:https` and no client library (Node's fetch cannot
+ * take a private CA or a client certificate); one connection per request. A poll asks the given endpoints who
+ * the leader is (`POST /v3/maintenance/status`), maps member ids to names and client URLs (`POST /v3/cluster/member/list`),
  * then reads the leader's `raft.status` from `GET /debug/vars`: the leader's last log index and, per follower,
  * the `match` index (the highest entry the leader knows the follower has stored), from one consistent snapshot.
  */
+import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { ConnectionOptions } from 'node:tls';
 import { describe } from '../config.ts';
 import type { ReplicaPosition, ReplicationSource } from './source.ts';
+import { describeTlsError, nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from './tls.ts';
 
 /** Options of `EtcdSource`. */
 export interface EtcdSourceOptions {
-  /** Client URLs of one or more members (http://host:2379); the source finds the leader among them. */
+  /** Client URLs of one or more members, all http:// or all https:// (host:2379); the source finds the leader among them. */
   endpoints: string[];
   /** Bound on each poll, ms. Default 5000. */
   timeoutMs?: number;
+  /**
+   * TLS for https:// endpoints (and the leader's advertised URLs): a private CA, a client certificate for
+   * etcd's `--client-cert-auth`, servername, rejectUnauthorized. Without it https:// is verified against Node's
+   * public roots. Not allowed with http:// endpoints.
+   */
+  tls?: SourceTlsOptions;
 }
 
 /** The part of a member's `raft.status` (from `/debug/vars`) the source reads; ids are lowercase hex. */
@@ -69,6 +80,9 @@ export class EtcdSource implements ReplicationSource {
   readonly name = 'etcd';
   private readonly endpoints: readonly URL[];
   private readonly timeoutMs: number;
+  private readonly tls: SourceTlsOptions | undefined;
+  /** `http:` or `https:`, the same for every endpoint. */
+  private readonly protocol: string;
   private readonly closing = new AbortController();
   private inFlight: Promise<unknown> = Promise.resolve();
 
@@ -83,12 +97,15 @@ export class EtcdSource implements ReplicationSource {
       const url = parseEndpoint(e, `${OPTIONS}.endpoints[${i}]`);
       urls.set(url.origin, url);
     });
+    const tls = validateTlsOptions(options.tls, `${OPTIONS}.tls`);
+    this.protocol = checkSchemes([...urls.values()], tls);
     if (typeof timeoutMs !== 'number') throw new TypeError(`${OPTIONS}.timeoutMs must be a number, got ${describe(timeoutMs)}`);
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 2_147_483_647) {
       throw new RangeError(`${OPTIONS}.timeoutMs must be a number of milliseconds > 0, got ${timeoutMs}`);
     }
     this.endpoints = [...urls.values()];
     this.timeoutMs = timeoutMs;
+    this.tls = tls;
   }
 
   /** Every follower's match index against the leader's last log index. Rejects within `timeoutMs`. */
@@ -128,7 +145,7 @@ export class EtcdSource implements ReplicationSource {
       if (id === raft.id) continue;
       const member = members.get(id);
       const attributes: Record<string, string | number> = { 'replication.system': 'etcd', 'etcd.member.id': id };
-      const url = member?.clientUrls.find((u) => u.protocol === 'http:') ?? member?.clientUrls[0];
+      const url = member?.clientUrls.find((u) => u.protocol === this.protocol) ?? member?.clientUrls[0];
       if (url !== undefined) {
         attributes['server.address'] = url.hostname.replace(/^\[(.*)\]$/, '$1');
         attributes['server.port'] = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
@@ -170,16 +187,21 @@ export class EtcdSource implements ReplicationSource {
     }
   }
 
-  /** The leader's client URL: one of the configured endpoints if it advertises it, else its first http:// URL. */
+  /**
+   * The leader's client URL: one of the configured endpoints if it advertises it, else its first URL of the
+   * endpoints' scheme (an https:// source never falls back to plaintext; TLS options apply to it as well).
+   */
   private clientUrlOf(member: Member | undefined, hex: string): URL {
     if (member === undefined) throw new Error(`the leader ${hex} is not in the member list`);
     const name = member.name || hex;
     const configured = member.clientUrls.find((u) => this.endpoints.some((e) => e.origin === u.origin));
-    const url = configured ?? member.clientUrls.find((u) => u.protocol === 'http:');
+    const url = configured ?? member.clientUrls.find((u) => u.protocol === this.protocol);
     if (url !== undefined) return url;
-    if (member.clientUrls.length > 0) {
-      throw new Error(`the leader ${name} advertises only TLS client URLs (${member.clientUrls.map(redact).join(', ')}), which the etcd source does not support`);
+    const advertised = member.clientUrls.map(redact).join(', ');
+    if (member.clientUrls.length > 0 && this.protocol === 'http:') {
+      throw new Error(`the leader ${name} advertises only TLS client URLs (${advertised}): list https:// endpoints (with tls.ca, replag --tls-ca, for a private CA)`);
     }
+    if (member.clientUrls.length > 0) throw new Error(`the leader ${name} advertises only plaintext client URLs (${advertised}), and the endpoints are https://: the source does not fall back to plaintext`);
     throw new Error(`the leader ${name} advertises no client URL`);
   }
 
@@ -187,22 +209,16 @@ export class EtcdSource implements ReplicationSource {
   private async request<T>(base: URL, path: string, signal: AbortSignal, parse: (body: string) => T, label?: string): Promise<T> {
     const method = path.startsWith('/v3/') ? 'POST' : 'GET';
     const what = `${method} ${redact(base)}${path}${label === undefined ? '' : ` (${label})`}`;
-    let response: Response;
-    let body: string;
+    const url = new URL(path, base);
+    const tls = url.protocol === 'https:' ? nodeTlsOptions(this.tls ?? {}, url.hostname.replace(/^\[(.*)\]$/, '$1')) : undefined;
+    let response: { status: number; body: string };
     try {
-      response = await fetch(new URL(path, base), {
-        method,
-        body: method === 'POST' ? '{}' : undefined,
-        // One connection per request: no socket outlives a poll, and a restarted member is never a stale socket.
-        headers: { connection: 'close', ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
-        redirect: 'error',
-        signal,
-      });
-      body = await response.text();
+      response = await send(url, method, method === 'POST' ? '{}' : undefined, signal, tls);
     } catch (error) {
-      throw new Error(`${what}: ${failureReason(error, signal, this.timeoutMs)}`, { cause: error });
+      throw new Error(`${what}: ${failureReason(error, signal, this.timeoutMs, url, this.tls)}`, { cause: error });
     }
-    if (!response.ok) throw new Error(`${what} returned HTTP ${response.status}${httpHint(path, response.status, body)}`);
+    const { status, body } = response;
+    if (status < 200 || status > 299) throw new Error(`${what} returned HTTP ${status}${httpHint(path, status, body, url)}`);
     try {
       return parse(body);
     } catch (error) {
@@ -217,15 +233,81 @@ function parseEndpoint(value: unknown, option: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new RangeError(`${option} must be an http:// URL, got "${redactText(value)}"`);
+    throw new RangeError(`${option} must be an http:// or https:// URL, got "${redactText(value)}"`);
   }
-  if (url.protocol === 'https:') throw new RangeError(`${option} is ${redact(url)}: TLS (https://) endpoints are not supported by the etcd source`);
-  if (url.protocol !== 'http:') throw new RangeError(`${option} must be an http:// URL, got "${redactText(value)}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RangeError(`${option} must be an http:// or https:// URL, got "${redactText(value)}"`);
   if (url.username !== '' || url.password !== '') throw new RangeError(`${option} must not contain credentials (${redact(url)}): the etcd source needs none`);
   if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
     throw new RangeError(`${option} must be a client URL without path, query or fragment (http://host:2379), got "${redact(url)}"`);
   }
   return url;
+}
+
+/**
+ * The endpoints' one scheme. Mixed http:// and https:// are refused (TLS would hold for some members only), and
+ * so is `tls` with http:// endpoints (it would go unused).
+ */
+function checkSchemes(urls: readonly URL[], tls: SourceTlsOptions | undefined): string {
+  const plain = urls.find((u) => u.protocol === 'http:');
+  const secure = urls.find((u) => u.protocol === 'https:');
+  if (plain !== undefined && secure !== undefined) {
+    throw new RangeError(`${OPTIONS}.endpoints mixes http:// (${redact(plain)}) and https:// (${redact(secure)}) URLs: list every member the same way`);
+  }
+  if (plain !== undefined && tls !== undefined) {
+    throw new RangeError(`${OPTIONS}.tls is set but the endpoints are http:// (${redact(plain)}): TLS options apply to https:// endpoints only`);
+  }
+  return plain === undefined ? 'https:' : 'http:';
+}
+
+/** Where a request got to before it failed, for the error message. */
+class RequestError extends Error {
+  readonly error: Error;
+  /** The TLS handshake completed (https only). */
+  readonly secured: boolean;
+  /** The response headers arrived. */
+  readonly answered: boolean;
+  constructor(error: Error, secured: boolean, answered: boolean) {
+    super(error.message, { cause: error });
+    this.error = error;
+    this.secured = secured;
+    this.answered = answered;
+  }
+}
+
+/**
+ * One HTTP(S) request on its own connection (no agent: the socket is destroyed with the request, so none
+ * outlives a poll and a restarted member is never a stale socket). Aborting `signal` destroys the request and
+ * its socket. Resolves with the status and the UTF-8 body, whatever the status; 3xx are not followed.
+ */
+function send(url: URL, method: string, body: string | undefined, signal: AbortSignal, tls: ConnectionOptions | undefined): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const headers: OutgoingHttpHeaders = { connection: 'close' };
+    if (body !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    const req = tls === undefined ? httpRequest(url, { method, headers, agent: false }) : httpsRequest(url, { method, headers, agent: false, ...tls });
+    let secured = false;
+    let answered = false;
+    const onAbort = () => req.destroy(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const fail = (error: Error) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(new RequestError(error, secured, answered));
+    };
+    req.once('socket', (socket) => socket.once('secureConnect', () => (secured = true)));
+    req.on('error', fail);
+    req.once('response', (res: IncomingMessage) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', fail);
+      res.once('close', () => {
+        if (!res.complete) return fail(new Error('the connection closed before the response ended'));
+        signal.removeEventListener('abort', onAbort);
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.end(body);
+  });
 }
 
 /** protocol//host:port/path only: never user info, query or fragment. */
@@ -239,27 +321,43 @@ function redactText(text: string): string {
   return cut.length > 80 ? `${cut.slice(0, 80)}…` : cut;
 }
 
-function failureReason(error: unknown, signal: AbortSignal, timeoutMs: number): string {
+function failureReason(error: unknown, signal: AbortSignal, timeoutMs: number, url: URL, tls: SourceTlsOptions | undefined): string {
   if (signal.aborted) {
     const reason: unknown = signal.reason;
     if (reason instanceof Error && reason.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
     return reason instanceof Error ? reason.message : 'aborted';
   }
-  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
-  switch (cause?.code) {
+  const failed = error instanceof RequestError ? error : new RequestError(error instanceof Error ? error : new Error(String(error)), false, false);
+  const code = (failed.error as { code?: unknown }).code;
+  const certificate = describeTlsError(failed.error);
+  if (certificate !== undefined) return certificate;
+  switch (code) {
     case 'ECONNREFUSED':
       return 'connection refused (is etcd running and listening there?)';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection reset';
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'host not found';
+    case 'ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE':
+    case 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE':
+    case 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED':
+    case 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA':
+    case 'ERR_SSL_SSL/TLS_ALERT_CERTIFICATE_UNKNOWN':
+    case 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN':
+      return tls?.cert === undefined
+        ? `etcd requires a client certificate (--client-cert-auth) (${code}): pass one and its key (tls.cert and tls.key, replag --tls-cert/--tls-key)`
+        : `etcd refused the client certificate (${code}): pass one signed by a CA in etcd's --trusted-ca-file`;
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+    case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
+      return `the server does not speak TLS (${code}): for a plaintext client URL use http://`;
+    case 'ECONNRESET':
+      if (url.protocol === 'https:' && !failed.secured) return 'the server closed the connection during the TLS handshake (a plaintext etcd client URL? then use http://)';
+      if (url.protocol === 'http:' && !failed.answered) return 'the server closed the connection without an answer (an https-only etcd client URL? then use https://, with its CA: tls.ca, replag --tls-ca)';
+      return 'connection reset';
   }
-  return cause?.message ?? (error instanceof Error ? error.message : String(error));
+  return failed.message;
 }
 
-function httpHint(path: string, status: number, body: string): string {
+function httpHint(path: string, status: number, body: string, url: URL): string {
   if (status === 404 && path === '/debug/vars') {
     return ': this member does not serve /debug/vars on its client URL (disabled, or moved to another listener); the etcd source needs it to read follower progress';
   }
@@ -271,11 +369,15 @@ function httpHint(path: string, status: number, body: string): string {
     // not a gateway error body
   }
   if (typeof message !== 'string') return '';
+  // etcd 3.4's gateway dials its own gRPC server presenting --cert-file: with --client-cert-auth, that needs clientAuth.
+  const gateway = status === 503 && url.protocol === 'https:' && message === 'connection closed'
+    ? " (etcd's v3 gateway could not reach its own gRPC server; with --client-cert-auth, etcd 3.4 presents its --cert-file as the gateway's client certificate, so that certificate needs extendedKeyUsage clientAuth as well as serverAuth)"
+    : '';
   // etcd 3.5.28+ and 3.6 with auth enabled refuse maintenance/status (and 3.5.29+ the member list) without credentials.
   const auth = /user name is empty|permission denied|invalid auth token/.test(message)
     ? ' (etcd auth is enabled and this etcd version requires credentials for this request; the etcd source sends none)'
     : '';
-  return `: ${message.slice(0, 200)}${auth}`;
+  return `: ${message.slice(0, 200)}${auth}${gateway}`;
 }
 
 function parseMembers(body: string): Map<string, Member> {

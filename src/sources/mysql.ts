@@ -7,11 +7,17 @@
  * - MySQL 8: the number of transactions in `@@GLOBAL.gtid_executed` on the primary and, on the replica, in
  *   `Executed_Gtid_Set` from `SHOW REPLICA STATUS` that the primary also has.
  * The primary needs no privilege beyond a login; replicas need REPLICA MONITOR (MariaDB) / REPLICATION CLIENT (MySQL).
+ *
+ * Connections: one per server, over TCP, opened on first use. With `tls`, every connection (primary and replicas)
+ * is upgraded to TLS before the credentials are sent; the server's certificate chain and its name (the host of the
+ * URL, or `tls.servername`) are verified as Node's `tls` does, unless `tls.rejectUnauthorized` is false.
  */
 import { connect as connectSocket, type Socket } from 'node:net';
-import { createConnection, type Connection, type RowDataPacket } from 'mysql2';
+import { checkServerIdentity, type TLSSocket } from 'node:tls';
+import { createConnection, type Connection, type RowDataPacket, type SslOptions } from 'mysql2';
 import type { Connection as PromiseConnection } from 'mysql2/promise';
 import type { ReplicaPosition, ReplicationSource } from './source.ts';
+import { describeTlsError, validateTlsOptions, type SourceTlsOptions } from './tls.ts';
 
 /** Options of `MySqlSource`. */
 export interface MySqlSourceOptions {
@@ -28,6 +34,11 @@ export interface MySqlSourceOptions {
    * Without it, a replica that cannot be read makes `poll()` reject.
    */
   onReplicaError?: (replica: string, error: Error) => void;
+  /**
+   * TLS to every server (primary and replicas); without it, connections are plaintext. The URLs carry no TLS
+   * settings: a query string such as `?ssl=true` is rejected, TLS is turned on only by this option.
+   */
+  tls?: SourceTlsOptions;
 }
 
 type System = 'mariadb' | 'mysql';
@@ -39,6 +50,8 @@ const DEFAULT_PORT = 3306;
 const MAX_UINT32 = 0xffff_ffffn;
 const MAX_UINT64 = 0xffff_ffff_ffff_ffffn;
 const MAX_GNO = 0x7fff_ffff_ffff_ffffn;
+/** CLIENT_SSL: the server's handshake offers TLS. */
+const CLIENT_SSL = 0x800;
 
 /**
  * Position of a MariaDB GTID list such as `@@gtid_binlog_pos` (`0-1-42,1-2-7`): the sum over replication domains
@@ -159,6 +172,44 @@ interface Session {
 /** An error whose message already says what went wrong in the user's terms. */
 class ExplainedError extends Error {}
 
+/** Parts of a mysql2 connection that its typings leave out. */
+interface Mysql2Internals {
+  /** Upgrades the connection to TLS; `onSecure` then sends the credentials, or fails the handshake with the error. */
+  startTLS(onSecure: (error?: Error) => void): void;
+  /** The TLS socket once `startTLS` ran. */
+  stream: TLSSocket;
+  /** From the server's handshake packet. */
+  serverCapabilityFlags?: number;
+}
+
+/** mysql2's `ssl` option. A new object per connection, so that mysql2 never resumes a TLS session we did not check. */
+function mysql2Ssl(tls: SourceTlsOptions): SslOptions {
+  return {
+    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+    ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.key } : {}),
+    rejectUnauthorized: tls.rejectUnauthorized ?? true,
+    verifyIdentity: false, // its check uses "localhost" for IP hosts: checkTlsUpgrade checks the name instead
+  };
+}
+
+/**
+ * Hooks `conn`'s TLS upgrade: with `verify`, the server certificate's name must match `name` (like Node's `tls`)
+ * before mysql2 sends any credential; a failure keeps Node's error code as `tlsCode` (mysql2 replaces `code` with
+ * HANDSHAKE_SSL_ERROR).
+ */
+function checkTlsUpgrade(conn: Connection, name: string, verify: boolean): void {
+  const internals = conn as unknown as Mysql2Internals;
+  const startTLS = internals.startTLS;
+  if (typeof startTLS !== 'function') throw new Error('MySqlSource: this mysql2 version has no startTLS(): the server certificate\'s name cannot be checked');
+  internals.startTLS = function (this: Mysql2Internals, onSecure: (error?: Error) => void): void {
+    startTLS.call(this, (error?: Error) => {
+      const failed = error ?? (verify ? checkServerIdentity(name, internals.stream.getPeerCertificate(true)) : undefined);
+      if (failed !== undefined) Object.assign(failed, { tlsCode: (failed as { code?: unknown }).code });
+      onSecure(failed);
+    });
+  };
+}
+
 /**
  * The address of a URL for messages, without credentials or query: `mysql://host:port/path`. Everything up to
  * the last `@` goes first, so that even a password with unencoded `/`, `#` or `@` in it is never shown.
@@ -183,10 +234,11 @@ class Server {
   readonly port: number;
   readonly user: string;
   readonly password: string | undefined;
+  private readonly tls: SourceTlsOptions | undefined;
   private session: Session | undefined;
   private closed = false;
 
-  constructor(role: Role, option: string, url: unknown, fallbackPassword: string | undefined) {
+  constructor(role: Role, option: string, url: unknown, fallbackPassword: string | undefined, tls: SourceTlsOptions | undefined) {
     if (typeof url !== 'string') throw new TypeError(`MySqlSourceOptions.${option} must be a mysql:// URL string, got ${typeof url}`);
     const shown = JSON.stringify(redact(url));
     let u: URL;
@@ -198,7 +250,9 @@ class Server {
     if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') throw new RangeError(`MySqlSourceOptions.${option} must be a mysql:// URL, got ${shown}`);
     if (u.hostname === '') throw new RangeError(`MySqlSourceOptions.${option} must name a host (mysql://user@host:port), got ${shown}`);
     if (u.username === '') throw new RangeError(`MySqlSourceOptions.${option} must name the monitoring user (mysql://user@host:port), got ${shown}`);
-    if (u.search !== '' || u.hash !== '') throw new RangeError(`MySqlSourceOptions.${option} must not have a query string or fragment (no connection parameters are supported), got ${shown}`);
+    if (u.search !== '' || u.hash !== '') {
+      throw new RangeError(`MySqlSourceOptions.${option} must not have a query string or fragment (no connection parameters are supported; TLS is the tls option), got ${shown}`);
+    }
     try {
       this.user = decodeURIComponent(u.username);
       this.password = u.password === '' ? fallbackPassword : decodeURIComponent(u.password);
@@ -206,6 +260,7 @@ class Server {
       throw new RangeError(`MySqlSourceOptions.${option} has a badly percent-encoded user or password: ${shown}`);
     }
     this.role = role;
+    this.tls = tls;
     this.port = u.port === '' ? DEFAULT_PORT : Number(u.port);
     if (this.port === 0) throw new RangeError(`MySqlSourceOptions.${option} must have a port in 1-65535, got ${shown}`);
     this.address = `${u.hostname}:${this.port}`;
@@ -234,8 +289,9 @@ class Server {
     } catch (error) {
       // Whatever failed, the next poll starts on a fresh connection (which also picks up new grants);
       // a server that did not answer in time will not answer a QUIT either: its socket is destroyed.
-      this.drop(session, timedOut || (error as { code?: unknown }).code === 'ETIMEDOUT');
-      throw this.explain(error, timeoutMs);
+      const code = (error as { code?: unknown }).code;
+      this.drop(session, timedOut || code === 'ETIMEDOUT' || code === 'HANDSHAKE_SSL_ERROR');
+      throw this.explain(error, timeoutMs, session);
     } finally {
       clearTimeout(timer);
     }
@@ -254,13 +310,26 @@ class Server {
     if (this.session !== undefined) return this.session;
     const socket = connectSocket({ host: this.host, port: this.port });
     socket.setNoDelay(true);
+    const name = this.tls?.servername ?? this.host;
     const conn = createConnection({
+      host: name, // with our own stream, mysql2 uses the host only as the TLS server name (SNI, not for IPs)
+      port: this.port,
       user: this.user,
       password: this.password ?? '',
       stream: socket,
       connectTimeout: timeoutMs,
       connectAttributes: { program_name: 'otel-replication-lag' },
+      ...(this.tls !== undefined ? { ssl: mysql2Ssl(this.tls) } : {}),
     });
+    if (this.tls !== undefined) {
+      try {
+        checkTlsUpgrade(conn, name, this.tls.rejectUnauthorized ?? true);
+      } catch (error) {
+        conn.destroy();
+        socket.destroy();
+        throw error;
+      }
+    }
     const session: Session = { conn, client: conn.promise(), socket };
     // The connection broke or the server closed it: the next poll reconnects. On 'end', mysql2 still fails the
     // commands in flight with PROTOCOL_CONNECTION_LOST when the socket closes, so it is not destroyed here.
@@ -280,8 +349,8 @@ class Server {
     } else void release(session, 1000);
   }
 
-  private explain(error: unknown, timeoutMs: number): Error {
-    const e = (error ?? {}) as { code?: unknown; message?: unknown; sqlMessage?: unknown };
+  private explain(error: unknown, timeoutMs: number, session: Session | undefined): Error {
+    const e = (error ?? {}) as { code?: unknown; message?: unknown; sqlMessage?: unknown; tlsCode?: unknown };
     const serverSaid = typeof e.sqlMessage === 'string' ? e.sqlMessage : String(e.message);
     let what: string;
     if (error instanceof ExplainedError) what = error.message;
@@ -289,10 +358,28 @@ class Server {
     else if (e.code === 'ECONNREFUSED') what = 'connection refused: is the server running and listening on this address?';
     else if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') what = 'host name not found';
     else if (e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.code === 'PROTOCOL_CONNECTION_LOST') what = 'connection lost (the server closed it); the next poll reconnects';
-    else if (e.code === 'ER_ACCESS_DENIED_ERROR') what = `authentication failed for user '${this.user}': check the user name and password (server said: ${serverSaid})`;
+    else if (e.code === 'HANDSHAKE_SSL_ERROR') what = `TLS handshake failed: ${describeTlsError({ code: e.tlsCode }) ?? serverSaid}`;
+    else if (e.code === 'HANDSHAKE_NO_SSL_SUPPORT') what = 'the server does not offer TLS but the tls option is set: enable TLS on the server (ssl_cert, ssl_key) or remove the tls option';
+    else if (e.code === 'ER_ACCESS_DENIED_ERROR') what = `authentication failed for user '${this.user}': check the user name and password (server said: ${serverSaid})${this.tlsHint(session)}`;
     else what = `${serverSaid}${typeof e.code === 'string' ? ` (${e.code})` : ''}`;
     if (this.password !== undefined && this.password.length >= 4) what = what.split(this.password).join('***');
     return new Error(`MySqlSource: ${this.role} ${this.address}: ${what}`);
+  }
+
+  /**
+   * After "Access denied": the server gives the same answer to an account that requires TLS (REQUIRE SSL) reached
+   * without it, or a client certificate (REQUIRE X509) reached without one; says so when that may be the cause.
+   */
+  private tlsHint(session: Session | undefined): string {
+    if (this.tls === undefined) {
+      const flags = (session?.conn as unknown as Mysql2Internals | undefined)?.serverCapabilityFlags ?? 0;
+      if ((flags & CLIENT_SSL) === 0) return ''; // the server offers no TLS: that is not the cause
+      return '; or, if the account requires TLS (REQUIRE SSL), enable it: the tls option (replag --tls-ca FILE)';
+    }
+    if (this.tls.cert === undefined) {
+      return '; or, if the account requires a client certificate (REQUIRE X509), pass one: tls.cert and tls.key (replag --tls-cert FILE --tls-key FILE)';
+    }
+    return '';
   }
 }
 
@@ -364,16 +451,17 @@ export class MySqlSource implements ReplicationSource {
   constructor(options: MySqlSourceOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError(`MySqlSourceOptions must be an object, got ${options === null ? 'null' : typeof options}`);
     const { password, timeoutMs = DEFAULT_TIMEOUT_MS, onReplicaError, replicas } = options;
+    const tls = validateTlsOptions(options.tls, 'MySqlSourceOptions.tls');
     if (password !== undefined && typeof password !== 'string') throw new TypeError(`MySqlSourceOptions.password must be a string, got ${typeof password}`);
     if (typeof timeoutMs !== 'number') throw new TypeError(`MySqlSourceOptions.timeoutMs must be a number, got ${typeof timeoutMs}`);
     if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) throw new RangeError(`MySqlSourceOptions.timeoutMs must be > 0 and <= ${MAX_TIMEOUT_MS} ms, got ${timeoutMs}`);
     if (onReplicaError !== undefined && typeof onReplicaError !== 'function') throw new TypeError(`MySqlSourceOptions.onReplicaError must be a function, got ${typeof onReplicaError}`);
     if (!Array.isArray(replicas)) throw new TypeError(`MySqlSourceOptions.replicas must be an array of mysql:// URLs, got ${typeof replicas}`);
     if (replicas.length === 0) throw new RangeError('MySqlSourceOptions.replicas must list at least one replica URL');
-    this.primary = new Server('primary', 'primary', options.primary, password);
+    this.primary = new Server('primary', 'primary', options.primary, password, tls);
     const seen = new Set([this.primary.address]);
     this.replicas = replicas.map((url, i) => {
-      const replica = new Server('replica', `replicas[${i}]`, url, password);
+      const replica = new Server('replica', `replicas[${i}]`, url, password, tls);
       if (seen.has(replica.address)) throw new RangeError(`MySqlSourceOptions.replicas[${i}] is ${replica.address}, already given as the primary or another replica`);
       seen.add(replica.address);
       return replica;

@@ -4,10 +4,18 @@
  *
  * Positions are LSNs as bigint bytes of WAL. A standby that uses a physical replication slot keeps being
  * reported (frozen) while it is disconnected, so a stopped standby shows up as stalled instead of vanishing.
+ *
+ * TLS: the source decides it (the `tls` option, the URL's TLS parameters, PGSSLMODE; see
+ * `PostgresSourceOptions.tls`) and always hands pg an explicit `ssl` and a URL without TLS parameters, because pg
+ * lets any TLS parameter of the URL replace the whole `ssl` option (`sslmode=verify-ca` drops its `ca`,
+ * `uselibpqcompat=true&sslmode=require` or `sslmode=no-verify` turn verification off, `ssl=false` means TLS).
  */
+import { readFileSync } from 'node:fs';
+import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import type { Position } from '../types.ts';
 import type { ReplicaPosition, ReplicationSource } from './source.ts';
+import { describeTlsError, nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from './tls.ts';
 
 /** Options of `PostgresSource`. */
 export interface PostgresSourceOptions {
@@ -17,12 +25,39 @@ export interface PostgresSourceOptions {
   password?: string;
   /** Bound on each poll (connect + query), ms. Default 5000. */
   timeoutMs?: number;
+  /**
+   * TLS to the primary (PEM text; `replag --tls-*`). Given, the source connects with TLS and verifies the server's
+   * certificate chain (against `ca`, else Node's roots) and name (`servername`, else the URL's host) unless
+   * `rejectUnauthorized: false`. (pg sends the URL's host as SNI when it is a name; `servername` is what is checked.)
+   *
+   * The URL and PGSSLMODE follow one rule: they can switch TLS on or off, never switch verification off.
+   * - `sslmode=require`, `verify-ca`, `verify-full`, also `prefer` and `allow` (and `ssl=true`,
+   *   `sslnegotiation=direct`): TLS, verified as above, with or without `tls` (without: against Node's roots).
+   *   That is stricter than libpq, as pg 8 is: `require`/`verify-ca` check the name too, and `prefer`/`allow`
+   *   never fall back to an unencrypted connection (a server without TLS fails the poll, saying so).
+   * - `sslrootcert`, `sslcert`, `sslkey`: files, read by the constructor, taken as `tls.ca`, `cert`, `key` (TLS);
+   *   the same field given both ways is a RangeError. `sslrootcert=system` means Node's roots.
+   * - `sslmode=disable` (or `ssl=false`/`ssl=0`): no TLS. With `tls` or certificate files: a RangeError.
+   * - `sslmode=no-verify`, `ssl=no-verify` (pg's way to skip verification) or an unknown `sslmode`: a RangeError;
+   *   encrypting without verifying takes `tls: { rejectUnauthorized: false }` (`replag --tls-insecure`).
+   * - `uselibpqcompat` is ignored (its libpq meaning of `require` would skip verification).
+   * - When neither `tls` nor the URL says anything about TLS: `PGSSLMODE` from the environment (read by the
+   *   constructor, as pg would), with the same meanings.
+   * - None of these: a plain TCP connection.
+   */
+  tls?: SourceTlsOptions;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
 /** How long close() waits for a polite goodbye before destroying the socket. */
 const CLOSE_GRACE_MS = 250;
 const LSN = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/;
+/** URL parameters pg would turn into its `ssl` option: decided here, removed from the URL pg gets. */
+const URL_TLS_PARAMETERS = ['sslmode', 'ssl', 'sslrootcert', 'sslcert', 'sslkey', 'uselibpqcompat'] as const;
+/** URL parameters naming PEM files, and the `SourceTlsOptions` field each one fills. */
+const URL_TLS_FILES = [['sslrootcert', 'ca'], ['sslcert', 'cert'], ['sslkey', 'key']] as const;
+const INSECURE_HINT = "the source verifies the server's certificate whenever it uses TLS; to encrypt without verifying, pass tls: { rejectUnauthorized: false } (replag --tls-insecure)";
+const NEEDS_TLS_HINT = 'the server accepts this user from here only over TLS: connect with TLS (PostgresSourceOptions.tls, replag --tls-ca FILE for a private CA, or sslmode=verify-full in the URL)';
 
 /**
  * The LSN written as PostgreSQL prints it, `X/Y` (two hexadecimal numbers of up to 8 digits), as a byte
@@ -101,16 +136,24 @@ export class PostgresSource implements ReplicationSource {
   private readonly server: string;
   /** Strings that must never appear in an error message. */
   readonly #secrets: string[];
+  /** Node TLS options for pg (with the private key: #private), or undefined for plain TCP. */
+  readonly #tls: ConnectionOptions | undefined;
+  /** Whether a client certificate is sent, for messages. */
+  private readonly clientCertificate: boolean;
   private client: pg.Client | undefined;
   private connected: Promise<void> | undefined;
   private seen = new Map<string, Seen>();
   private inFlight: Promise<readonly ReplicaPosition[]> | undefined;
   private closing: Promise<void> | undefined;
 
-  /** @throws TypeError / RangeError naming the invalid option; does no I/O. */
+  /**
+   * @throws TypeError / RangeError naming the invalid option. No network I/O; the only files read are the
+   * certificate files a URL names (sslrootcert, sslcert, sslkey).
+   */
   constructor(options: PostgresSourceOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('PostgresSourceOptions must be an object with a url');
     const { url, password, timeoutMs = DEFAULT_TIMEOUT_MS } = options;
+    const tls = validateTlsOptions(options.tls, 'PostgresSourceOptions.tls');
     if (typeof url !== 'string') throw new TypeError(`PostgresSourceOptions.url must be a postgres:// URL string, got ${typeof url}`);
     let parsed: URL;
     try {
@@ -132,7 +175,15 @@ export class PostgresSource implements ReplicationSource {
       throw new RangeError(`PostgresSourceOptions.timeoutMs must be an integer in 1..2147483647 (ms), got ${timeoutMs}`);
     }
     this.server = redact(parsed);
-    this.#secrets = [password, parsed.password, safeDecode(parsed.password)].filter((s): s is string => typeof s === 'string' && s !== '');
+    const effective = resolveTls(parsed.searchParams, tls, process.env.PGSSLMODE);
+    for (const name of URL_TLS_PARAMETERS) if (parsed.searchParams.has(name)) parsed.searchParams.delete(name);
+    if (effective !== undefined) {
+      // The host pg connects to: a host= parameter wins over the URL's host, as in pg-connection-string.
+      const host = parsed.searchParams.get('host') ?? safeDecode(parsed.hostname.replace(/^\[(.*)\]$/, '$1'));
+      this.#tls = pgTlsOptions(effective, host);
+    }
+    this.clientCertificate = effective?.cert !== undefined;
+    this.#secrets = [password, parsed.password, safeDecode(parsed.password), effective?.key].filter((s): s is string => typeof s === 'string' && s !== '');
     if (parsed.password === '' && password !== undefined && password !== '') parsed.password = encodeURIComponent(password);
     this.#url = parsed.href;
     this.timeoutMs = timeoutMs;
@@ -193,7 +244,9 @@ export class PostgresSource implements ReplicationSource {
       const client = this.client;
       return this.connected.then(() => client);
     }
-    const client = new pg.Client({ connectionString: this.#url, application_name: 'otel-replication-lag' });
+    // ssl is always explicit (false included): pg would otherwise fall back to PGSSLMODE / pg.defaults.ssl.
+    const ssl = this.#tls === undefined ? false : { ...this.#tls };
+    const client = new pg.Client({ connectionString: this.#url, application_name: 'otel-replication-lag', ssl });
     const lost = () => {
       if (this.client === client) this.discard();
     };
@@ -247,10 +300,24 @@ export class PostgresSource implements ReplicationSource {
     const e = error instanceof Error ? error : new Error(String(error));
     const code = String((e as { code?: unknown }).code ?? '');
     const at = `PostgreSQL primary ${this.server}`;
+    const tlsAdvice = describeTlsError(e);
     let message: string;
     if (this.closing !== undefined) message = `${at}: the source was closed during the poll`;
     else if (e instanceof TimeoutError) message = `${at}: no answer within ${this.timeoutMs} ms while ${phase}: the server is stopped, overloaded or unreachable (PostgresSourceOptions.timeoutMs)`;
     else if (e.message.startsWith(`${at}`)) message = e.message;
+    else if (tlsAdvice !== undefined) message = `${at}: ${tlsAdvice}`;
+    else if (e.message === 'The server does not support SSL connections') {
+      message = `${at}: the server does not accept TLS connections (ssl = off in its postgresql.conf): turn ssl on there, or connect without TLS (no tls option, no sslmode in the URL)`;
+    } else if (code === '28000' && this.#tls === undefined && /, no encryption$/.test(e.message)) message = `${at}: ${e.message}: ${NEEDS_TLS_HINT}`;
+    else if (code === '28000' && /requires a valid client certificate/.test(e.message)) {
+      message = `${at}: ${e.message}: pass a client certificate signed by a CA in the server's ssl_ca_file (PostgresSourceOptions.tls.cert and .key, replag --tls-cert FILE --tls-key FILE)`;
+    } else if (code === '28000' && /^certificate authentication failed/.test(e.message)) {
+      message = `${at}: ${e.message}: the client certificate's common name (CN) must be the user name, or be mapped to it in pg_ident.conf`;
+    } else if (/^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|ACCESS_DENIED)$/.test(code)) {
+      message = this.clientCertificate
+        ? `${at}: the server refused the client certificate (${code}): pass one signed by a CA in the server's ssl_ca_file`
+        : `${at}: the server refused the TLS connection (${code}): it requires a client certificate: pass PostgresSourceOptions.tls.cert and .key (replag --tls-cert FILE --tls-key FILE)`;
+    } else if (code.startsWith('ERR_SSL_')) message = `${at}: TLS handshake failed (${code}): ${e.message}`;
     else if (code === 'ECONNREFUSED') message = `${at}: connection refused: no server listens there; check the host and port`;
     else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') message = `${at}: host not found (${code})`;
     else if (code === '28P01') message = `${at}: ${e.message}: check the password (PostgresSourceOptions.password, PGPASSWORD, or the URL)`;
@@ -289,6 +356,84 @@ function attributesOf(r: WalSenderRow): Attributes {
     ...(r.client_addr !== null ? { 'server.address': r.client_addr } : {}),
     ...(r.slot !== null ? { 'postgresql.replication.slot': r.slot } : {}),
   };
+}
+
+/**
+ * The TLS to use (`tls` merged with the URL's certificate files), or undefined for plain TCP, following the rule
+ * documented on `PostgresSourceOptions.tls`. Reads the files the URL names.
+ * @throws RangeError on a contradiction, a request to skip verification, an unknown sslmode, an unreadable file.
+ */
+function resolveTls(params: URLSearchParams, tls: SourceTlsOptions | undefined, envSslMode: string | undefined): SourceTlsOptions | undefined {
+  const opt = 'PostgresSourceOptions.url';
+  const wants: ['on' | 'off', string][] = [];
+  const sslmode = params.get('sslmode');
+  if (sslmode !== null) wants.push([sslModeWants(sslmode, `${opt}: sslmode`), `sslmode=${sslmode}`]);
+  const ssl = params.get('ssl');
+  if (ssl !== null) {
+    if (ssl === 'true' || ssl === '1') wants.push(['on', `ssl=${ssl}`]);
+    else if (ssl === 'false' || ssl === '0') wants.push(['off', `ssl=${ssl}`]);
+    else if (ssl === 'no-verify') throw new RangeError(`${opt}: ssl=no-verify would turn certificate verification off: ${INSECURE_HINT}`);
+    else throw new RangeError(`${opt}: ssl=${JSON.stringify(ssl.slice(0, 40))} is not true, false, 1 or 0 (or use sslmode)`);
+  }
+  if (params.get('sslnegotiation') === 'direct') wants.push(['on', 'sslnegotiation=direct']);
+  const files = URL_TLS_FILES.filter(([param]) => params.has(param));
+  const on = wants.find(([w]) => w === 'on');
+  const off = wants.find(([w]) => w === 'off');
+  if (off !== undefined) {
+    const tlsToo = [...(on !== undefined ? [on[1]] : []), ...files.map(([param]) => param), ...(tls !== undefined ? ['PostgresSourceOptions.tls'] : [])];
+    if (tlsToo.length > 0) throw new RangeError(`${opt}: ${off[1]} (no TLS) contradicts ${tlsToo.join(', ')} (TLS): keep one`);
+    return undefined;
+  }
+  if (tls === undefined && files.length === 0 && on === undefined) {
+    // Neither the options nor the URL say anything: PGSSLMODE, as pg (and libpq) would read it.
+    if (envSslMode === undefined || envSslMode === '') return undefined;
+    return sslModeWants(envSslMode, 'PGSSLMODE (environment)') === 'on' ? {} : undefined;
+  }
+  if (files.length === 0) return tls ?? {};
+  const fromFiles: { -readonly [K in 'ca' | 'cert' | 'key']?: string } = {};
+  for (const [param, field] of files) {
+    const path = params.get(param)!;
+    if (param === 'sslrootcert' && path === 'system') continue; // libpq's name for the system roots: Node's
+    if (tls?.[field] !== undefined) throw new RangeError(`${opt}: ${param} and PostgresSourceOptions.tls.${field} both give the ${field}: keep one`);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new RangeError(`${opt}: ${param}=${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    if (!/-----BEGIN [A-Z0-9 ]+-----/.test(text)) throw new RangeError(`${opt}: ${param}=${path} holds no PEM block (-----BEGIN …-----)`);
+    fromFiles[field] = text;
+  }
+  return validateTlsOptions({ ...tls, ...fromFiles }, `PostgresSourceOptions.tls with the URL's ${files.map(([param]) => param).join(', ')}`);
+}
+
+/** What an sslmode asks for. @throws RangeError for no-verify (which would skip verification) or an unknown mode. */
+function sslModeWants(mode: string, where: string): 'on' | 'off' {
+  switch (mode) {
+    case 'disable':
+      return 'off';
+    case 'allow':
+    case 'prefer':
+    case 'require':
+    case 'verify-ca':
+    case 'verify-full':
+      return 'on';
+    case 'no-verify':
+      throw new RangeError(`${where}=no-verify would turn certificate verification off: ${INSECURE_HINT}`);
+    default:
+      throw new RangeError(`${where}=${JSON.stringify(mode.slice(0, 40))} is not an sslmode (disable, allow, prefer, require, verify-ca, verify-full)`);
+  }
+}
+
+/**
+ * pg's `ssl` for `host`. pg sets `servername` to the host when it is a name, over any `servername` given, so an
+ * explicit `tls.servername` is also enforced through `checkServerIdentity` (the name Node verifies).
+ */
+function pgTlsOptions(tls: SourceTlsOptions, host: string): ConnectionOptions {
+  const options = nodeTlsOptions(tls, host);
+  const name = tls.servername;
+  if (name === undefined) return options;
+  return { ...options, checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert) };
 }
 
 /** protocol//host:port/path: no user, password or query. */

@@ -3,13 +3,16 @@
  * driver). The leader position is `master_repl_offset`, each replica's position the `offset=` of its `slaveN:`
  * line, i.e. the replication stream bytes the replica last acknowledged (replicas ACK once a second).
  * The only command needed besides AUTH is INFO: `ACL SETUSER replag on >password -@all +info`.
+ * TLS (node:tls) when the URL is rediss:// or the `tls` option is given; plaintext (node:net) otherwise.
  */
 import { Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { ReplicaPosition, ReplicationSource } from './source.ts';
+import { describeTlsError, nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from './tls.ts';
 
 /** Options of `RedisSource`. */
 export interface RedisSourceOptions {
-  /** redis:// URL of the MASTER: host, port, optional user and password (redis://user:pass@host:6379). */
+  /** redis:// (or rediss:// for TLS) URL of the MASTER: host, port, optional user and password (redis://user:pass@host:6379). */
   url: string;
   /** ACL user when not in the URL. */
   username?: string;
@@ -17,6 +20,8 @@ export interface RedisSourceOptions {
   password?: string;
   /** Bound on each poll (connect + AUTH + INFO), ms. Default 5000. */
   timeoutMs?: number;
+  /** TLS to the master (PEM text). Given, TLS is used even with a redis:// URL; a rediss:// URL without it uses Node's public roots. */
+  tls?: SourceTlsOptions;
 }
 
 /** One `slaveN:` line of `INFO replication`, as the master reports its replica. */
@@ -106,7 +111,15 @@ class ReplyError extends Error {
 
 type Reply = string | bigint | null;
 
-/** One RESP2 connection, one command at a time. Closes itself on the first error. */
+/** Where a connection is: TCP connecting, in the TLS handshake, or ready for commands. */
+type Phase = 'connecting' | 'handshake' | 'ready';
+
+/** TLS alerts a server sends when it requires a client certificate or refuses the one given. */
+const CLIENT_CERT_ALERT = /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|HANDSHAKE_FAILURE|ACCESS_DENIED)$/;
+const PLAINTEXT_HINT = 'if the server accepts only TLS, use a rediss:// URL (with tls.ca, replag --tls-ca FILE, for a private CA)';
+const TLS_ON_PLAINTEXT_HINT = 'is this a plaintext (non-TLS) port? Then connect without TLS (a redis:// URL and no tls option)';
+
+/** One RESP2 connection (plaintext, or TLS when `tls` is given), one command at a time. Closes itself on the first error. */
 class RespConnection {
   private readonly socket: Socket;
   private buffer: Buffer = Buffer.alloc(0);
@@ -115,23 +128,59 @@ class RespConnection {
   /** Settles on the socket's 'close' event (`socket.closed` turns true already at destroy()). */
   private readonly closedEvent: Promise<void>;
   private readonly where: string;
-  /** Whether the TCP connection was established. */
-  connected = false;
+  private readonly tls: ConnectionOptions | undefined;
+  /** Whether any byte came from the server. */
+  private replied = false;
+  phase: Phase = 'connecting';
 
-  constructor(host: string, port: number, where: string) {
+  constructor(host: string, port: number, where: string, tls: ConnectionOptions | undefined) {
     this.where = where;
-    this.socket = new Socket();
+    this.tls = tls;
+    if (tls === undefined) {
+      this.socket = new Socket();
+      this.socket.on('connect', () => (this.phase = 'ready'));
+    } else {
+      this.socket = tlsConnect({ ...tls, host, port });
+      this.socket.on('connect', () => (this.phase = 'handshake'));
+      this.socket.on('secureConnect', () => (this.phase = 'ready'));
+    }
     this.socket.setNoDelay(true);
-    this.socket.on('connect', () => (this.connected = true));
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('error', (error: Error) => {
-      this.fail(new Error(this.connected ? `${this.where}: connection lost (${error.message})` : `${this.where}: cannot connect (${error.message}): is redis-server running and listening there?`));
-    });
+    this.socket.on('error', (error: Error) => this.fail(this.socketError(error)));
     this.closedEvent = new Promise<void>((resolve) => this.socket.once('close', () => resolve()));
-    const closedByServer = () => this.fail(new Error(`${this.where}: the server closed the connection`));
+    const closedByServer = () => this.fail(this.closedByServer());
     this.socket.on('end', closedByServer);
     this.socket.on('close', closedByServer);
-    this.socket.connect({ host, port });
+    if (tls === undefined) this.socket.connect({ host, port });
+  }
+
+  /** A socket or TLS error as an actionable message naming the server (never the password: it is not in them). */
+  private socketError(error: Error): Error {
+    const code = (error as { code?: unknown }).code;
+    const detail = typeof code === 'string' && code.startsWith('ERR_SSL_') ? code : error.message;
+    const advice = describeTlsError(error);
+    if (advice !== undefined) return new Error(`${this.where}: cannot connect (TLS handshake failed): ${advice}`);
+    if (this.tls !== undefined && typeof code === 'string' && CLIENT_CERT_ALERT.test(code)) {
+      return new Error(this.tls.cert === undefined
+        ? `${this.where}: cannot connect (the server refused the TLS connection: ${code}): it requires a client certificate: pass tls.cert and tls.key (replag --tls-cert FILE --tls-key FILE)`
+        : `${this.where}: cannot connect (the server refused the client certificate: ${code}): pass one signed by a CA the server trusts (its tls-ca-cert-file)`);
+    }
+    if (this.tls !== undefined && this.phase !== 'ready' && typeof code === 'string' && code.startsWith('ERR_SSL_')) {
+      return new Error(`${this.where}: cannot connect (TLS handshake failed: ${detail}): ${TLS_ON_PLAINTEXT_HINT}`);
+    }
+    if (this.tls !== undefined && this.phase === 'handshake') {
+      return new Error(`${this.where}: cannot connect (the server closed the connection during the TLS handshake: ${detail}): does it require a client certificate (tls.cert, tls.key), or is it not a TLS port?`);
+    }
+    if (this.phase === 'connecting') return new Error(`${this.where}: cannot connect (${error.message}): is redis-server running and listening there?`);
+    if (this.tls === undefined && !this.replied) return new Error(`${this.where}: cannot connect (${detail} before any reply): ${PLAINTEXT_HINT}`);
+    return new Error(`${this.where}: connection lost (${detail})`);
+  }
+
+  /** The server ended the connection (FIN): before any reply on a plaintext connection, likely a TLS-only port. */
+  private closedByServer(): Error {
+    if (this.tls === undefined && !this.replied) return new Error(`${this.where}: cannot connect (the server closed the connection before any reply): ${PLAINTEXT_HINT}`);
+    if (this.tls !== undefined && this.phase !== 'ready') return new Error(`${this.where}: cannot connect (the server closed the connection during the TLS handshake): ${TLS_ON_PLAINTEXT_HINT}`);
+    return new Error(`${this.where}: the server closed the connection`);
   }
 
   /** Whether the connection can take another command. */
@@ -166,6 +215,7 @@ class RespConnection {
   }
 
   private onData(chunk: Buffer): void {
+    this.replied = true;
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     if (this.buffer.length > MAX_REPLY_BYTES) return this.fail(new Error(`${this.where}: reply larger than ${MAX_REPLY_BYTES} bytes`));
     let parsed: { reply: Reply | ReplyError; length: number } | undefined;
@@ -219,7 +269,8 @@ function redact(url: URL, port: number): string {
 /**
  * Reports the replicas of one Redis master from its `INFO replication`: one `ReplicaPosition` per `slaveN:`
  * line, node id `ip:port` as the master lists the replica. Positions are bigints (64-bit byte offsets).
- * Connects on the first poll and keeps the connection; after any error the next poll reconnects.
+ * Connects on the first poll (over TLS for rediss:// or `tls`) and keeps the connection; after any error the
+ * next poll reconnects.
  */
 export class RedisSource implements ReplicationSource {
   readonly name = 'redis';
@@ -228,6 +279,8 @@ export class RedisSource implements ReplicationSource {
   private readonly username: string | undefined;
   private readonly password: string | undefined;
   private readonly timeoutMs: number;
+  /** Node TLS options, or undefined for plaintext. */
+  private readonly tls: ConnectionOptions | undefined;
   /** The master's redacted URL, for messages. */
   private readonly where: string;
   private connection: RespConnection | undefined;
@@ -240,6 +293,7 @@ export class RedisSource implements ReplicationSource {
   constructor(options: RedisSourceOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('RedisSourceOptions must be an object');
     const { url: text, username, password, timeoutMs = DEFAULT_TIMEOUT_MS } = options;
+    const tls = validateTlsOptions(options.tls, 'RedisSourceOptions.tls');
     if (typeof text !== 'string') throw new TypeError(`RedisSourceOptions.url must be a string, got ${typeof text}`);
     let url: URL;
     try {
@@ -249,11 +303,10 @@ export class RedisSource implements ReplicationSource {
     }
     const port = url.port === '' ? DEFAULT_PORT : Number(url.port);
     const shown = redact(url, port);
-    if (url.protocol === 'rediss:') throw new RangeError(`RedisSourceOptions.url: TLS (rediss://) is not supported, got "${shown}": use a redis:// URL, or a TLS tunnel to the master`);
-    if (url.protocol !== 'redis:') throw new RangeError(`RedisSourceOptions.url must be a redis:// URL, got "${shown}"`);
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new RangeError(`RedisSourceOptions.url must be a redis:// URL, got "${shown}"`);
     if (url.hostname === '') throw new RangeError(`RedisSourceOptions.url has no host, got "${shown}"`);
     if (!/^\/?\d*$/.test(url.pathname) || url.search !== '' || url.hash !== '') {
-      throw new RangeError(`RedisSourceOptions.url must be redis://host:port with at most a database number as path, got "${shown}"`);
+      throw new RangeError(`RedisSourceOptions.url must be ${url.protocol}//host:port with at most a database number as path, got "${shown}"`);
     }
     for (const [key, value] of [['username', username], ['password', password]] as const) {
       if (value === undefined) continue;
@@ -281,7 +334,10 @@ export class RedisSource implements ReplicationSource {
     this.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     this.port = port;
     this.timeoutMs = timeoutMs;
-    this.where = `Redis ${shown}`;
+    // rediss:// or an explicit tls option: TLS (the option is explicit, so it wins over a redis:// scheme).
+    const useTls = url.protocol === 'rediss:' || tls !== undefined;
+    this.tls = useTls ? nodeTlsOptions(tls ?? {}, this.host) : undefined;
+    this.where = `Redis ${shown}${useTls && url.protocol === 'redis:' ? ' (TLS)' : ''}`;
   }
 
   /** Reads `INFO replication` on the master. Rejects (within `timeoutMs`) on any failure, with an actionable message. */
@@ -308,8 +364,7 @@ export class RedisSource implements ReplicationSource {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const connected = this.connection?.connected === true;
-        reject(new Error(`${this.where}: timed out after ${this.timeoutMs} ms ${connected ? `waiting for the reply to ${step}` : 'connecting'}: is the server stopped, overloaded or unreachable?`));
+        reject(this.timeoutError(step));
       }, Math.max(0, deadline - Date.now()));
     });
     try {
@@ -324,10 +379,18 @@ export class RedisSource implements ReplicationSource {
     }
   }
 
+  private timeoutError(step: string): Error {
+    const phase = this.connection?.phase ?? 'connecting';
+    if (phase === 'handshake') {
+      return new Error(`${this.where}: timed out after ${this.timeoutMs} ms in the TLS handshake: is the server stopped or overloaded, or ${TLS_ON_PLAINTEXT_HINT}`);
+    }
+    return new Error(`${this.where}: timed out after ${this.timeoutMs} ms ${phase === 'ready' ? `waiting for the reply to ${step}` : 'connecting'}: is the server stopped, overloaded or unreachable?`);
+  }
+
   private async read(setStep: (step: string) => void): Promise<ReplicaPosition[]> {
     let connection = this.connection;
     if (connection === undefined || !connection.usable) {
-      connection = this.connection = new RespConnection(this.host, this.port, this.where);
+      connection = this.connection = new RespConnection(this.host, this.port, this.where, this.tls);
       if (this.password !== undefined) {
         setStep('AUTH');
         const auth = this.username === undefined ? ['AUTH', this.password] : ['AUTH', this.username, this.password];

@@ -12,13 +12,23 @@ describe('replag arguments', () => {
     assert.equal(o.durationSeconds, 0);
     assert.equal(o.prometheusPort, undefined);
     assert.equal(o.output, 'auto');
+    assert.equal(o.tls, undefined, 'no TLS flags: the URL decides');
+  });
+
+  it('collects the --tls-* flags for database commands', () => {
+    assert.deepEqual(parseCliArgs(['postgres', '--url', 'postgres://db/x', '--tls-ca', '/etc/ca.pem']).tls, { caFile: '/etc/ca.pem', insecure: false });
+    assert.deepEqual(
+      parseCliArgs(['mysql', '--primary', 'mysql://m@p', '--replica', 'mysql://m@r', '--tls-ca', 'ca.pem', '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--tls-server-name', 'db.internal']).tls,
+      { caFile: 'ca.pem', certFile: 'c.pem', keyFile: 'k.pem', serverName: 'db.internal', insecure: false },
+    );
+    assert.deepEqual(parseCliArgs(['redis', '--url', 'rediss://r:6380', '--tls-insecure']).tls, { insecure: true });
   });
 
   it('parses every flag', () => {
     const o = parseCliArgs(['demo', '--nodes', '1000', '--interval', '250', '--duration', '3', '--otlp-endpoint', 'http://127.0.0.1:4318', '--otlp-protocol', 'http/json',
       '--export-interval', '500', '--prometheus-port', '29464', '--prometheus-host', '127.0.0.1', '--service-name', 's', '--warning', '2', '--critical', '9', '--stall', '4', '--output', 'plain']);
     assert.deepEqual(o, {
-      command: 'run', source: { kind: 'demo', nodes: 1000 }, intervalMs: 250, timeoutMs: undefined, durationSeconds: 3, otlpEndpoint: 'http://127.0.0.1:4318', otlpProtocol: 'http/json', prometheusPort: 29464,
+      command: 'run', source: { kind: 'demo', nodes: 1000 }, tls: undefined, intervalMs: 250, timeoutMs: undefined, durationSeconds: 3, otlpEndpoint: 'http://127.0.0.1:4318', otlpProtocol: 'http/json', prometheusPort: 29464,
       prometheusHost: '127.0.0.1', serviceName: 's', warningSeconds: 2, criticalSeconds: 9, stallSeconds: 4, exportIntervalMs: 500, output: 'plain',
     });
     assert.equal(parseCliArgs(['--help']).command, 'help');
@@ -59,6 +69,11 @@ describe('replag arguments', () => {
       [['redis', '--url', 'redis://r:6379', '--replica', 'redis://x:6379'], /--replica applies to mysql, not to redis/],
       [['postgres', '--url', 'postgres://db/x', '--timeout', '0'], /--timeout must be a number of milliseconds > 0/],
       [['demo', 'extra'], /unexpected argument "extra"/],
+      [['demo', '--tls-ca', 'ca.pem'], /--tls-ca applies to postgres, redis, etcd and mysql, not to demo/],
+      [['redis', '--url', 'rediss://r', '--tls-cert', 'c.pem'], /--tls-cert and --tls-key go together/],
+      [['redis', '--url', 'rediss://r', '--tls-key', 'k.pem'], /--tls-cert and --tls-key go together/],
+      [['redis', '--url', 'rediss://r', '--tls-ca', ' '], /--tls-ca needs a value/],
+      [['redis', '--url', 'rediss://r', '--tls-insecure=yes'], /tls-insecure/],
     ];
     for (const [argv, message] of cases) assert.throws(() => parseCliArgs(argv), message, argv.join(' '));
   });

@@ -6,10 +6,16 @@
  * options refused with exit status 2 before anything starts.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { tlsOptions } from '../../src/cli/sources.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { startRedisCluster, type RedisCluster } from '../harness/redis.ts';
+import { ensureServiceUser } from '../harness/service-user.ts';
+import { makeTestCertificates, type TestCertificates } from '../harness/tls.ts';
 import { findFreePort } from '../harness/wait.ts';
 import { runNode } from '../helpers/run-node.ts';
 
@@ -120,5 +126,95 @@ describe('replag redis', () => {
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /postgres needs --url/);
     assert.equal(receiver.requests.length, start, 'a refused start exports nothing');
+  });
+});
+
+describe('replag --tls-* files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'replag-tls-flags-'));
+  const pem = (label: string, body: string) => `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+  const caFile = join(dir, 'ca.pem');
+  const certFile = join(dir, 'client.pem');
+  const keyFile = join(dir, 'client.key');
+  const notPem = join(dir, 'not-pem.txt');
+  writeFileSync(caFile, pem('CERTIFICATE', 'Y2EtYm9keQ=='));
+  writeFileSync(certFile, pem('CERTIFICATE', 'Y2xpZW50'));
+  writeFileSync(keyFile, pem('PRIVATE KEY', 'a2V5LW1hdGVyaWFsLTk5'));
+  writeFileSync(notPem, 'key-material-that-must-not-be-printed-77');
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads each file into the sources\' tls option; --tls-insecure turns verification off', async () => {
+    assert.deepEqual(await tlsOptions({ caFile, certFile, keyFile, serverName: 'db.internal', insecure: false }), {
+      ca: pem('CERTIFICATE', 'Y2EtYm9keQ=='),
+      cert: pem('CERTIFICATE', 'Y2xpZW50'),
+      key: pem('PRIVATE KEY', 'a2V5LW1hdGVyaWFsLTk5'),
+      servername: 'db.internal',
+    });
+    assert.deepEqual(await tlsOptions({ insecure: true }), { rejectUnauthorized: false });
+  });
+
+  it('a missing or non-PEM file is an error naming the flag and the path, never the contents', async () => {
+    await assert.rejects(tlsOptions({ caFile: join(dir, 'missing.pem'), insecure: false }), (e: Error) => e instanceof RangeError && /^--tls-ca: cannot read .*missing\.pem \(ENOENT\)$/.test(e.message));
+    await assert.rejects(tlsOptions({ certFile, keyFile: notPem, insecure: false }), (e: Error) => e instanceof RangeError && /^--tls-key: .*not-pem\.txt holds no PEM block/.test(e.message) && !e.message.includes('key-material'));
+  });
+
+  it('replag exits 2 before starting when a --tls-* file cannot be used', { timeout: 30_000 }, async () => {
+    const result = await runNode([CLI, 'redis', '--url', 'rediss://127.0.0.1:6390', '--tls-ca', notPem]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /replag: --tls-ca: .*not-pem\.txt holds no PEM block/);
+    assert.doesNotMatch(result.stderr, /key-material/);
+  });
+});
+
+describe('replag redis over TLS (--tls-ca, --tls-cert, --tls-key)', () => {
+  let certs: TestCertificates;
+  let cluster: RedisCluster;
+  let receiver: OtlpReceiver;
+  before(async () => {
+    certs = makeTestCertificates(process.getuid?.() === 0 ? { owner: ensureServiceUser('redis') } : {});
+    const masterPort = await findFreePort(22_000, 23_000);
+    let replicaPort = await findFreePort(22_000, 23_000);
+    while (replicaPort === masterPort) replicaPort = await findFreePort(22_000, 23_000);
+    // TLS only, and clients must present a certificate signed by the CA.
+    cluster = await startRedisCluster({
+      masterPort,
+      replicaPort,
+      password: PASSWORD,
+      tls: { certFile: certs.server.certFile, keyFile: certs.server.keyFile, caFile: certs.ca.certFile, authClients: 'yes', clientCertFile: certs.client.certFile, clientKeyFile: certs.client.keyFile },
+    });
+    receiver = await startOtlpReceiver();
+  });
+  after(async () => {
+    await cluster?.close();
+    await receiver?.close();
+    certs?.dispose();
+  });
+
+  it('reads the files, connects with the client certificate and exports the replica; without the CA it says what to pass', { timeout: 60_000 }, async () => {
+    const url = `rediss://127.0.0.1:${cluster.master.port}`;
+    const start = receiver.requests.length;
+    const tlsFlags = ['--tls-ca', certs.ca.certFile, '--tls-cert', certs.client.certFile, '--tls-key', certs.client.keyFile];
+    const result = await runNode([CLI, 'redis', '--url', url, ...tlsFlags, '--interval', '200', '--export-interval', '300', '--duration', '2', '--output', 'plain'], {
+      env: { REDISCLI_AUTH: PASSWORD, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+      timeoutMs: 30_000,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /failed/, 'no poll failed');
+    assert.match(result.stdout, /nodes=1 normal=1/);
+    const lag = receiver.points('replication.lag').filter((p) => p.request >= start);
+    assert.ok(lag.some((p) => p.attributes['replication.node.id'] === `127.0.0.1:${cluster.replica.port}`), 'the replica was exported');
+    const output = result.stdout + result.stderr;
+    assert.ok(!output.includes('PRIVATE KEY') && !output.includes(PASSWORD), 'a key or the password was printed');
+
+    // Public roots instead of our CA: the poll fails, printed once, with the flag to use.
+    const noCa = await runNode([CLI, 'redis', '--url', url, '--interval', '200', '--duration', '1', '--output', 'plain'], { env: { REDISCLI_AUTH: PASSWORD }, timeoutMs: 30_000 });
+    assert.equal(noCa.code, 0, noCa.stderr);
+    const failures = noCa.stderr.split('\n').filter((l) => l.startsWith('replag: poll failed:'));
+    assert.equal(failures.length, 1, noCa.stderr);
+    assert.match(failures[0]!, /not signed by a trusted CA .*--tls-ca FILE/);
+
+    // Our CA but no client certificate: the server refuses, and the error asks for one.
+    const noCert = await runNode([CLI, 'redis', '--url', url, '--tls-ca', certs.ca.certFile, '--interval', '200', '--duration', '1', '--output', 'plain'], { env: { REDISCLI_AUTH: PASSWORD }, timeoutMs: 30_000 });
+    assert.equal(noCert.code, 0, noCert.stderr);
+    assert.match(noCert.stderr, /replag: poll failed: .*--tls-cert FILE --tls-key FILE/);
   });
 });

@@ -3,6 +3,8 @@
  * mariadb-server, each with its own datadir, tmpdir and unix socket in a temporary folder, run as the unprivileged
  * `mysql` OS user, listening on 127.0.0.1 only, on ports from `findFreePort` in the caller's range. Root talks to
  * them over the socket (unix_socket authentication); the code under test connects over TCP with a password.
+ * With `tls`, both servers also accept TLS on that port (ssl_cert, ssl_key, ssl_ca: client certificates signed by
+ * the CA are checked); plaintext stays allowed, so accounts choose with REQUIRE SSL / REQUIRE X509.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -17,10 +19,12 @@ const run = promisify(execFile);
 
 export type MariaDbServerName = 'primary' | 'replica';
 
-/** Where to find ports for the two servers: [minPort, maxPort), below 32768. */
+/** Where to find ports for the two servers: [minPort, maxPort), below 32768; optional TLS. */
 export interface MariaDbClusterOptions {
   minPort: number;
   maxPort: number;
+  /** PEM files for both servers; the key must be readable by the `mysql` OS user (see makeTestCertificates' owner). */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 interface ServerState {
@@ -232,6 +236,7 @@ export class MariaDbCluster {
       `--server-id=${s.serverId}`, `--log-bin=${join(s.dir, 'binlog')}`, '--binlog-format=ROW', '--skip-name-resolve',
       '--innodb-buffer-pool-size=32M', '--innodb-log-file-size=16M', '--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0',
       '--performance-schema=OFF',
+      ...(this.options.tls === undefined ? [] : [`--ssl-cert=${this.options.tls.certFile}`, `--ssl-key=${this.options.tls.keyFile}`, `--ssl-ca=${this.options.tls.caFile}`]),
       ...(s.name === 'replica' ? ['--read-only=ON', `--relay-log=${join(s.dir, 'relay')}`, '--log-slave-updates'] : []),
     ];
     const child = spawn('mariadbd', args, { stdio: 'ignore' });

@@ -5,6 +5,9 @@
  * (initdb refuses root) on 127.0.0.1 only, takes a `pg_basebackup -R` per standby (with a physical slot when
  * asked) and waits until every standby streams. The superuser `postgres` connects over TCP without a password
  * (`trust`); every other role must authenticate with SCRAM, so wrong-password tests are real.
+ * With `tls`, the primary (and the standbys, which copy its configuration) also accept TLS (`ssl = on`, client
+ * certificates checked against the CA), and `hba` lines put before the generic ones can make roles TLS-only or
+ * authenticate them by certificate; the standbys then stream over TLS too (pg_basebackup -R writes sslmode=prefer).
  * `close()` SIGCONTs whatever the test SIGSTOPped, stops the standbys then the primary (bounded, then
  * SIGKILL) and removes the folder; if the test process dies first, an `exit` hook kills the servers.
  */
@@ -43,6 +46,13 @@ export interface PostgresClusterOptions {
    * positions above 2^53. Default: where initdb leaves it.
    */
   walStartHigh?: number;
+  /**
+   * TLS on the primary: `ssl = on` with these files (PostgreSQL wants the key owned by the `postgres` user, mode
+   * 0600: `makeTestCertificates({ owner })`). `caFile` verifies client certificates.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+  /** pg_hba.conf lines matched before the generic ones, e.g. `hostssl all x 127.0.0.1/32 cert`. */
+  hba?: string[];
 }
 
 /** One server of the cluster. */
@@ -219,12 +229,15 @@ class Server implements PgServer {
   }
 }
 
-const PG_HBA = `# written by test/harness/postgresql.ts
-local   all          all                      trust
+/** pg_hba.conf: `extra` lines first (matched first to last), then the superuser's trust and SCRAM for the rest. */
+function pgHba(extra: readonly string[] = []): string {
+  return `# written by test/harness/postgresql.ts
+${extra.map((line) => `${line}\n`).join('')}local   all          all                      trust
 host    all          postgres  127.0.0.1/32   trust
 host    replication  postgres  127.0.0.1/32   trust
 host    all          all       127.0.0.1/32   scram-sha-256
 `;
+}
 
 async function freePorts(count: number, [min, max]: [number, number]): Promise<number[]> {
   const ports: number[] = [];
@@ -370,8 +383,11 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
       'shared_buffers = 16MB',
       'max_connections = 30',
       "cluster_name = 'primary'",
+      ...(options.tls === undefined
+        ? []
+        : ['ssl = on', `ssl_cert_file = ${literal(options.tls.certFile)}`, `ssl_key_file = ${literal(options.tls.keyFile)}`, `ssl_ca_file = ${literal(options.tls.caFile)}`]),
     ]);
-    writeFileSync(join(primary.dataDir, 'pg_hba.conf'), PG_HBA);
+    writeFileSync(join(primary.dataDir, 'pg_hba.conf'), pgHba(options.hba));
     await primary.start();
     await primary.query('CREATE TABLE lag_load(id bigserial PRIMARY KEY, v text)');
     for (const [i, spec] of options.standbys.entries()) {

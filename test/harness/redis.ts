@@ -4,6 +4,8 @@
  * to 127.0.0.1 with `requirepass`, and waits until the replica is synced. Helpers run redis-cli, write load and
  * SIGSTOP/SIGCONT servers. `close()` resumes stopped servers, stops them (SIGTERM, SIGKILL after 5 s) and
  * removes the folder. The password is in the config files and in redis-cli's environment, never on a command line.
+ * With the `tls` option both servers listen on TLS only (`port 0`), the replica replicates over TLS, and redis-cli
+ * connects with `--tls --cacert` (plus the client certificate when one is given).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -56,6 +58,22 @@ export interface RedisClusterOptions {
   replicaPort: number;
   /** `requirepass` / `masterauth` of every server. */
   password: string;
+  /** TLS only on every server (no plaintext port); the replica replicates over TLS. */
+  tls?: RedisTlsFiles;
+}
+
+/** PEM files for a TLS-only cluster; the key files must be readable by the `redis` user. */
+export interface RedisTlsFiles {
+  /** The servers' certificate and key (`tls-cert-file`, `tls-key-file`). */
+  certFile: string;
+  keyFile: string;
+  /** The CA that signs the server and client certificates (`tls-ca-cert-file`, redis-cli `--cacert`). */
+  caFile: string;
+  /** `tls-auth-clients`: whether clients must present a certificate. Default `no`; changeable with CONFIG SET. */
+  authClients?: 'no' | 'yes' | 'optional';
+  /** A client certificate and key: presented by redis-cli and by a replica to its master (`tls-client-cert-file`). */
+  clientCertFile?: string;
+  clientKeyFile?: string;
 }
 
 /** Starts a master and one replica; installs the Debian packages first when missing (throws if it cannot). */
@@ -64,6 +82,12 @@ export async function startRedisCluster(options: RedisClusterOptions): Promise<R
     if (!Number.isInteger(port) || port <= 0 || port >= 32768) throw new RangeError(`startRedisCluster: port ${port} must be an integer in 1..32767`);
   }
   if (!/^[\w.-]+$/.test(options.password)) throw new RangeError('startRedisCluster: password must match [\\w.-]+ (it is written into redis.conf)');
+  if (options.tls !== undefined && (options.tls.clientCertFile === undefined) !== (options.tls.clientKeyFile === undefined)) {
+    throw new RangeError('startRedisCluster: tls.clientCertFile and tls.clientKeyFile go together');
+  }
+  for (const file of Object.values(options.tls ?? {})) {
+    if (!/^[\w./-]+$/.test(file)) throw new RangeError(`startRedisCluster: TLS file path ${file} must match [\\w./-]+ (it is written into redis.conf)`);
+  }
   ensureDebianPackages(['redis-server', 'redis-tools'], ['redis-server', 'redis-cli']);
   const asRoot = process.getuid?.() === 0;
   if (asRoot) ensureServiceUser(RUN_USER);
@@ -73,7 +97,7 @@ export async function startRedisCluster(options: RedisClusterOptions): Promise<R
   const { password } = options;
 
   const start = async (port: number, replicaOf?: number): Promise<RedisServer> => {
-    const server = await startServer(base, port, password, asRoot, replicaOf);
+    const server = await startServer(base, port, password, asRoot, options.tls, replicaOf);
     servers.push(server);
     return server;
   };
@@ -121,12 +145,36 @@ export async function startRedisCluster(options: RedisClusterOptions): Promise<R
   }
 }
 
-async function startServer(base: string, port: number, password: string, asRoot: boolean, replicaOf?: number): Promise<RedisServer> {
+/** redis.conf lines for a TLS-only server (`port 0`) that also replicates over TLS. */
+function tlsConfig(port: number, tls: RedisTlsFiles): string[] {
+  return [
+    'port 0',
+    `tls-port ${port}`,
+    `tls-cert-file ${tls.certFile}`,
+    `tls-key-file ${tls.keyFile}`,
+    `tls-ca-cert-file ${tls.caFile}`,
+    `tls-auth-clients ${tls.authClients ?? 'no'}`,
+    'tls-replication yes',
+    // The server certificate is for serverAuth only: a replica presents the client certificate to its master.
+    ...(tls.clientCertFile === undefined ? [] : [`tls-client-cert-file ${tls.clientCertFile}`, `tls-client-key-file ${tls.clientKeyFile}`]),
+  ];
+}
+
+/** redis-cli arguments to reach a server: TLS ones when the cluster is TLS-only. */
+function cliConnectArgs(port: number, tls: RedisTlsFiles | undefined): string[] {
+  const args = ['-h', '127.0.0.1', '-p', String(port)];
+  if (tls === undefined) return args;
+  args.push('--tls', '--cacert', tls.caFile);
+  if (tls.clientCertFile !== undefined) args.push('--cert', tls.clientCertFile, '--key', tls.clientKeyFile ?? '');
+  return args;
+}
+
+async function startServer(base: string, port: number, password: string, asRoot: boolean, tls: RedisTlsFiles | undefined, replicaOf?: number): Promise<RedisServer> {
   const dir = join(base, String(port));
   mkdirSync(dir);
   const conf = join(dir, 'redis.conf');
   const lines = [
-    `port ${port}`,
+    ...(tls === undefined ? [`port ${port}`] : tlsConfig(port, tls)),
     'bind 127.0.0.1',
     'protected-mode yes',
     'daemonize no',
@@ -166,7 +214,7 @@ async function startServer(base: string, port: number, password: string, asRoot:
 
   const cli = (...args: string[]): Promise<string> =>
     new Promise((resolve, reject) => {
-      execFile('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], {
+      execFile('redis-cli', [...cliConnectArgs(port, tls), ...args], {
         env: { ...process.env, REDISCLI_AUTH: password },
         timeout: CLI_TIMEOUT_MS,
         maxBuffer: 16 * 1024 * 1024,

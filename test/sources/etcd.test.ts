@@ -3,21 +3,27 @@
  * positions cross-checked with the members' own status and the leader's /debug/vars, caught-up followers,
  * a SIGSTOPped follower going stalled and recovering, a SIGSTOPped leader, /debug/vars not served, a member
  * killed then removed, auth enabled. Offline: option validation, no I/O before the first poll, timeouts, close().
+ * Over TLS (https-only client URLs, test certificates): a second three-member cluster, and a two-member one with
+ * --client-cert-auth, for the CA, public roots, rejectUnauthorized, servername, client certificates and the
+ * errors of a plaintext client on a TLS port and of a TLS client on a plaintext one.
  */
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ReplicationLagMonitor, startPoller, type Poller } from '../../src/index.ts';
 import { EtcdSource, parseEtcdDebugVars } from '../../src/sources/etcd.ts';
 import type { ReplicaPosition } from '../../src/sources/source.ts';
-import { findFreePort, startEtcdCluster, waitUntil, type EtcdMember, type RunningEtcdCluster } from '../harness/etcd.ts';
+import { findFreePort, makeEtcdServerCertificate, startEtcdCluster, waitUntil, type EtcdMember, type RunningEtcdCluster } from '../harness/etcd.ts';
+import { ensureServiceUser } from '../harness/service-user.ts';
+import { makeTestCertificates, type TestCertificates } from '../harness/tls.ts';
 
 const PORT_MIN = 23_000;
 const PORT_MAX = 24_000;
 
 /** Listens on a free port in our range; resolves to the port. */
-async function listen(server: Server | ReturnType<typeof createHttpServer>): Promise<number> {
+async function listen(server: Server | ReturnType<typeof createHttpServer> | ReturnType<typeof createHttpsServer>): Promise<number> {
   for (let attempt = 0; attempt < 10; attempt++) {
     const port = await findFreePort(PORT_MIN, PORT_MAX);
     const ok = await new Promise<boolean>((resolve) => {
@@ -29,7 +35,7 @@ async function listen(server: Server | ReturnType<typeof createHttpServer>): Pro
   throw new Error('could not listen on a free port');
 }
 
-const close = (server: Server | ReturnType<typeof createHttpServer>) => new Promise<void>((resolve) => server.close(() => resolve()));
+const close = (server: Server | ReturnType<typeof createHttpServer> | ReturnType<typeof createHttpsServer>) => new Promise<void>((resolve) => server.close(() => resolve()));
 
 /** Rejects with the poll's error and how long it took. */
 async function failedPoll(source: EtcdSource): Promise<{ error: Error; ms: number }> {
@@ -50,11 +56,12 @@ describe('EtcdSource without a cluster', () => {
       [{ endpoints: 'http://127.0.0.1:2379' }, TypeError, /^EtcdSourceOptions\.endpoints must be an array/],
       [{ endpoints: [] }, RangeError, /^EtcdSourceOptions\.endpoints must list at least one/],
       [{ endpoints: [2379] }, TypeError, /^EtcdSourceOptions\.endpoints\[0\] must be a string, got 2379/],
-      [{ endpoints: ['http://127.0.0.1:2379', 'localhost:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[1\] must be an http:\/\/ URL, got "localhost:2379"/],
-      [{ endpoints: ['127.0.0.1:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] must be an http:\/\/ URL/],
-      [{ endpoints: ['https://127.0.0.1:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] is https:\/\/127\.0\.0\.1:2379: TLS \(https:\/\/\) endpoints are not supported/],
+      [{ endpoints: ['http://127.0.0.1:2379', 'localhost:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[1\] must be an http:\/\/ or https:\/\/ URL, got "localhost:2379"/],
+      [{ endpoints: ['127.0.0.1:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] must be an http:\/\/ or https:\/\/ URL/],
+      [{ endpoints: ['ftp://127.0.0.1:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] must be an http:\/\/ or https:\/\/ URL/],
       [{ endpoints: ['http://root:s3cret@127.0.0.1:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] must not contain credentials \(http:\/\/127\.0\.0\.1:2379\)/],
-      [{ endpoints: ['http://root:s3cret@bad host:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] must be an http:\/\/ URL, got "http:\/\/\*\*\*@bad host:2379"/],
+      [{ endpoints: ['https://root:s3cret@127.0.0.1:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] must not contain credentials \(https:\/\/127\.0\.0\.1:2379\)/],
+      [{ endpoints: ['http://root:s3cret@bad host:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] must be an http:\/\/ or https:\/\/ URL, got "http:\/\/\*\*\*@bad host:2379"/],
       [{ endpoints: ['http://127.0.0.1:2379/v3?token=s3cret'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] must be a client URL without path, query or fragment .*got "http:\/\/127\.0\.0\.1:2379\/v3"/],
       [{ endpoints: ['http://127.0.0.1:2379'], timeoutMs: '5000' }, TypeError, /^EtcdSourceOptions\.timeoutMs must be a number, got "5000"/],
     ];
@@ -306,6 +313,18 @@ describe('EtcdSource against a three-member cluster', () => {
     await cluster.leader();
   });
 
+  test('https:// to a plaintext client URL: the error says the server does not do TLS, use http://', async () => {
+    const leader = await cluster.leader();
+    const source = new EtcdSource({ endpoints: [leader.clientUrl.replace('http:', 'https:')], timeoutMs: 2000 });
+    const { error, ms } = await failedPoll(source);
+    assert.ok(ms < 1000, `took ${ms} ms`);
+    assert.equal(
+      error.message,
+      `etcd: no endpoint answered: POST https://127.0.0.1:${leader.clientPort}/v3/maintenance/status: the server closed the connection during the TLS handshake (a plaintext etcd client URL? then use http://)`,
+    );
+    await source.close();
+  });
+
   test('/debug/vars not served on the endpoint (a proxy forwarding only /v3/): the error says so', async (t) => {
     const leader = await cluster.leader();
     const proxy = createHttpServer((req, res) => {
@@ -365,5 +384,205 @@ describe('EtcdSource against a three-member cluster', () => {
     } finally {
       await source.close();
     }
+  });
+});
+
+describe('EtcdSource over TLS (client URLs served over https:// only)', () => {
+  const TIMEOUT_MS = 2000;
+  let certs: TestCertificates;
+  /** Three members, server certificate from the test CA, no client certificates required. */
+  let cluster: RunningEtcdCluster;
+  /** Two members with --client-cert-auth. */
+  let mtls: RunningEtcdCluster;
+  before(async () => {
+    const owner = process.getuid?.() === 0 ? ensureServiceUser('etcd') : undefined;
+    certs = makeTestCertificates({ owner });
+    const mtlsServer = makeEtcdServerCertificate(certs, owner);
+    const ca = certs.ca.certFile;
+    // Disjoint port ranges: the two clusters pick their ports at the same time.
+    const started = await Promise.allSettled([
+      startEtcdCluster({ portMin: PORT_MIN, portMax: 23_500, tls: { certFile: certs.server.certFile, keyFile: certs.server.keyFile, caFile: ca } }),
+      startEtcdCluster({
+        size: 2, portMin: 23_500, portMax: PORT_MAX,
+        tls: { certFile: mtlsServer.certFile, keyFile: mtlsServer.keyFile, caFile: ca, clientCertAuth: true, clientCertFile: certs.client.certFile, clientKeyFile: certs.client.keyFile },
+      }),
+    ]);
+    // Both or neither: one that started is kept for after() to close.
+    [cluster, mtls] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined!)) as [RunningEtcdCluster, RunningEtcdCluster];
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
+  });
+  after(async () => {
+    await Promise.all([cluster?.close(), mtls?.close()]);
+    certs?.dispose();
+  });
+
+  /** Polls once with `options`; closes the source. */
+  async function pollOnce(options: ConstructorParameters<typeof EtcdSource>[0]): Promise<readonly ReplicaPosition[]> {
+    const source = new EtcdSource(options);
+    try {
+      return await source.poll();
+    } finally {
+      await source.close();
+    }
+  }
+
+  /** Rejects with the poll's error, and checks it came within the timeout. */
+  async function pollError(options: ConstructorParameters<typeof EtcdSource>[0]): Promise<string> {
+    const source = new EtcdSource({ timeoutMs: TIMEOUT_MS, ...options });
+    const { error, ms } = await failedPoll(source);
+    await source.close();
+    assert.ok(ms < TIMEOUT_MS, `rejected after ${ms} ms: ${error.message}`);
+    return error.message;
+  }
+
+  /** The positions every member reports, once all have applied every entry. */
+  async function settled(c: RunningEtcdCluster): Promise<EtcdMember> {
+    const leader = await c.leader();
+    await waitUntil('every member to have applied every entry', 5000, async () => {
+      const s = await Promise.all(c.members.map((m) => c.status(m)));
+      return s.every((x) => x.raftIndex === s[0]!.raftIndex && x.raftAppliedIndex === x.raftIndex);
+    }, 50);
+    return leader;
+  }
+
+  /** The source's answer matches the leader's /debug/vars and every member's own status. */
+  async function assertRealPositions(c: RunningEtcdCluster, leader: EtcdMember, replicas: readonly ReplicaPosition[]): Promise<void> {
+    const followers = c.members.filter((m) => m !== leader);
+    const vars = await c.raftStatus(leader);
+    assert.equal(vars.raftState, 'StateLeader');
+    assert.deepEqual(replicas.map((r) => r.nodeId), followers.map((f) => f.name).sort());
+    const leaderIndex = (await c.status(leader)).raftIndex;
+    for (const f of followers) {
+      const r = replicas.find((x) => x.nodeId === f.name)!;
+      assert.equal(r.leaderSeq, BigInt(vars.progress[leader.hexId]!.match));
+      assert.equal(r.leaderSeq, leaderIndex);
+      assert.equal(r.followerSeq, BigInt(vars.progress[f.hexId]!.match), `${f.name}: its match index in the leader’s progress`);
+      assert.equal(r.followerSeq, (await c.status(f)).raftIndex, `${f.name}: what it reports itself`);
+      assert.deepEqual(r.attributes, { 'replication.system': 'etcd', 'etcd.member.id': f.hexId, 'server.address': '127.0.0.1', 'server.port': f.clientPort });
+    }
+  }
+
+  test('bad tls options, tls with http://, mixed schemes: TypeError/RangeError naming the option before any I/O, no key echoed', () => {
+    const https = ['https://127.0.0.1:2379'];
+    const cases: [unknown, typeof TypeError | typeof RangeError, RegExp][] = [
+      [{ endpoints: https, tls: 'yes' }, TypeError, /^EtcdSourceOptions\.tls must be an object/],
+      [{ endpoints: https, tls: { ca: '/etc/etcd/ca.pem' } }, RangeError, /^EtcdSourceOptions\.tls\.ca is not PEM text/],
+      [{ endpoints: https, tls: { key: certs.client.key } }, RangeError, /^EtcdSourceOptions\.tls: cert and key go together/],
+      [{ endpoints: https, tls: { rejectUnauthorized: 'no' } }, TypeError, /^EtcdSourceOptions\.tls\.rejectUnauthorized must be a boolean/],
+      [{ endpoints: https, tls: { verify: false } }, RangeError, /^EtcdSourceOptions\.tls\.verify is not a TLS option/],
+      [{ endpoints: ['http://127.0.0.1:2379'], tls: { ca: certs.ca.cert } }, RangeError, /^EtcdSourceOptions\.tls is set but the endpoints are http:\/\/ \(http:\/\/127\.0\.0\.1:2379\): TLS options apply to https:\/\/ endpoints only/],
+      [{ endpoints: ['https://127.0.0.1:2379', 'http://127.0.0.1:2381'] }, RangeError, /^EtcdSourceOptions\.endpoints mixes http:\/\/ \(http:\/\/127\.0\.0\.1:2381\) and https:\/\/ \(https:\/\/127\.0\.0\.1:2379\) URLs/],
+    ];
+    for (const [options, type, message] of cases) {
+      assert.throws(() => new EtcdSource(options as never), (error: Error) => {
+        assert.ok(error instanceof type, `${error.name} ${error.message}`);
+        assert.match(error.message, message);
+        assert.ok(!error.message.includes('PRIVATE KEY') && !error.message.includes(certs.client.key.split('\n')[1]!));
+        return true;
+      });
+    }
+  });
+
+  test('tls: { ca }: polls succeed and report the real positions; given one follower, the leader’s advertised https:// URL gets the same TLS options', async () => {
+    for (let i = 0; i < 10; i++) await cluster.put(`tls/${i}`, String(i));
+    const leader = await settled(cluster);
+    const follower = cluster.members.find((m) => m !== leader)!;
+    assert.match(leader.clientUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const replicas = await pollOnce({ endpoints: cluster.endpoints, tls: { ca: certs.ca.cert } });
+    await assertRealPositions(cluster, leader, replicas);
+    assert.deepEqual(await pollOnce({ endpoints: [follower.clientUrl], tls: { ca: certs.ca.cert } }), replicas);
+    // The name in the certificate, checked instead of the address connected to.
+    assert.deepEqual(await pollOnce({ endpoints: cluster.endpoints, tls: { ca: certs.ca.cert, servername: 'localhost' } }), replicas);
+  });
+
+  test('plaintext http:// to the https-only port: a clear error within timeoutMs that suggests https:// and the CA', async () => {
+    const m = cluster.members[0]!;
+    const message = await pollError({ endpoints: [`http://127.0.0.1:${m.clientPort}`] });
+    assert.equal(
+      message,
+      `etcd: no endpoint answered: POST http://127.0.0.1:${m.clientPort}/v3/maintenance/status: the server closed the connection without an answer (an https-only etcd client URL? then use https://, with its CA: tls.ca, replag --tls-ca)`,
+    );
+  });
+
+  test('no tls, tls: {} (Node’s public roots) or another CA: refused, the error says to pass the CA; a wrong servername says so', async () => {
+    const m = cluster.members[0]!;
+    for (const tls of [undefined, {}, { ca: certs.otherCa.cert }]) {
+      const message = await pollError({ endpoints: [m.clientUrl], ...(tls === undefined ? {} : { tls }) });
+      assert.match(message, /^etcd: no endpoint answered: POST https:\/\/127\.0\.0\.1:\d+\/v3\/maintenance\/status: the server's TLS certificate is not signed by a trusted CA \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): pass the CA that signed it \(tls\.ca, replag --tls-ca FILE\)$/, JSON.stringify(tls));
+    }
+    const message = await pollError({ endpoints: [m.clientUrl], tls: { ca: certs.ca.cert, servername: 'etcd.example' } });
+    assert.match(message, /: the server's TLS certificate is not valid for this host name \(ERR_TLS_CERT_ALTNAME_INVALID\)/);
+  });
+
+  test('rejectUnauthorized: false: encrypted without verifying, polls succeed', async () => {
+    const leader = await settled(cluster);
+    const replicas = await pollOnce({ endpoints: cluster.endpoints, tls: { rejectUnauthorized: false } });
+    await assertRealPositions(cluster, leader, replicas);
+  });
+
+  test('a TLS endpoint that never answers: rejects after timeoutMs; close() aborts the handshake in flight and frees the socket', async () => {
+    const sockets = new Set<Socket>();
+    const blackhole = createTcpServer((socket) => {
+      sockets.add(socket);
+      socket.resume();
+      socket.on('close', () => sockets.delete(socket));
+    });
+    const port = await listen(blackhole);
+    try {
+      const source = new EtcdSource({ endpoints: [`https://127.0.0.1:${port}`], tls: { ca: certs.ca.cert }, timeoutMs: 300 });
+      const { error, ms } = await failedPoll(source);
+      assert.ok(ms >= 290 && ms < 1300, `rejected after ${ms} ms`);
+      assert.equal(error.message, `etcd: no endpoint answered: POST https://127.0.0.1:${port}/v3/maintenance/status: no answer within 300 ms`);
+      const slow = new EtcdSource({ endpoints: [`https://127.0.0.1:${port}`], tls: { ca: certs.ca.cert }, timeoutMs: 10_000 });
+      const inFlight = failedPoll(slow);
+      await waitUntil('the poll to connect', 2000, () => sockets.size > 0, 10);
+      await slow.close();
+      assert.match((await inFlight).error.message, /the source was closed/);
+      await waitUntil('the source to release its sockets', 2000, () => sockets.size === 0, 20);
+      await source.close();
+    } finally {
+      for (const s of sockets) s.destroy();
+      await close(blackhole);
+    }
+  });
+
+  test('--client-cert-auth: with cert and key polls succeed; without, the error says to pass them; a refused certificate says so', async () => {
+    await mtls.put('mtls', 'x');
+    const leader = await settled(mtls);
+    const replicas = await pollOnce({ endpoints: mtls.endpoints, tls: { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key } });
+    assert.equal(replicas.length, 1);
+    await assertRealPositions(mtls, leader, replicas);
+
+    const without = await pollError({ endpoints: [leader.clientUrl], tls: { ca: certs.ca.cert } });
+    assert.match(without, /^etcd: no endpoint answered: POST https:\/\/127\.0\.0\.1:\d+\/v3\/maintenance\/status: etcd requires a client certificate \(--client-cert-auth\) \(ERR_SSL_[A-Z0-9_/]+\): pass one and its key \(tls\.cert and tls\.key, replag --tls-cert\/--tls-key\)$/);
+    // A certificate etcd does not accept for clients (the test server certificate: serverAuth only).
+    const refused = await pollError({ endpoints: [leader.clientUrl], tls: { ca: certs.ca.cert, cert: certs.server.cert, key: certs.server.key } });
+    assert.match(refused, /: etcd refused the client certificate \(ERR_SSL_[A-Z0-9_/]+\): pass one signed by a CA in etcd's --trusted-ca-file$/);
+    assert.ok(!refused.includes('PRIVATE KEY'));
+
+    // etcd 3.4 requires the certificate on the whole port: /debug/vars is refused at the handshake too.
+    const vars = await new Promise<string>((resolve) => {
+      const req = httpsRequest(`${leader.clientUrl}/debug/vars`, { ca: certs.ca.cert, agent: false, headers: { connection: 'close' } }, (res) => {
+        res.resume();
+        resolve(`HTTP ${res.statusCode}`);
+      });
+      req.on('error', (e: Error & { code?: string }) => resolve(e.code ?? e.message));
+      req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error('timeout')));
+      req.end();
+    });
+    assert.match(vars, /^ERR_SSL_.*(BAD_CERTIFICATE|CERTIFICATE_REQUIRED)$/);
+  });
+
+  test('the v3 gateway failing behind TLS with "connection closed" (etcd 3.4, --client-cert-auth, serverAuth-only certificate): the error explains', async (t) => {
+    const server = createHttpsServer({ cert: certs.server.cert, key: certs.server.key }, (_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"connection closed","message":"connection closed","code":14}');
+    });
+    const port = await listen(server);
+    t.after(() => close(server));
+    const message = await pollError({ endpoints: [`https://127.0.0.1:${port}`], tls: { ca: certs.ca.cert } });
+    assert.equal(
+      message,
+      `etcd: no endpoint answered: POST https://127.0.0.1:${port}/v3/maintenance/status returned HTTP 503: connection closed (etcd's v3 gateway could not reach its own gRPC server; with --client-cert-auth, etcd 3.4 presents its --cert-file as the gateway's client certificate, so that certificate needs extendedKeyUsage clientAuth as well as serverAuth)`,
+    );
   });
 });

@@ -3,14 +3,17 @@
  * (test/harness/mariadb.ts): positions equal the servers' own GTIDs, caught up / stalled / resumed through a real
  * monitor, replicas that hang, vanish or are not replicas, the minimal privileges, timeouts, and passwords that
  * never appear in an error. MySQL 8 is exercised through the GTID-set arithmetic only (no MySQL server here).
+ * TLS: a second cluster with the test certificates (test/harness/tls.ts), accounts that REQUIRE SSL / REQUIRE X509.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ReplicationLagMonitor } from '../../src/monitor.ts';
 import { mariadbGtidSeq, MySqlSource, mysqlGtidCount, type MySqlSourceOptions } from '../../src/sources/mysql.ts';
 import { startPoller, type Poller } from '../../src/sources/poller.ts';
 import { startMariaDbCluster, type MariaDbCluster } from '../harness/mariadb.ts';
+import { ensureServiceUser } from '../harness/service-user.ts';
+import { makeTestCertificates, type TestCertificates } from '../harness/tls.ts';
 import { findFreePort, waitUntil } from '../harness/wait.ts';
 import { runNode } from '../helpers/run-node.ts';
 
@@ -433,5 +436,181 @@ describe('MySqlSource on a MariaDB primary and replica', () => {
   test('no error message of any test above contained a password', () => {
     assert.ok(messages.length >= 8, `${messages.length} messages collected`);
     for (const message of messages) for (const secret of SECRETS) assert.ok(!message.includes(secret), message);
+  });
+});
+
+describe('MySqlSource over TLS (MariaDB with ssl_cert; accounts that REQUIRE SSL / REQUIRE X509)', () => {
+  let certs: TestCertificates;
+  let cluster: MariaDbCluster;
+  /** 127.0.0.2:port → the replica: an address the server certificate does not list. */
+  let forwarder: Server;
+  let forwardedReplica: string;
+  const sockets = new Set<Socket>();
+  const sources: MySqlSource[] = [];
+  const messages: string[] = [];
+  type User = 'replag_tls' | 'replag_x509' | 'replag_plain';
+
+  const url = (server: 'primary' | 'replica', user: User) => `mysql://${user}:${MONITOR_PASSWORD}@127.0.0.1:${cluster.port(server)}`;
+  const at = (server: 'primary' | 'replica') => `127.0.0.1:${cluster.port(server)}`;
+  /** Sum of seq_no of a GTID position as printed by the server, computed independently of the source. */
+  const sumOf = (gtids: string) => gtids.split(',').filter((g) => g.trim() !== '').reduce((sum, g) => sum + BigInt(g.trim().split('-')[2]!), 0n);
+
+  /** A source for `user` on both servers (unless `options` says otherwise); errors are recorded. */
+  function source(user: User, tls: MySqlSourceOptions['tls'], options: Partial<MySqlSourceOptions> = {}, errors: Error[] = []): MySqlSource {
+    const s = new MySqlSource({
+      primary: url('primary', user),
+      replicas: [url('replica', user)],
+      timeoutMs: 2000,
+      onReplicaError: (_replica, error) => {
+        errors.push(error);
+        messages.push(error.message);
+      },
+      ...(tls !== undefined ? { tls } : {}),
+      ...options,
+    });
+    sources.push(s);
+    return s;
+  }
+
+  /** poll() must reject within timeoutMs; returns the message. */
+  async function failure(s: MySqlSource): Promise<string> {
+    const started = performance.now();
+    const error = await s.poll().then(() => assert.fail('poll() resolved'), (e: Error) => e);
+    assert.ok(performance.now() - started < 2000, `failed after ${performance.now() - started} ms with timeoutMs 2000`);
+    messages.push(error.message);
+    return error.message;
+  }
+
+  /** One poll: the replica's position equals the servers' own GTID positions. */
+  async function assertRealPositions(s: MySqlSource, nodeId = at('replica')): Promise<void> {
+    await cluster.insert(2);
+    await cluster.waitCaughtUp();
+    const [position, ...more] = await s.poll();
+    assert.equal(more.length, 0);
+    assert.equal(position?.nodeId, nodeId);
+    assert.equal(position.leaderSeq, sumOf(await cluster.gtidPos('primary')));
+    assert.equal(position.followerSeq, sumOf(await cluster.gtidPos('replica')));
+    assert.ok((position.leaderSeq as bigint) > 0n);
+  }
+
+  before(async () => {
+    certs = makeTestCertificates({ owner: ensureServiceUser('mysql') });
+    cluster = await startMariaDbCluster({ ...PORTS, tls: { certFile: certs.server.certFile, keyFile: certs.server.keyFile, caFile: certs.ca.certFile } });
+    assert.equal(await cluster.sql('replica', "SELECT @@have_ssl"), 'YES');
+    // Created on the primary, replicated to the replica; the same grant as the plaintext tests.
+    await cluster.sql('primary', `
+      CREATE USER 'replag_tls'@'%' IDENTIFIED BY '${MONITOR_PASSWORD}' REQUIRE SSL; GRANT REPLICA MONITOR ON *.* TO 'replag_tls'@'%';
+      CREATE USER 'replag_x509'@'%' IDENTIFIED BY '${MONITOR_PASSWORD}' REQUIRE X509; GRANT REPLICA MONITOR ON *.* TO 'replag_x509'@'%';
+      CREATE USER 'replag_plain'@'%' IDENTIFIED BY '${MONITOR_PASSWORD}'; GRANT REPLICA MONITOR ON *.* TO 'replag_plain'@'%';`);
+    await cluster.waitCaughtUp();
+    forwarder = createServer((client) => {
+      const server = connect({ host: '127.0.0.1', port: cluster.port('replica') });
+      for (const s of [client, server]) {
+        sockets.add(s);
+        s.on('error', () => {});
+        s.on('close', () => sockets.delete(s));
+      }
+      client.pipe(server).pipe(client);
+      client.on('close', () => server.destroy());
+      server.on('close', () => client.destroy());
+    });
+    const port = await findFreePort(PORTS.minPort, PORTS.maxPort);
+    await new Promise<void>((resolve) => forwarder.listen(port, '127.0.0.2', resolve));
+    forwardedReplica = `127.0.0.2:${port}`;
+  });
+
+  after(async () => {
+    for (const s of sources) await s.close();
+    for (const s of sockets) s.destroy();
+    if (forwarder !== undefined) await new Promise((resolve) => forwarder.close(resolve));
+    await cluster?.close();
+    certs?.dispose();
+  });
+
+  test('tls: { ca } reads both servers over TLS (their accounts refuse plaintext) and reports the real positions', async () => {
+    await assertRealPositions(source('replag_tls', { ca: certs.ca.cert }));
+    await assertRealPositions(source('replag_tls', { ca: certs.ca.cert, servername: 'localhost' }));
+  });
+
+  test('without tls, an account that requires it fails with a hint to enable TLS, on the primary and through onReplicaError', async () => {
+    const hint = "; or, if the account requires TLS (REQUIRE SSL), enable it: the tls option (replag --tls-ca FILE)";
+    const denied = (role: string, address: string) =>
+      `MySqlSource: ${role} ${address}: authentication failed for user 'replag_tls': check the user name and password ` +
+      `(server said: Access denied for user 'replag_tls'@'127.0.0.1' (using password: YES))${hint}`;
+    assert.equal(await failure(source('replag_tls', undefined)), denied('primary', at('primary')));
+    const errors: Error[] = [];
+    assert.deepEqual(await source('replag_tls', undefined, { primary: url('primary', 'replag_plain') }, errors).poll(), []);
+    assert.deepEqual(errors.map((e) => e.message), [denied('replica', at('replica'))]);
+  });
+
+  test('tls: {} (Node\'s public roots) or another CA: refused, and the error says to pass the CA', async () => {
+    for (const tls of [{}, { ca: certs.otherCa.cert }]) {
+      assert.match(await failure(source('replag_tls', tls)),
+        new RegExp(`^MySqlSource: primary ${at('primary')}: TLS handshake failed: the server's TLS certificate is not signed by a trusted CA \\([A-Z_]+\\): pass the CA that signed it \\(tls\\.ca, replag --tls-ca FILE\\)$`));
+    }
+  });
+
+  test('the certificate\'s name is checked against the host (also an IP address) or tls.servername', async () => {
+    // The replica through 127.0.0.2, which the certificate does not list: refused, through onReplicaError.
+    const errors: Error[] = [];
+    const viaOtherAddress = source('replag_tls', { ca: certs.ca.cert }, { replicas: [`mysql://replag_tls:${MONITOR_PASSWORD}@${forwardedReplica}`] }, errors);
+    assert.deepEqual(await viaOtherAddress.poll(), [], 'the primary (127.0.0.1, listed) is read');
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, new RegExp(`^MySqlSource: replica ${forwardedReplica}: TLS handshake failed: the server's TLS certificate is not valid for this host name \\(ERR_TLS_CERT_ALTNAME_INVALID\\): .*tls\\.servername`));
+    // A name the certificate does not list.
+    assert.match(await failure(source('replag_tls', { ca: certs.ca.cert, servername: 'db.example' })),
+      new RegExp(`^MySqlSource: primary ${at('primary')}: TLS handshake failed: the server's TLS certificate is not valid for this host name \\(ERR_TLS_CERT_ALTNAME_INVALID\\)`));
+    // servername naming one it lists makes 127.0.0.2 acceptable.
+    await assertRealPositions(source('replag_tls', { ca: certs.ca.cert, servername: 'localhost' }, { replicas: [`mysql://replag_tls:${MONITOR_PASSWORD}@${forwardedReplica}`] }), forwardedReplica);
+  });
+
+  test('rejectUnauthorized: false encrypts without verifying: unknown CA and unlisted address are accepted', async () => {
+    await assertRealPositions(source('replag_tls', { rejectUnauthorized: false }));
+    await assertRealPositions(source('replag_tls', { rejectUnauthorized: false }, { replicas: [`mysql://replag_tls:${MONITOR_PASSWORD}@${forwardedReplica}`] }), forwardedReplica);
+  });
+
+  test('REQUIRE X509: with cert and key it works; without, the error says to pass them', async () => {
+    await assertRealPositions(source('replag_x509', { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key }));
+    const hint = '; or, if the account requires a client certificate (REQUIRE X509), pass one: tls.cert and tls.key (replag --tls-cert FILE --tls-key FILE)';
+    const denied = (role: string, address: string) =>
+      `MySqlSource: ${role} ${address}: authentication failed for user 'replag_x509': check the user name and password ` +
+      `(server said: Access denied for user 'replag_x509'@'127.0.0.1' (using password: YES))${hint}`;
+    assert.equal(await failure(source('replag_x509', { ca: certs.ca.cert })), denied('primary', at('primary')));
+    const errors: Error[] = [];
+    assert.deepEqual(await source('replag_x509', { ca: certs.ca.cert }, { primary: url('primary', 'replag_tls') }, errors).poll(), []);
+    assert.deepEqual(errors.map((e) => e.message), [denied('replica', at('replica'))]);
+  });
+
+  test('bad tls options throw in the constructor, naming MySqlSourceOptions.tls, never quoting a key', () => {
+    const secretKey = '-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n';
+    const cases: [unknown, ErrorConstructor, RegExp][] = [
+      ['yes', TypeError, /^MySqlSourceOptions\.tls must be an object/],
+      [null, TypeError, /^MySqlSourceOptions\.tls must be an object/],
+      [{ ca: '/etc/ssl/ca.pem' }, RangeError, /^MySqlSourceOptions\.tls\.ca is not PEM text/],
+      [{ ca: 42 }, TypeError, /^MySqlSourceOptions\.tls\.ca must be PEM text/],
+      [{ cert: certs.client.cert }, RangeError, /^MySqlSourceOptions\.tls: cert and key go together/],
+      [{ key: secretKey }, RangeError, /^MySqlSourceOptions\.tls: cert and key go together/],
+      [{ rejectUnauthorized: 'no' }, TypeError, /^MySqlSourceOptions\.tls\.rejectUnauthorized must be a boolean/],
+      [{ servername: '' }, TypeError, /^MySqlSourceOptions\.tls\.servername must be a non-empty string/],
+      [{ ssl: true }, RangeError, /^MySqlSourceOptions\.tls\.ssl is not a TLS option/],
+    ];
+    for (const [tls, type, message] of cases) {
+      assert.throws(() => new MySqlSource({ primary: url('primary', 'replag_tls'), replicas: [url('replica', 'replag_tls')], tls: tls as MySqlSourceOptions['tls'] }), (error: Error) => {
+        assert.ok(error instanceof type, `${error.name}: ${error.message}`);
+        assert.match(error.message, message);
+        assert.ok(!error.message.includes('c2VjcmV0') && !error.message.includes(MONITOR_PASSWORD), error.message);
+        return true;
+      });
+    }
+    // TLS is never taken from the URL: one rule, the tls option.
+    assert.throws(() => new MySqlSource({ primary: `${url('primary', 'replag_tls')}/?ssl=true`, replicas: [url('replica', 'replag_tls')] }),
+      { name: 'RangeError', message: /^MySqlSourceOptions\.primary must not have a query string .*TLS is the tls option/ });
+  });
+
+  test('no error message above contained a password or a key', () => {
+    assert.ok(messages.length >= 8, `${messages.length} messages collected`);
+    for (const message of messages) {
+      for (const secret of [...SECRETS, certs.client.key.split('\n')[1]!]) assert.ok(!message.includes(secret), message);
+    }
   });
 });

@@ -3,6 +3,9 @@
  * `postgres` OS user on 127.0.0.1): replica-a uses the physical slot `replica_a_slot` (its node id), replica-b
  * has no slot (node id: its application_name). The primary's WAL starts above 2^53 bytes, so every position
  * checked here would lose precision as a number.
+ *
+ * The same primary serves TLS (test CA, certificate for 127.0.0.1 and localhost): the roles above connect over
+ * plain TCP, while `replag_tls` (SCRAM) and `replag` (client certificate, CN=replag) are refused without TLS.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
@@ -12,6 +15,11 @@ import { startPoller, type Poller } from '../../src/sources/poller.ts';
 import { parseLsn, PostgresSource, type PostgresSourceOptions } from '../../src/sources/postgresql.ts';
 import type { ReplicaPosition } from '../../src/sources/source.ts';
 import { findFreePort, startPostgresCluster, waitUntil, type PostgresCluster } from '../harness/postgresql.ts';
+import { ensureServiceUser } from '../harness/service-user.ts';
+import { makeTestCertificates, type TestCertificates } from '../harness/tls.ts';
+
+// The tests set PGSSLMODE themselves where they mean to; one in the environment would change the others.
+delete process.env.PGSSLMODE;
 
 const PORTS: [number, number] = [21000, 22000];
 /** The monitoring role's password: distinctive, with URL-special characters. It must appear in no error. */
@@ -23,6 +31,7 @@ const IDS = [B, A];
 const WAL_START_HIGH = 0xabcdef; // LSN ABCDEF/0 = 48358647050649600 bytes > 2^53
 
 let cluster: PostgresCluster;
+let certs: TestCertificates;
 const opened: PostgresSource[] = [];
 
 /** A source closed at the end whatever happens. */
@@ -56,8 +65,67 @@ async function rejection(promise: Promise<unknown>): Promise<{ error: Error; ms:
   assert.fail('expected a rejection');
 }
 
+/** Runs `fn` with the environment variable `name` set to `value` (unset when undefined), then restores it. */
+function withEnv<T>(name: string, value: string | undefined, fn: () => T): T {
+  const before = process.env[name];
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  }
+}
+
 function assertNoSecret(message: string): void {
   for (const s of [PASSWORD, encodeURIComponent(PASSWORD), 'S3cret']) assert.ok(!message.includes(s), `message leaks the password: ${message}`);
+  if (certs !== undefined) for (const key of [certs.client.key, certs.server.key]) assert.ok(!message.includes(key.split('\n')[1]!), `message leaks a private key: ${message}`);
+}
+
+/** The server's own view, byte positions as text computed by the server (pg_wal_lsn_diff), not by our parser. */
+async function snapshot() {
+  const [p] = await cluster.primary.query<{ bytes: string; senders: { name: string; pid: number; bytes: string | null }[]; slotPid: number | null }>(
+    `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS bytes,
+            (SELECT json_agg(json_build_object('name', application_name, 'pid', pid, 'bytes', pg_wal_lsn_diff(replay_lsn, '0/0')::text)) FROM pg_stat_replication) AS senders,
+            (SELECT active_pid FROM pg_replication_slots WHERE slot_name = '${A}') AS "slotPid"`,
+  );
+  const own: Record<string, string> = {};
+  for (const name of ['replica-a', 'replica-b']) {
+    const [r] = await cluster.standby(name).query<{ bytes: string }>("SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::text AS bytes");
+    own[name] = r!.bytes;
+  }
+  return { ...p!, own };
+}
+
+/** Polls `src` until nothing moved during the poll and the primary's view of each standby is the standby's own. */
+async function pollAtQuietMoment(src: PostgresSource) {
+  let polled: readonly ReplicaPosition[] = [];
+  let server = await snapshot();
+  await waitUntil('a quiet moment to compare positions', 15_000, async () => {
+    const first = await snapshot();
+    polled = await src.poll();
+    server = await snapshot();
+    return JSON.stringify(first) === JSON.stringify(server) && server.senders.every((s) => s.bytes === server.own[s.name]);
+  }, 100);
+  return { polled, server };
+}
+
+/** The polled positions are exactly the server's: leader = pg_current_wal_lsn(), follower = each standby's own replay LSN. */
+function assertPositions({ polled, server }: Awaited<ReturnType<typeof pollAtQuietMoment>>): void {
+  const leader = BigInt(server.bytes);
+  assert.ok(leader > 2n ** 53n, `leader LSN ${leader} should be above 2^53`);
+  assert.deepEqual(polled.map((r) => r.nodeId), IDS);
+  const senderA = server.senders.find((s) => s.name === 'replica-a')!;
+  assert.equal(senderA.pid, server.slotPid, 'replica-a streams through its slot');
+  for (const [id, name] of [[A, 'replica-a'], [B, 'replica-b']] as const) {
+    const r = byId(polled).get(id)!;
+    assert.equal(typeof r.leaderSeq, 'bigint');
+    assert.equal(typeof r.followerSeq, 'bigint');
+    assert.equal(r.leaderSeq, leader);
+    assert.equal(r.followerSeq, BigInt(server.own[name]!), `${id} follower = ${name}'s own pg_last_wal_replay_lsn()`);
+    assert.equal(r.lagSeconds, undefined, 'the delay is left to the monitor');
+  }
 }
 
 describe('parseLsn', () => {
@@ -108,6 +176,18 @@ describe('PostgresSource options', () => {
         [{ url, timeoutMs: Number.NaN }, RangeError, /PostgresSourceOptions\.timeoutMs/],
         [{ url, timeoutMs: Number.POSITIVE_INFINITY }, RangeError, /PostgresSourceOptions\.timeoutMs/],
         [{ url, timeoutMs: 1.5 }, RangeError, /PostgresSourceOptions\.timeoutMs/],
+        [{ url, tls: 'yes' }, TypeError, /^PostgresSourceOptions\.tls must be an object/],
+        [{ url, tls: { ca: '/etc/ssl/ca.pem' } }, RangeError, /^PostgresSourceOptions\.tls\.ca is not PEM text/],
+        [{ url, tls: { verify: false } }, RangeError, /^PostgresSourceOptions\.tls\.verify is not a TLS option/],
+        // The URL can switch TLS on or off, never verification off; contradictions are errors, not a silent pick.
+        [{ url: `${url}?sslmode=disable`, tls: {} }, RangeError, /^PostgresSourceOptions\.url: sslmode=disable \(no TLS\) contradicts PostgresSourceOptions\.tls \(TLS\): keep one/],
+        [{ url: `${url}?ssl=false&sslmode=require` }, RangeError, /ssl=false \(no TLS\) contradicts sslmode=require/],
+        [{ url: `${url}?sslmode=disable&sslrootcert=/etc/ssl/ca.pem` }, RangeError, /sslmode=disable \(no TLS\) contradicts sslrootcert/],
+        [{ url: `${url}?sslmode=no-verify` }, RangeError, /sslmode=no-verify would turn certificate verification off: .*tls: \{ rejectUnauthorized: false \} \(replag --tls-insecure\)/],
+        [{ url: `${url}?ssl=no-verify`, tls: {} }, RangeError, /ssl=no-verify would turn certificate verification off/],
+        [{ url: `${url}?sslmode=bogus` }, RangeError, /sslmode="bogus" is not an sslmode \(disable, allow, prefer, require, verify-ca, verify-full\)/],
+        [{ url: `${url}?ssl=yes` }, RangeError, /ssl="yes" is not true, false, 1 or 0/],
+        [{ url: `${url}?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem` }, RangeError, /^PostgresSourceOptions\.url: sslrootcert=\/nonexistent\/ca\.pem: cannot read the file \(ENOENT\)/],
       ];
       for (const [options, type, message] of cases) {
         assert.throws(
@@ -136,11 +216,82 @@ describe('PostgresSource options', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+
+  test('PGSSLMODE: no-verify or an unknown mode is refused like in the URL; ignored when the options or URL decide', () => {
+    const url = 'postgres://watcher@127.0.0.1:5432/postgres';
+    for (const [mode, message] of [['no-verify', /^PGSSLMODE \(environment\)=no-verify would turn certificate verification off/], ['bogus', /^PGSSLMODE \(environment\)="bogus" is not an sslmode/]] as const) {
+      withEnv('PGSSLMODE', mode, () => {
+        assert.throws(() => new PostgresSource({ url }), (e: Error) => e instanceof RangeError && message.test(e.message));
+        for (const decided of [{ url, tls: {} }, { url: `${url}?sslmode=require` }, { url: `${url}?sslmode=disable` }]) new PostgresSource(decided);
+      });
+    }
+  });
+
+  test('which settings ask for TLS: a server that answers "no TLS" gets an SSLRequest exactly when TLS is wanted', async () => {
+    // Stands in for a PostgreSQL server with ssl = off: answers 'N' to an SSLRequest, hangs up on a StartupMessage.
+    const firsts: string[] = [];
+    const server = createServer((socket) => {
+      socket.once('data', (data: Buffer) => {
+        const sslRequest = data.length >= 8 && data.readInt32BE(0) === 8 && data.readInt32BE(4) === 80877103;
+        firsts.push(sslRequest ? 'SSLRequest' : 'StartupMessage');
+        if (sslRequest) socket.end('N');
+        else socket.destroy();
+      });
+    });
+    const port = await findFreePort(...PORTS);
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    const url = `postgres://watcher:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/postgres`;
+    try {
+      const cases: [string, PostgresSourceOptions, string | undefined, boolean][] = [
+        // [case, options, PGSSLMODE, TLS wanted]
+        ['nothing said', { url }, undefined, false],
+        ['tls: {}', { url, tls: {} }, undefined, true],
+        ...['require', 'verify-ca', 'verify-full', 'prefer', 'allow'].map((m): [string, PostgresSourceOptions, undefined, boolean] => [`sslmode=${m}`, { url: `${url}?sslmode=${m}` }, undefined, true]),
+        ['sslmode=disable', { url: `${url}?sslmode=disable` }, undefined, false],
+        ['ssl=true', { url: `${url}?ssl=true` }, undefined, true],
+        ['ssl=1', { url: `${url}?ssl=1` }, undefined, true],
+        ['ssl=false (TLS for pg itself)', { url: `${url}?ssl=false` }, undefined, false],
+        ['ssl=0', { url: `${url}?ssl=0` }, undefined, false],
+        ['sslrootcert=system', { url: `${url}?sslrootcert=system` }, undefined, true],
+        ['uselibpqcompat=true alone', { url: `${url}?uselibpqcompat=true` }, undefined, false],
+        ['PGSSLMODE=require', { url }, 'require', true],
+        ['PGSSLMODE=disable', { url }, 'disable', false],
+        ['PGSSLMODE=require, URL sslmode=disable', { url: `${url}?sslmode=disable` }, 'require', false],
+        ['PGSSLMODE=disable, tls: {}', { url, tls: {} }, 'disable', true],
+      ];
+      for (const [name, options, env, wanted] of cases) {
+        const src = withEnv('PGSSLMODE', env, () => source({ ...options, timeoutMs: 3000 }));
+        const { error } = await rejection(src.poll());
+        assert.equal(firsts.at(-1), wanted ? 'SSLRequest' : 'StartupMessage', name);
+        if (wanted) {
+          assert.match(error.message, /^PostgreSQL primary postgres:\/\/127\.0\.0\.1:\d+\/postgres: the server does not accept TLS connections \(ssl = off in its postgresql\.conf\): turn ssl on there, or connect without TLS/, name);
+        }
+        assertNoSecret(error.message);
+      }
+      assert.equal(firsts.length, cases.length, 'one connection per case');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });
 
 describe('PostgresSource on a primary with two standbys', () => {
   before(async () => {
-    cluster = await startPostgresCluster({ standbys: [{ name: 'replica-a', slot: A }, { name: B }], portRange: PORTS, walStartHigh: WAL_START_HIGH });
+    // The server's key must belong to the postgres user (mode 0600), which runs the servers when we are root.
+    certs = makeTestCertificates(process.getuid?.() === 0 ? { owner: ensureServiceUser('postgres') } : {});
+    cluster = await startPostgresCluster({
+      standbys: [{ name: 'replica-a', slot: A }, { name: B }],
+      portRange: PORTS,
+      walStartHigh: WAL_START_HIGH,
+      tls: { certFile: certs.server.certFile, keyFile: certs.server.keyFile, caFile: certs.ca.certFile },
+      hba: [
+        'hostssl    all  replag_tls    127.0.0.1/32  scram-sha-256',
+        'hostnossl  all  replag_tls    127.0.0.1/32  reject',
+        'hostssl    all  replag        127.0.0.1/32  cert', // the client certificate's CN is the user name
+        'hostssl    all  replag_other  127.0.0.1/32  cert',
+        'hostnossl  all  replag        127.0.0.1/32  reject',
+      ],
+    });
     await cluster.createRole('watcher', PASSWORD);
   });
 
@@ -152,49 +303,16 @@ describe('PostgresSource on a primary with two standbys', () => {
     for (const p of pollers.splice(0)) await p.stop();
     for (const s of opened) await s.close();
     await cluster?.close();
+    certs?.dispose();
   });
 
   test("reports the primary's pg_current_wal_lsn and each standby's replay_lsn exactly, as bigints", async () => {
     const src = source({ url: cluster.url() });
     await cluster.write(500);
     await cluster.waitCaughtUp();
-    // The server's own byte arithmetic (pg_wal_lsn_diff, numeric) is the reference, not our parser.
-    const snapshot = async () => {
-      const [p] = await cluster.primary.query<{ bytes: string; senders: { name: string; pid: number; bytes: string | null }[]; slotPid: number | null }>(
-        `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS bytes,
-                (SELECT json_agg(json_build_object('name', application_name, 'pid', pid, 'bytes', pg_wal_lsn_diff(replay_lsn, '0/0')::text)) FROM pg_stat_replication) AS senders,
-                (SELECT active_pid FROM pg_replication_slots WHERE slot_name = '${A}') AS "slotPid"`,
-      );
-      const own: Record<string, string> = {};
-      for (const name of ['replica-a', 'replica-b']) {
-        const [r] = await cluster.standby(name).query<{ bytes: string }>("SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::text AS bytes");
-        own[name] = r!.bytes;
-      }
-      return { ...p!, own };
-    };
-    let polled: readonly ReplicaPosition[] = [];
-    let server = await snapshot();
-    // Retry until nothing moved during the poll and the primary's view of each standby is the standby's own.
-    await waitUntil('a quiet moment to compare positions', 15_000, async () => {
-      const first = await snapshot();
-      polled = await src.poll();
-      server = await snapshot();
-      return JSON.stringify(first) === JSON.stringify(server) && server.senders.every((s) => s.bytes === server.own[s.name]);
-    }, 100);
-
-    const leader = BigInt(server.bytes);
-    assert.ok(leader > 2n ** 53n, `leader LSN ${leader} should be above 2^53`);
-    assert.deepEqual(polled.map((r) => r.nodeId), IDS);
-    const senderA = server.senders.find((s) => s.name === 'replica-a')!;
-    assert.equal(senderA.pid, server.slotPid, 'replica-a streams through its slot');
-    for (const [id, name] of [[A, 'replica-a'], [B, 'replica-b']] as const) {
-      const r = byId(polled).get(id)!;
-      assert.equal(typeof r.leaderSeq, 'bigint');
-      assert.equal(typeof r.followerSeq, 'bigint');
-      assert.equal(r.leaderSeq, leader);
-      assert.equal(r.followerSeq, BigInt(server.own[name]!), `${id} follower = ${name}'s own pg_last_wal_replay_lsn()`);
-      assert.equal(r.lagSeconds, undefined, 'the delay is left to the monitor');
-    }
+    const quiet = await pollAtQuietMoment(src);
+    assertPositions(quiet);
+    const { polled } = quiet;
     assert.deepEqual(byId(polled).get(A)!.attributes, { 'replication.system': 'postgresql', 'server.address': '127.0.0.1', 'postgresql.replication.slot': A });
     assert.deepEqual(byId(polled).get(B)!.attributes, { 'replication.system': 'postgresql', 'server.address': '127.0.0.1' });
   });
@@ -439,5 +557,113 @@ describe('PostgresSource on a primary with two standbys', () => {
     assert.match(error.message, /the source is closed/);
     // A source never polled closes at once too.
     await new PostgresSource({ url: cluster.url() }).close();
+  });
+
+  describe('over TLS (the same primary: replag_tls and replag accept TLS only)', () => {
+    /** The server's record of the source's connection (pg_stat_ssl), found by user and application_name. */
+    const sslOf = async (user: string) => {
+      const rows = await cluster.primary.query<{ ssl: boolean; version: string | null; client_dn: string | null }>(
+        "SELECT s.ssl, s.version, s.client_dn FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.usename = $1 AND a.application_name = 'otel-replication-lag'",
+        [user],
+      );
+      assert.equal(rows.length, 1, `one connection of ${user}`);
+      return rows[0]!;
+    };
+    const tlsUrl = (user: string, query = '', host = '127.0.0.1') => `postgres://${user}@${host}:${cluster.primary.port}/postgres${query}`;
+
+    before(async () => {
+      for (const role of ['replag_tls', 'replag', 'replag_other']) await cluster.createRole(role, PASSWORD);
+      await cluster.primary.query('GRANT pg_monitor TO replag_tls, replag, replag_other');
+    });
+
+    test('tls with the CA: exact positions over a verified TLS connection, by IP address and by host name', async () => {
+      for (const host of ['127.0.0.1', 'localhost']) {
+        const src = source({ url: tlsUrl('replag_tls', '', host), password: PASSWORD, tls: { ca: certs.ca.cert } });
+        await cluster.write(200);
+        await cluster.waitCaughtUp();
+        assertPositions(await pollAtQuietMoment(src));
+        const ssl = await sslOf('replag_tls');
+        assert.equal(ssl.ssl, true, host);
+        assert.match(ssl.version ?? '', /^TLSv1\.[23]$/);
+        assert.equal(ssl.client_dn, null, 'no client certificate sent');
+        await src.close();
+      }
+    });
+
+    test('client certificate (pg_hba cert, CN = user): exact positions; missing, foreign or for another user: says what to pass', async () => {
+      const src = source({ url: tlsUrl('replag'), tls: { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key } });
+      assertPositions(await pollAtQuietMoment(src));
+      assert.equal((await sslOf('replag')).client_dn, '/CN=replag');
+      await src.close();
+
+      const none = await rejection(source({ url: tlsUrl('replag'), tls: { ca: certs.ca.cert } }).poll());
+      assert.match(none.error.message, /connection requires a valid client certificate: pass a client certificate .*PostgresSourceOptions\.tls\.cert and \.key, replag --tls-cert FILE --tls-key FILE/);
+      const foreign = await rejection(source({ url: tlsUrl('replag'), tls: { ca: certs.ca.cert, cert: certs.otherCa.cert, key: certs.otherCa.key } }).poll());
+      assert.match(foreign.error.message, /the server refused the client certificate \(ERR_SSL_\w+\): pass one signed by a CA in the server's ssl_ca_file/);
+      const otherUser = await rejection(source({ url: tlsUrl('replag_other'), tls: { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key } }).poll());
+      assert.match(otherUser.error.message, /certificate authentication failed for user "replag_other": the client certificate's common name \(CN\) must be the user name/);
+      for (const { error } of [none, foreign, otherUser]) assertNoSecret(error.message);
+    });
+
+    test('a TLS-only user without TLS (pg_hba hostnossl reject): the error says to enable TLS', async () => {
+      for (const url of [tlsUrl('replag_tls'), tlsUrl('replag_tls', '?sslmode=disable')]) {
+        const { error } = await rejection(source({ url, password: PASSWORD }).poll());
+        assert.match(error.message, /^PostgreSQL primary postgres:\/\/127\.0\.0\.1:\d+\/postgres: pg_hba\.conf rejects connection for host "127\.0\.0\.1", user "replag_tls", database "postgres", no encryption: /);
+        assert.match(error.message, /connect with TLS \(PostgresSourceOptions\.tls, replag --tls-ca FILE/);
+        assertNoSecret(error.message);
+      }
+    });
+
+    test('certificate not verified: no CA (Node roots), another CA, another name: rejected with what to pass; rejectUnauthorized: false connects', async () => {
+      for (const tls of [{}, { ca: certs.otherCa.cert }]) {
+        const { error } = await rejection(source({ url: tlsUrl('replag_tls'), password: PASSWORD, tls }).poll());
+        assert.match(error.message, /^PostgreSQL primary postgres:\/\/127\.0\.0\.1:\d+\/postgres: the server's TLS certificate is not signed by a trusted CA \(\w+\): pass the CA that signed it \(tls\.ca, replag --tls-ca FILE\)$/);
+        assertNoSecret(error.message);
+      }
+      // servername is checked whether the URL names an IP address or a host (where pg itself sends the host as SNI).
+      for (const host of ['127.0.0.1', 'localhost']) {
+        const { error } = await rejection(source({ url: tlsUrl('replag_tls', '', host), password: PASSWORD, tls: { ca: certs.ca.cert, servername: 'db.example' } }).poll());
+        assert.match(error.message, /the server's TLS certificate is not valid for this host name \(ERR_TLS_CERT_ALTNAME_INVALID\)/, host);
+      }
+      const named = source({ url: tlsUrl('replag_tls'), password: PASSWORD, tls: { ca: certs.ca.cert, servername: 'localhost' } });
+      assert.deepEqual((await named.poll()).map((r) => r.nodeId), IDS, 'a name the certificate lists');
+      await named.close();
+      const insecure = source({ url: tlsUrl('replag_tls'), password: PASSWORD, tls: { rejectUnauthorized: false } });
+      assert.deepEqual((await insecure.poll()).map((r) => r.nodeId), IDS);
+      assert.equal((await sslOf('replag_tls')).ssl, true, 'encrypted, only not verified');
+      await insecure.close();
+    });
+
+    test('URL sslmode never weakens verification, nor overrides tls (pg alone would let it replace the whole ssl option)', async () => {
+      // Without tls: TLS verified against Node's roots, which do not hold the test CA; libpq semantics ignored.
+      for (const query of ['?sslmode=require', '?sslmode=verify-ca', '?sslmode=prefer', '?sslmode=require&uselibpqcompat=true', '?sslmode=prefer&uselibpqcompat=true']) {
+        const { error } = await rejection(source({ url: tlsUrl('replag_tls', query), password: PASSWORD }).poll());
+        assert.match(error.message, /the server's TLS certificate is not signed by a trusted CA/, query);
+      }
+      // With tls: its CA stays the one verified against, whatever the URL says (pg alone: no verification here)...
+      const { error } = await rejection(source({ url: tlsUrl('replag_tls', '?sslmode=require&uselibpqcompat=true'), password: PASSWORD, tls: { ca: certs.otherCa.cert } }).poll());
+      assert.match(error.message, /the server's TLS certificate is not signed by a trusted CA/);
+      // ...and is kept (pg alone: verify-ca drops tls.ca, so this fails).
+      for (const query of ['?sslmode=verify-ca', '?sslmode=require&uselibpqcompat=true']) {
+        const src = source({ url: tlsUrl('replag_tls', query), password: PASSWORD, tls: { ca: certs.ca.cert } });
+        assert.deepEqual((await src.poll()).map((r) => r.nodeId), IDS, query);
+        await src.close();
+      }
+    });
+
+    test('URL certificate files (sslrootcert, sslcert, sslkey) work like tls.ca/cert/key; the same field both ways is a RangeError', async () => {
+      const rootOnly = source({ url: tlsUrl('replag_tls', `?sslmode=verify-full&sslrootcert=${certs.ca.certFile}`), password: PASSWORD });
+      assertPositions(await pollAtQuietMoment(rootOnly));
+      const files = `?sslrootcert=${certs.ca.certFile}&sslcert=${certs.client.certFile}&sslkey=${certs.client.keyFile}`;
+      const mutual = source({ url: tlsUrl('replag', files) });
+      assert.deepEqual((await mutual.poll()).map((r) => r.nodeId), IDS);
+      assert.equal((await sslOf('replag')).client_dn, '/CN=replag');
+      // A file and a tls field for different things combine: the CA from tls, the client certificate from the URL.
+      const mixed = source({ url: tlsUrl('replag', `?sslcert=${certs.client.certFile}&sslkey=${certs.client.keyFile}`), tls: { ca: certs.ca.cert } });
+      assert.deepEqual((await mixed.poll()).map((r) => r.nodeId), IDS);
+      assert.throws(() => new PostgresSource({ url: tlsUrl('replag', files), tls: { ca: certs.ca.cert } }), /^RangeError: PostgresSourceOptions\.url: sslrootcert and PostgresSourceOptions\.tls\.ca both give the ca: keep one$/);
+      assert.throws(() => new PostgresSource({ url: tlsUrl('replag', `?sslcert=${certs.client.certFile}`) }), /^RangeError: PostgresSourceOptions\.tls with the URL's sslcert: cert and key go together/);
+      assert.throws(() => new PostgresSource({ url: tlsUrl('replag', `?sslrootcert=${certs.dir}/server.ext`) }), /^RangeError: PostgresSourceOptions\.url: sslrootcert=\S+\/server\.ext holds no PEM block/);
+    });
   });
 });

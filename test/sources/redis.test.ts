@@ -2,7 +2,9 @@
  * RedisSource against a real Redis master + replica (Debian redis-server, 127.0.0.1, requirepass): positions
  * cross-checked with the servers' own INFO, a replica caught up / SIGSTOPped (stalled) / resumed through a real
  * monitor, replicas dropped by the master, ACL permissions, authentication and timeout errors that never
- * contain the password, option validation without I/O, and close().
+ * contain the password, option validation without I/O, and close(). Over TLS against a second, TLS-only cluster
+ * (the replica replicating over TLS): rediss:// and the tls option, certificate and client-certificate errors,
+ * plaintext/TLS port mix-ups.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -10,7 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplicationLagMonitor } from '../../src/monitor.ts';
 import { startPoller, type Poller } from '../../src/sources/poller.ts';
 import { parseReplicationInfo, RedisSource, type RedisSourceOptions } from '../../src/sources/redis.ts';
-import { findFreePort, startRedisCluster, waitUntil, type RedisCluster } from '../harness/redis.ts';
+import { findFreePort, startRedisCluster, waitUntil, type RedisCluster, type RedisServer } from '../harness/redis.ts';
+import { ensureServiceUser } from '../harness/service-user.ts';
+import { makeTestCertificates, type TestCertificates } from '../harness/tls.ts';
 
 const PASSWORD = 'Pw-7f3c-DistinctiveRedisSecret';
 const WRONG_PASSWORD = 'Wrong-91ab-NotTheRedisSecret';
@@ -68,8 +72,8 @@ function assertNoSecret(error: Error): void {
 }
 
 /** The master's own listing: master_repl_offset and each slaveN line, parsed independently of the source. */
-async function masterListing(): Promise<{ offset: bigint; replicas: Map<string, bigint> }> {
-  const info = await cluster.master.info('replication');
+async function masterListing(master: RedisServer = cluster.master): Promise<{ offset: bigint; replicas: Map<string, bigint> }> {
+  const info = await master.info('replication');
   const replicas = new Map<string, bigint>();
   for (const [key, value] of info) {
     if (!/^slave\d+$/.test(key)) continue;
@@ -139,7 +143,7 @@ describe('RedisSource options', () => {
       [{}, TypeError, /RedisSourceOptions\.url must be a string/],
       [{ url: 'not a url' }, RangeError, /RedisSourceOptions\.url is not a valid URL/],
       [{ url: `http://user:${PASSWORD}@127.0.0.1:6379` }, RangeError, /RedisSourceOptions\.url must be a redis:\/\/ URL, got "http:\/\/127\.0\.0\.1:6379\/"/],
-      [{ url: `rediss://:${PASSWORD}@127.0.0.1:6379` }, RangeError, /RedisSourceOptions\.url: TLS \(rediss:\/\/\) is not supported, got "rediss:\/\/127\.0\.0\.1:6379"/],
+      [{ url: `rediss://:${PASSWORD}@127.0.0.1:6379/x?y=1` }, RangeError, /RedisSourceOptions\.url must be rediss:\/\/host:port .*, got "rediss:\/\/127\.0\.0\.1:6379\/x"/],
       [{ url: `redis://:${PASSWORD}@127.0.0.1:6379/x?y=1` }, RangeError, /RedisSourceOptions\.url must be redis:\/\/host:port/],
       [{ url: `redis://:${PASSWORD}@127.0.0.1:99999` }, RangeError, /RedisSourceOptions\.url is not a valid URL/],
       [{ url, username: 7 }, TypeError, /RedisSourceOptions\.username must be a string/],
@@ -409,5 +413,169 @@ describe('RedisSource failures and close()', () => {
     assert.equal(tcpSockets(), baseline);
     // Never polled: nothing to release.
     await source().close();
+  });
+});
+
+describe('RedisSource over TLS (a TLS-only master and replica, replicating over TLS)', () => {
+  let certs: TestCertificates;
+  let tlsCluster: RedisCluster;
+  const tlsSources: RedisSource[] = [];
+  const tlsUrl = (scheme = 'redis') => `${scheme}://127.0.0.1:${tlsCluster.master.port}`;
+  const tlsReplicaId = () => `127.0.0.1:${tlsCluster.replica.port}`;
+  /** A source on the TLS master (closed in after()), with the CA unless options say otherwise. */
+  const tlsSource = (options: Partial<RedisSourceOptions> = {}): RedisSource => {
+    const s = new RedisSource({ url: tlsUrl(), password: PASSWORD, timeoutMs: 2000, tls: { ca: certs.ca.cert }, ...options });
+    tlsSources.push(s);
+    return s;
+  };
+  const noKeyIn = (error: Error) => {
+    for (const pem of [certs.client.key, certs.server.key]) {
+      const body = pem.split('\n')[1]!;
+      assert.ok(!error.message.includes(body), `error message quotes a private key: ${error.message}`);
+    }
+  };
+
+  before(async () => {
+    // The servers run as the redis user: it must read its key (mode 0600) and, as a replica, the client key.
+    certs = makeTestCertificates(process.getuid?.() === 0 ? { owner: ensureServiceUser('redis') } : {});
+    tlsCluster = await startRedisCluster({
+      masterPort: await freePort(),
+      replicaPort: await freePort(),
+      password: PASSWORD,
+      tls: {
+        certFile: certs.server.certFile,
+        keyFile: certs.server.keyFile,
+        caFile: certs.ca.certFile,
+        authClients: 'no',
+        clientCertFile: certs.client.certFile,
+        clientKeyFile: certs.client.keyFile,
+      },
+    });
+  });
+
+  after(async () => {
+    for (const s of tlsSources) await s.close();
+    await tlsCluster?.close();
+    certs?.dispose();
+  });
+
+  test('tls: { ca } (redis:// URL) and rediss:// + ca: the positions INFO replication reports, over one kept connection', LIMIT, async () => {
+    assert.equal(await tlsCluster.master.cli('CONFIG', 'GET', 'port'), 'port\n0', 'the master has no plaintext port');
+    assert.equal((await tlsCluster.replica.info('replication')).get('master_link_status'), 'up', 'the replica replicates over TLS');
+    await tlsCluster.write(100);
+    const s = tlsSource();
+    await waitUntil('TLS replica caught up in the master listing', 10_000, async () => {
+      const [r] = await s.poll();
+      return r !== undefined && r.followerSeq === r.leaderSeq;
+    }, 100);
+    let compared = false;
+    for (let attempt = 0; attempt < 40 && !compared; attempt++) {
+      if (attempt > 0) await sleep(100);
+      const listed = await masterListing(tlsCluster.master);
+      const replicas = await s.poll();
+      const after = await masterListing(tlsCluster.master);
+      if (listed.offset !== after.offset || listed.replicas.get(tlsReplicaId()) !== after.replicas.get(tlsReplicaId())) continue;
+      compared = true;
+      assert.deepEqual(replicas.map((r) => [r.nodeId, r.leaderSeq, r.followerSeq]), [[tlsReplicaId(), after.offset, after.replicas.get(tlsReplicaId())]]);
+      assert.ok(after.offset > 0n);
+    }
+    assert.ok(compared, 'the master offset never held still across one poll');
+    // One TLS connection for several polls (plus redis-cli's own).
+    const connections = async () => Number((await tlsCluster.master.info('stats')).get('total_connections_received'));
+    const before = await connections();
+    const kept = tlsSource();
+    for (let i = 0; i < 3; i++) assert.equal((await kept.poll())[0]?.nodeId, tlsReplicaId());
+    assert.equal(await connections(), before + 2);
+
+    const viaScheme = tlsSource({ url: `rediss://:${PASSWORD}@127.0.0.1:${tlsCluster.master.port}`, password: undefined });
+    const [r] = await viaScheme.poll();
+    assert.equal(r?.nodeId, tlsReplicaId());
+    assert.equal(r?.leaderSeq, (await masterListing(tlsCluster.master)).offset);
+  });
+
+  test('no tls (plaintext to the TLS-only port): rejects at once suggesting rediss:// and --tls-ca, never the password', LIMIT, async () => {
+    const s = tlsSource({ url: `redis://:${PASSWORD}@127.0.0.1:${tlsCluster.master.port}`, password: undefined, tls: undefined });
+    const pattern = new RegExp(`^Redis redis://127\\.0\\.0\\.1:${tlsCluster.master.port}: cannot connect \\(.*before any reply\\): if the server accepts only TLS, use a rediss:// URL \\(with tls\\.ca, replag --tls-ca FILE`);
+    await rejectsClearly(s.poll(), pattern, 1000);
+    // The next poll reconnects (and fails the same way).
+    await rejectsClearly(s.poll(), pattern, 1000);
+  });
+
+  test('tls: {} or rediss:// alone (Node\'s public roots) or another CA: "not signed by a trusted CA", pass tls.ca', LIMIT, async () => {
+    const advice = /: cannot connect \(TLS handshake failed\): the server's TLS certificate is not signed by a trusted CA \(\w+\): pass the CA that signed it \(tls\.ca, replag --tls-ca FILE\)$/;
+    for (const options of [{ tls: {} }, { url: tlsUrl('rediss'), tls: undefined }, { tls: { ca: certs.otherCa.cert } }]) {
+      const error = await rejectsClearly(tlsSource(options).poll(), advice, 1000);
+      assert.match(error.message, new RegExp(`^Redis redis(s://127\\.0\\.0\\.1:\\d+|://127\\.0\\.0\\.1:\\d+ \\(TLS\\)):`), 'names the server, and TLS for a redis:// URL');
+    }
+    const wrongName = tlsSource({ tls: { ca: certs.ca.cert, servername: 'db.example' } });
+    await rejectsClearly(wrongName.poll(), /not valid for this host name \(ERR_TLS_CERT_ALTNAME_INVALID\).*tls\.servername/, 1000);
+  });
+
+  test('rejectUnauthorized: false encrypts without verifying, and works', LIMIT, async () => {
+    const s = tlsSource({ url: tlsUrl('rediss'), tls: { rejectUnauthorized: false } });
+    assert.equal((await s.poll())[0]?.nodeId, tlsReplicaId());
+  });
+
+  test('tls-auth-clients yes: with cert + key it works; without, the error asks for them', LIMIT, async () => {
+    assert.equal(await tlsCluster.master.cli('CONFIG', 'SET', 'tls-auth-clients', 'yes'), 'OK');
+    try {
+      const without = tlsSource();
+      const error = await rejectsClearly(without.poll(), /: cannot connect \(the server refused the TLS connection: ERR_SSL_\w+\): it requires a client certificate: pass tls\.cert and tls\.key \(replag --tls-cert FILE --tls-key FILE\)$/, 1000);
+      noKeyIn(error);
+      const withCert = tlsSource({ tls: { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key } });
+      const [r] = await withCert.poll();
+      assert.equal(r?.nodeId, tlsReplicaId());
+      assert.equal(r?.leaderSeq, (await masterListing(tlsCluster.master)).offset);
+      // A certificate the server's CA did not sign is refused.
+      const foreign = tlsSource({ tls: { ca: certs.ca.cert, cert: certs.otherCa.cert, key: certs.otherCa.key } });
+      noKeyIn(await rejectsClearly(foreign.poll(), /: cannot connect \(the server refused the client certificate: ERR_SSL_\w+\): pass one signed by a CA the server trusts/, 1000));
+    } finally {
+      assert.equal(await tlsCluster.master.cli('CONFIG', 'SET', 'tls-auth-clients', 'no'), 'OK');
+    }
+  });
+
+  test('tls on a plaintext port: fails the TLS handshake within timeoutMs, and says so', LIMIT, async () => {
+    const s = tlsSource({ url: masterUrl(), timeoutMs: 800 });
+    await rejectsClearly(s.poll(), /^Redis redis:\/\/127\.0\.0\.1:\d+ \(TLS\): .*TLS handshake.*is this a plaintext \(non-TLS\) port\? Then connect without TLS/, 1300);
+  });
+
+  test('SIGSTOPped TLS master: the open connection and a new handshake time out; resumed, the next poll reconnects', LIMIT, async () => {
+    const s = tlsSource({ timeoutMs: 500 });
+    await s.poll();
+    tlsCluster.master.pause();
+    try {
+      await rejectsClearly(s.poll(), /timed out after 500 ms waiting for the reply to INFO replication/, 1500);
+      await rejectsClearly(s.poll(), /timed out after 500 ms in the TLS handshake: is the server stopped or overloaded/, 1500);
+    } finally {
+      tlsCluster.master.resume();
+    }
+    assert.equal((await s.poll())[0]?.nodeId, tlsReplicaId());
+  });
+
+  test('bad tls options: TypeError/RangeError naming RedisSourceOptions.tls, before any I/O, without key or password', LIMIT, async () => {
+    const connections = async () => Number((await tlsCluster.master.info('stats')).get('total_connections_received'));
+    const before = await connections();
+    const url = `rediss://:${PASSWORD}@127.0.0.1:${tlsCluster.master.port}`;
+    const cases: [unknown, ErrorConstructor, RegExp][] = [
+      ['yes', TypeError, /^RedisSourceOptions\.tls must be an object/],
+      [{ ca: 5 }, TypeError, /^RedisSourceOptions\.tls\.ca must be PEM text \(a string\)/],
+      [{ ca: certs.ca.certFile }, RangeError, /^RedisSourceOptions\.tls\.ca is not PEM text/],
+      [{ key: certs.client.key }, RangeError, /^RedisSourceOptions\.tls: cert and key go together/],
+      [{ cert: certs.client.cert, key: 'my-secret-key' }, RangeError, /^RedisSourceOptions\.tls\.key is not PEM text/],
+      [{ rejectUnauthorized: 'false' }, TypeError, /^RedisSourceOptions\.tls\.rejectUnauthorized must be a boolean/],
+      [{ insecure: true }, RangeError, /^RedisSourceOptions\.tls\.insecure is not a TLS option/],
+    ];
+    for (const [tls, type, pattern] of cases) {
+      assert.throws(() => new RedisSource({ url, tls } as RedisSourceOptions), (e: unknown) => {
+        assert.ok(e instanceof type, `${String(tls)}: expected a ${type.name}, got ${String(e)}`);
+        assert.match(e.message, pattern);
+        assertNoSecret(e);
+        noKeyIn(e);
+        assert.ok(!e.message.includes('my-secret-key'));
+        return true;
+      });
+    }
+    await sleep(100);
+    assert.equal(await connections(), before + 1, 'only redis-cli\'s own connection');
   });
 });
