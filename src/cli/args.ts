@@ -7,6 +7,7 @@ export type SourceSpec =
   | { kind: 'demo'; nodes: number }
   | { kind: 'postgres'; url: string }
   | { kind: 'redis'; url: string }
+  | { kind: 'redis'; sentinels: string[]; masterName: string }
   | { kind: 'etcd'; endpoints: string[] }
   | { kind: 'mysql'; primary: string; replicas: string[] };
 
@@ -53,6 +54,9 @@ Commands:
     --nodes N              followers in the simulated cluster (default 4)
   postgres --url URL       a PostgreSQL primary: postgres://user@host:5432/db (password: PGPASSWORD)
   redis --url URL          a Redis master: redis://[user@]host:6379 (password: REDISCLI_AUTH)
+  redis --sentinel URL [--sentinel URL ...] --master-name NAME
+                           the master Redis Sentinel monitors as NAME, followed across failovers
+                           (Sentinel's own password: REDIS_SENTINEL_PASSWORD)
   etcd --endpoints URLS    an etcd cluster: comma-separated client URLs, e.g. http://host:2379
   mysql --primary URL --replica URL [--replica URL ...]
                            a MySQL / MariaDB primary and its replicas: mysql://user@host:3306 (password: MYSQL_PWD)
@@ -106,6 +110,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         endpoints: { type: 'string' },
         primary: { type: 'string' },
         replica: { type: 'string', multiple: true },
+        sentinel: { type: 'string', multiple: true },
+        'master-name': { type: 'string' },
         interval: { type: 'string' },
         timeout: { type: 'string' },
         duration: { type: 'string' },
@@ -197,7 +203,7 @@ const COMMANDS = ['demo', 'postgres', 'redis', 'etcd', 'mysql'] as const;
 const SOURCE_FLAGS: Record<(typeof COMMANDS)[number], readonly string[]> = {
   demo: ['nodes'],
   postgres: ['url'],
-  redis: ['url'],
+  redis: ['url', 'sentinel', 'master-name'],
   etcd: ['endpoints'],
   mysql: ['primary', 'replica'],
 };
@@ -208,6 +214,8 @@ interface SourceFlags {
   endpoints?: string;
   primary?: string;
   replica?: string[];
+  sentinel?: string[];
+  'master-name'?: string;
 }
 
 function sourceSpec(command: string, values: SourceFlags): SourceSpec {
@@ -215,7 +223,7 @@ function sourceSpec(command: string, values: SourceFlags): SourceSpec {
     throw new RangeError(`unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.join(', ')})`);
   }
   const kind = command as (typeof COMMANDS)[number];
-  for (const flag of ['nodes', 'url', 'endpoints', 'primary', 'replica'] as const) {
+  for (const flag of ['nodes', 'url', 'endpoints', 'primary', 'replica', 'sentinel', 'master-name'] as const) {
     if (values[flag] !== undefined && !SOURCE_FLAGS[kind].includes(flag)) {
       const users = COMMANDS.filter((c) => SOURCE_FLAGS[c].includes(flag));
       throw new RangeError(`--${flag} applies to ${users.join(' and ')}, not to ${kind}`);
@@ -230,8 +238,16 @@ function sourceSpec(command: string, values: SourceFlags): SourceSpec {
     case 'demo':
       return { kind, nodes: number('nodes', values.nodes, positiveInt, 'a positive integer') ?? 4 };
     case 'postgres':
-    case 'redis':
       return { kind, url: required('url') };
+    case 'redis': {
+      if (values.sentinel === undefined && values['master-name'] === undefined) return { kind, url: required('url') };
+      if (values.url !== undefined) throw new RangeError('redis takes either --url or --sentinel with --master-name, not both');
+      const sentinels = (values.sentinel ?? []).map((s) => s.trim());
+      if (sentinels.length === 0 || sentinels.some((s) => s === '')) throw new RangeError('redis --master-name needs at least one --sentinel URL');
+      const masterName = values['master-name']?.trim();
+      if (masterName === undefined || masterName === '') throw new RangeError('redis --sentinel needs --master-name (the name in the Sentinels\' "sentinel monitor" line)');
+      return { kind, sentinels, masterName };
+    }
     case 'etcd': {
       const endpoints = required('endpoints').split(',').map((e) => e.trim());
       if (endpoints.some((e) => e === '')) throw new RangeError('--endpoints must be a comma-separated list of URLs without empty entries');

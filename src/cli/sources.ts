@@ -10,7 +10,7 @@ import type { SourceTlsOptions } from '../sources/tls.ts';
 import type { SourceSpec, TlsFlags } from './args.ts';
 
 /** The environment variable each database source reads its password from. */
-export const PASSWORD_VARIABLES = { postgres: 'PGPASSWORD', redis: 'REDISCLI_AUTH', mysql: 'MYSQL_PWD' } as const;
+export const PASSWORD_VARIABLES = { postgres: 'PGPASSWORD', redis: 'REDISCLI_AUTH', redisSentinel: 'REDIS_SENTINEL_PASSWORD', mysql: 'MYSQL_PWD' } as const;
 
 /** What the source needs beyond its spec. */
 export interface SourceContext {
@@ -65,7 +65,14 @@ export async function createSource(spec: SourceSpec, context: SourceContext): Pr
     }
     case 'redis': {
       const { RedisSource } = await import('../sources/redis.ts');
-      return new RedisSource({ url: spec.url, password: password(context.env, PASSWORD_VARIABLES.redis), ...timeout, ...tls });
+      const credentials = { password: password(context.env, PASSWORD_VARIABLES.redis), ...timeout, ...tls };
+      if ('url' in spec) return new RedisSource({ url: spec.url, ...credentials });
+      return new RedisSource({
+        sentinels: spec.sentinels,
+        masterName: spec.masterName,
+        sentinelPassword: password(context.env, PASSWORD_VARIABLES.redisSentinel),
+        ...credentials,
+      });
     }
     case 'etcd': {
       const { EtcdSource } = await import('../sources/etcd.ts');
@@ -93,7 +100,8 @@ export function describeSource(spec: SourceSpec): string {
     case 'postgres':
       return `PostgreSQL primary ${redactUrl(spec.url)}`;
     case 'redis':
-      return `Redis master ${redactUrl(spec.url)}`;
+      if ('url' in spec) return `Redis master ${redactUrl(spec.url)}`;
+      return `Redis master ${spec.masterName} via Sentinel ${spec.sentinels.map(redactUrl).join(', ')}`;
     case 'etcd':
       return `etcd cluster ${spec.endpoints.map(redactUrl).join(', ')}`;
     case 'mysql':

@@ -45,6 +45,11 @@ describe('replag arguments', () => {
       primary: 'mysql://m@p:3306',
       replicas: ['mysql://m@r1:3306', 'mysql://m@r2:3306'],
     });
+    assert.deepEqual(parseCliArgs(['redis', '--sentinel', 'redis://s1:26379', '--sentinel', 'redis://s2:26379', '--master-name', 'cache']).source, {
+      kind: 'redis',
+      sentinels: ['redis://s1:26379', 'redis://s2:26379'],
+      masterName: 'cache',
+    });
     assert.equal(parseCliArgs(['postgres', '--help']).command, 'help', '--help needs no --url');
   });
 
@@ -69,6 +74,10 @@ describe('replag arguments', () => {
       [['redis', '--url', 'redis://r:6379', '--replica', 'redis://x:6379'], /--replica applies to mysql, not to redis/],
       [['postgres', '--url', 'postgres://db/x', '--timeout', '0'], /--timeout must be a number of milliseconds > 0/],
       [['demo', 'extra'], /unexpected argument "extra"/],
+      [['redis', '--sentinel', 'redis://s:26379'], /redis --sentinel needs --master-name/],
+      [['redis', '--master-name', 'cache'], /redis --master-name needs at least one --sentinel URL/],
+      [['redis', '--url', 'redis://r', '--sentinel', 'redis://s:26379', '--master-name', 'c'], /either --url or --sentinel with --master-name, not both/],
+      [['postgres', '--url', 'postgres://db/x', '--sentinel', 'redis://s:26379'], /--sentinel applies to redis, not to postgres/],
       [['demo', '--tls-ca', 'ca.pem'], /--tls-ca applies to postgres, redis, etcd and mysql, not to demo/],
       [['redis', '--url', 'rediss://r', '--tls-cert', 'c.pem'], /--tls-cert and --tls-key go together/],
       [['redis', '--url', 'rediss://r', '--tls-key', 'k.pem'], /--tls-cert and --tls-key go together/],

@@ -116,6 +116,29 @@ describe('replag redis', () => {
     assert.ok(up.every((p) => p.value === 0 && p.attributes['replication.source'] === 'redis'), JSON.stringify(up));
   });
 
+  it('follows the master through Redis Sentinel (--sentinel, --master-name, REDIS_SENTINEL_PASSWORD)', { timeout: 60_000 }, async () => {
+    const sentinelPassword = 'sentinel-pw-4e2d';
+    const sentinel = await cluster.addSentinel({ port: await findFreePort(22_000, 23_000), masterName: 'cache', password: sentinelPassword });
+    const start = receiver.requests.length;
+    const args = [CLI, 'redis', '--sentinel', `redis://127.0.0.1:${sentinel.port}`, '--master-name', 'cache', '--interval', '200', '--export-interval', '300', '--duration', '1.5', '--output', 'plain'];
+    const result = await runNode(args, {
+      env: { REDISCLI_AUTH: PASSWORD, REDIS_SENTINEL_PASSWORD: sentinelPassword, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+      timeoutMs: 30_000,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(`watching Redis master cache via Sentinel redis://127\\.0\\.0\\.1:${sentinel.port}`));
+    assert.doesNotMatch(result.stderr, /failed/, 'no poll failed');
+    const lag = receiver.points('replication.lag').filter((p) => p.request >= start && p.attributes['replication.node.id'] === `127.0.0.1:${cluster.replica.port}`);
+    assert.ok(lag.length > 0, 'the replica found through Sentinel was exported');
+    assert.equal(lag[0]?.attributes['redis.sentinel.master'], 'cache');
+    assert.ok(!(result.stdout + result.stderr).includes(sentinelPassword), 'the Sentinel password was printed');
+
+    // Without the Sentinel's password: the poll fails, and says it is the Sentinel that refused.
+    const denied = await runNode(args.map((a) => (a === '1.5' ? '1' : a)), { env: { REDISCLI_AUTH: PASSWORD }, timeoutMs: 30_000 });
+    assert.equal(denied.code, 0, denied.stderr);
+    assert.match(denied.stderr, /replag: poll failed: .*Sentinel/);
+  });
+
   it('refuses bad source options with status 2 before starting, without echoing credentials', { timeout: 30_000 }, async () => {
     const start = receiver.requests.length;
     const result = await runNode([CLI, 'redis', '--url', 'http://admin:hunter2-x9@127.0.0.1:6379'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });

@@ -6,6 +6,10 @@
  * removes the folder. The password is in the config files and in redis-cli's environment, never on a command line.
  * With the `tls` option both servers listen on TLS only (`port 0`), the replica replicates over TLS, and redis-cli
  * connects with `--tls --cacert` (plus the client certificate when one is given).
+ * `addSentinel()` starts a Redis Sentinel (Debian `redis-sentinel`) monitoring the master, with its config file in
+ * the cluster's folder owned by the `redis` user (Sentinel rewrites it), short down-after and failover timeouts,
+ * `sentinel auth-pass` set to the servers' password and optionally a `requirepass` of its own; TLS-only like the
+ * servers when the cluster is. `close()` stops Sentinels before the servers.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,6 +43,25 @@ export interface RedisServer {
   log(): string;
 }
 
+/** One running Redis Sentinel; `cli()` authenticates with the Sentinel's own password, when it has one. */
+export interface RedisSentinel extends RedisServer {
+  /** The name it monitors the cluster's master under. */
+  readonly masterName: string;
+}
+
+/** Options of `RedisCluster.addSentinel`. */
+export interface RedisSentinelOptions {
+  port: number;
+  /** `sentinel monitor <masterName> 127.0.0.1 <master port> 1`. */
+  masterName: string;
+  /** The Sentinel's own `requirepass`; default none. */
+  password?: string;
+  /** `sentinel down-after-milliseconds`; default 1000. */
+  downAfterMs?: number;
+  /** `sentinel failover-timeout`; default 5000. */
+  failoverTimeoutMs?: number;
+}
+
 /** A master and its replica. */
 export interface RedisCluster {
   readonly master: RedisServer;
@@ -47,6 +70,8 @@ export interface RedisCluster {
   readonly password: string;
   /** Starts one more replica of the master on `port` and waits until the master lists it online. */
   addReplica(port: number): Promise<RedisServer>;
+  /** Starts a Sentinel monitoring the (first) master, quorum 1, and waits until it has seen the master's replica. */
+  addSentinel(options: RedisSentinelOptions): Promise<RedisSentinel>;
   /** `count` INCRs on the master (each is replicated). */
   write(count: number): Promise<void>;
   /** Stops every server and removes the folder. Idempotent. */
@@ -94,6 +119,7 @@ export async function startRedisCluster(options: RedisClusterOptions): Promise<R
   const base = mkdtempSync(join(tmpdir(), 'replication-redis-'));
   chmodSync(base, 0o755);
   const servers: RedisServer[] = [];
+  const sentinels: RedisSentinel[] = [];
   const { password } = options;
 
   const start = async (port: number, replicaOf?: number): Promise<RedisServer> => {
@@ -113,8 +139,9 @@ export async function startRedisCluster(options: RedisClusterOptions): Promise<R
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= (async () => {
-      for (const s of servers) s.resume();
-      // Replicas first, so that the master does not log them reconnecting.
+      for (const s of [...sentinels, ...servers]) s.resume();
+      // Sentinels first (no failover while stopping), then replicas, so that the master does not log them reconnecting.
+      for (const s of sentinels) await s.stop();
       for (const s of [...servers].reverse()) await s.stop();
       rmSync(base, { recursive: true, force: true });
     })();
@@ -133,6 +160,14 @@ export async function startRedisCluster(options: RedisClusterOptions): Promise<R
         const r = await start(port, options.masterPort);
         await waitOnline(r, master);
         return r;
+      },
+      async addSentinel(sentinelOptions) {
+        const sentinel = await startSentinel(base, options.masterPort, password, asRoot, options.tls, sentinelOptions, sentinels);
+        await waitUntil(`Sentinel :${sentinel.port} sees the replica of ${sentinel.masterName}`, 10_000, async () => {
+          const listed = await sentinel.cli('SENTINEL', 'REPLICAS', sentinel.masterName);
+          return listed.split('\n').includes(`127.0.0.1:${replica.port}`);
+        }, 100);
+        return sentinel;
       },
       async write(count) {
         await master.cli('-r', String(count), 'INCR', 'replag:counter');
@@ -171,8 +206,6 @@ function cliConnectArgs(port: number, tls: RedisTlsFiles | undefined): string[] 
 
 async function startServer(base: string, port: number, password: string, asRoot: boolean, tls: RedisTlsFiles | undefined, replicaOf?: number): Promise<RedisServer> {
   const dir = join(base, String(port));
-  mkdirSync(dir);
-  const conf = join(dir, 'redis.conf');
   const lines = [
     ...(tls === undefined ? [`port ${port}`] : tlsConfig(port, tls)),
     'bind 127.0.0.1',
@@ -190,15 +223,66 @@ async function startServer(base: string, port: number, password: string, asRoot:
     `masterauth "${password}"`,
     ...(replicaOf === undefined ? [] : [`replicaof 127.0.0.1 ${replicaOf}`]),
   ];
-  writeFileSync(conf, `${lines.join('\n')}\n`, { mode: 0o600 });
+  return runRedis({ dir, lines, port, password, asRoot, tls, sentinel: false });
+}
+
+/** Starts a Sentinel (`redis-server <conf> --sentinel`) monitoring 127.0.0.1:`masterPort`; adds it to `started`. */
+async function startSentinel(base: string, masterPort: number, password: string, asRoot: boolean, tls: RedisTlsFiles | undefined,
+  options: RedisSentinelOptions, started: RedisSentinel[]): Promise<RedisSentinel> {
+  const { port, masterName, downAfterMs = 1000, failoverTimeoutMs = 5000 } = options;
+  if (!Number.isInteger(port) || port <= 0 || port >= 32768) throw new RangeError(`addSentinel: port ${port} must be an integer in 1..32767`);
+  if (!/^[\w.-]+$/.test(masterName)) throw new RangeError('addSentinel: masterName must match [\\w.-]+');
+  if (options.password !== undefined && !/^[\w.-]+$/.test(options.password)) throw new RangeError('addSentinel: password must match [\\w.-]+ (it is written into the config)');
+  ensureDebianPackages(['redis-sentinel'], ['redis-sentinel']);
+  const dir = join(base, `sentinel-${port}`);
+  const lines = [
+    ...(tls === undefined ? [`port ${port}`] : tlsConfig(port, tls)),
+    'bind 127.0.0.1',
+    'daemonize no',
+    `dir ${dir}`,
+    'logfile ""',
+    ...(options.password === undefined ? [] : [`requirepass "${options.password}"`]),
+    `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1`,
+    `sentinel auth-pass ${masterName} ${password}`,
+    `sentinel down-after-milliseconds ${masterName} ${downAfterMs}`,
+    `sentinel failover-timeout ${masterName} ${failoverTimeoutMs}`,
+  ];
+  const server = await runRedis({ dir, lines, port, password: options.password, asRoot, tls, sentinel: true });
+  const sentinel: RedisSentinel = { ...server, masterName };
+  started.push(sentinel);
+  return sentinel;
+}
+
+/** What `runRedis` needs: the config lines, where to write them, and how redis-cli reaches the process. */
+interface RedisProcessOptions {
+  /** A new folder for the config file (and Sentinel's rewrites of it), owned by the run user. */
+  dir: string;
+  lines: string[];
+  port: number;
+  /** redis-cli's password (REDISCLI_AUTH), if any. */
+  password: string | undefined;
+  asRoot: boolean;
+  tls: RedisTlsFiles | undefined;
+  /** Run as a Sentinel (`--sentinel`). */
+  sentinel: boolean;
+}
+
+/** Writes the config into `dir`, runs redis-server on it in the foreground and waits until it answers PING. */
+async function runRedis(options: RedisProcessOptions): Promise<RedisServer> {
+  const { dir, port, password, asRoot, tls } = options;
+  mkdirSync(dir);
+  const conf = join(dir, 'redis.conf');
+  writeFileSync(conf, `${options.lines.join('\n')}\n`, { mode: 0o600 });
   if (asRoot) {
     const { uid, gid } = ensureServiceUser(RUN_USER);
     chownSync(dir, uid, gid);
     chownSync(conf, uid, gid);
   }
+  const what = options.sentinel ? 'redis-sentinel' : 'redis-server';
+  const args = options.sentinel ? [conf, '--sentinel'] : [conf];
   const child: ChildProcess = asRoot
-    ? spawn('setpriv', [`--reuid=${RUN_USER}`, `--regid=${RUN_USER}`, '--init-groups', 'redis-server', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn('redis-server', [conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn('setpriv', [`--reuid=${RUN_USER}`, `--regid=${RUN_USER}`, '--init-groups', 'redis-server', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const append = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-64_000);
@@ -215,7 +299,7 @@ async function startServer(base: string, port: number, password: string, asRoot:
   const cli = (...args: string[]): Promise<string> =>
     new Promise((resolve, reject) => {
       execFile('redis-cli', [...cliConnectArgs(port, tls), ...args], {
-        env: { ...process.env, REDISCLI_AUTH: password },
+        env: password === undefined ? withoutAuth(process.env) : { ...process.env, REDISCLI_AUTH: password },
         timeout: CLI_TIMEOUT_MS,
         maxBuffer: 16 * 1024 * 1024,
       }, (error, stdout, stderr) => {
@@ -253,14 +337,19 @@ async function startServer(base: string, port: number, password: string, asRoot:
     log: () => output,
   };
   try {
-    await waitUntil(`redis-server on 127.0.0.1:${port}`, 10_000, async () => {
-      if (exited) throw new Error('redis-server exited during startup');
+    await waitUntil(`${what} on 127.0.0.1:${port}`, 10_000, async () => {
+      if (exited) throw new Error(`${what} exited during startup`);
       return (await cli('PING')) === 'PONG';
     }, 50);
   } catch (error) {
     await server.stop();
-    throw new Error(`${(error as Error).message}\n--- redis-server output ---\n${output}`);
+    throw new Error(`${(error as Error).message}\n--- ${what} output ---\n${output}`);
   }
   return server;
 }
 
+/** The environment without REDISCLI_AUTH (redis-cli would send it to a server without a password). */
+function withoutAuth(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { REDISCLI_AUTH: _, ...rest } = env;
+  return rest;
+}

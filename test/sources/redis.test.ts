@@ -4,22 +4,27 @@
  * monitor, replicas dropped by the master, ACL permissions, authentication and timeout errors that never
  * contain the password, option validation without I/O, and close(). Over TLS against a second, TLS-only cluster
  * (the replica replicating over TLS): rediss:// and the tls option, certificate and client-certificate errors,
- * plaintext/TLS port mix-ups.
+ * plaintext/TLS port mix-ups, a TLS-only Sentinel. Through a real Redis Sentinel (Debian redis-sentinel, its own
+ * cluster): discovery, Sentinels down or hung, unknown master name, Sentinel auth errors, all Sentinels
+ * unreachable, option validation, close(), a real SENTINEL FAILOVER, and a master turned replica under an open
+ * connection (asked again within the poll).
  */
 import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplicationLagMonitor } from '../../src/monitor.ts';
 import { startPoller, type Poller } from '../../src/sources/poller.ts';
 import { parseReplicationInfo, RedisSource, type RedisSourceOptions } from '../../src/sources/redis.ts';
-import { findFreePort, startRedisCluster, waitUntil, type RedisCluster, type RedisServer } from '../harness/redis.ts';
+import { findFreePort, startRedisCluster, waitUntil, type RedisCluster, type RedisSentinel, type RedisServer } from '../harness/redis.ts';
 import { ensureServiceUser } from '../harness/service-user.ts';
 import { makeTestCertificates, type TestCertificates } from '../harness/tls.ts';
 
 const PASSWORD = 'Pw-7f3c-DistinctiveRedisSecret';
 const WRONG_PASSWORD = 'Wrong-91ab-NotTheRedisSecret';
 const ACL_PASSWORD = 'Acl-5d2e-ReplagUserSecret';
-const SECRETS = [PASSWORD, WRONG_PASSWORD, ACL_PASSWORD];
+const SENTINEL_PASSWORD = 'Sp-3b9d-SentinelOwnSecret';
+const SECRETS = [PASSWORD, WRONG_PASSWORD, ACL_PASSWORD, SENTINEL_PASSWORD];
 /** Per-test bound: a hung poll fails its test instead of hanging the file. */
 const LIMIT = { timeout: 20_000 };
 
@@ -552,6 +557,23 @@ describe('RedisSource over TLS (a TLS-only master and replica, replicating over 
     assert.equal((await s.poll())[0]?.nodeId, tlsReplicaId());
   });
 
+  test('a TLS-only Sentinel: rediss:// Sentinel URLs with tls.ca find the master, reached over TLS; tls.servername is the master\'s; a redis:// Sentinel URL is told to use rediss://', LIMIT, async () => {
+    const sentinel = await tlsCluster.addSentinel({ port: await freePort(), masterName: 'replag-tls' });
+    const sentinelUrl = `rediss://127.0.0.1:${sentinel.port}`;
+    const viaTlsSentinel = (options: Partial<RedisSourceOptions> = {}) => tlsSource({ url: undefined, sentinels: [sentinelUrl], masterName: 'replag-tls', ...options });
+    const [r] = await viaTlsSentinel().poll();
+    assert.equal(r?.nodeId, tlsReplicaId());
+    assert.equal(r?.attributes?.['redis.sentinel.master'], 'replag-tls');
+    assert.equal(r?.leaderSeq, (await masterListing(tlsCluster.master)).offset);
+    // Without the tls option a rediss:// Sentinel is checked against Node's public roots: refused, pass tls.ca.
+    await rejectsClearly(viaTlsSentinel({ tls: undefined }).poll(), new RegExp(`Sentinel rediss://127\\.0\\.0\\.1:${sentinel.port}: cannot connect \\(TLS handshake failed\\): the server's TLS certificate is not signed by a trusted CA`), 2000);
+    // The Sentinel's certificate is checked against its own host, the master's against tls.servername.
+    await rejectsClearly(viaTlsSentinel({ tls: { ca: certs.ca.cert, servername: 'db.example' } }).poll(),
+      new RegExp(`^Redis rediss://127\\.0\\.0\\.1:${tlsCluster.master.port} \\(master "replag-tls" from Sentinel rediss://127\\.0\\.0\\.1:${sentinel.port}\\): cannot connect \\(TLS handshake failed\\): .*not valid for this host name`), 2000);
+    await rejectsClearly(viaTlsSentinel({ sentinels: [`redis://127.0.0.1:${sentinel.port}`] }).poll(),
+      /Sentinel redis:\/\/127\.0\.0\.1:\d+: cannot connect \(.*before any reply\): if the Sentinel accepts only TLS, use rediss:\/\/ Sentinel URLs/, 2000);
+  });
+
   test('bad tls options: TypeError/RangeError naming RedisSourceOptions.tls, before any I/O, without key or password', LIMIT, async () => {
     const connections = async () => Number((await tlsCluster.master.info('stats')).get('total_connections_received'));
     const before = await connections();
@@ -577,5 +599,223 @@ describe('RedisSource over TLS (a TLS-only master and replica, replicating over 
     }
     await sleep(100);
     assert.equal(await connections(), before + 1, 'only redis-cli\'s own connection');
+  });
+});
+
+describe('RedisSource through Redis Sentinel (a master, a replica and a real Sentinel)', () => {
+  const MASTER_NAME = 'replag-master';
+  let sc: RedisCluster;
+  let sentinel: RedisSentinel;
+  /** The servers' roles change with the failovers below. */
+  let master: RedisServer;
+  let replica: RedisServer;
+  /** Accepts connections and never answers: a hung Sentinel. */
+  let hung: Server;
+  const hungSockets = new Set<Socket>();
+  let hungPort: number;
+  /** Nothing listens there. */
+  let deadPort: number;
+  const sentinelSources: RedisSource[] = [];
+  const sentinelUrl = (port = sentinel.port) => `redis://127.0.0.1:${port}`;
+  const idOf = (server: RedisServer) => `127.0.0.1:${server.port}`;
+  /** A source through the Sentinel (closed in after()), with both passwords unless options say otherwise. */
+  const viaSentinel = (options: Partial<RedisSourceOptions> = {}): RedisSource => {
+    const s = new RedisSource({ sentinels: [sentinelUrl()], masterName: MASTER_NAME, sentinelPassword: SENTINEL_PASSWORD, password: PASSWORD, timeoutMs: 2000, ...options });
+    sentinelSources.push(s);
+    return s;
+  };
+  const closeSources = async () => {
+    for (const s of sentinelSources.splice(0)) await s.close();
+  };
+  const sentinelConnections = async () => Number((await sentinel.info('stats')).get('total_connections_received'));
+  /** Client connections that last ran INFO on `server`, other than the Sentinel's: the sources'. */
+  const infoClients = async (server: RedisServer) =>
+    (await server.cli('CLIENT', 'LIST')).split('\n').filter((l) => / cmd=info /.test(l) && !/ name=sentinel-/.test(l)).length;
+
+  /** Asserts that one poll returns exactly what `from` lists in INFO replication (compared when it held still). */
+  async function assertReportsFrom(s: RedisSource, from: RedisServer, listed: RedisServer): Promise<void> {
+    const id = idOf(listed);
+    for (let attempt = 0; attempt < 40; attempt++) {
+      if (attempt > 0) await sleep(100);
+      const before = await masterListing(from);
+      const replicas = await s.poll();
+      const after = await masterListing(from);
+      if (before.offset !== after.offset || before.replicas.get(id) !== after.replicas.get(id)) continue;
+      assert.deepEqual(replicas.map((r) => [r.nodeId, r.leaderSeq, r.followerSeq]), [[id, after.offset, after.replicas.get(id)]]);
+      assert.deepEqual(replicas[0]!.attributes, { 'replication.system': 'redis', 'server.address': '127.0.0.1', 'server.port': listed.port, 'redis.sentinel.master': MASTER_NAME });
+      return;
+    }
+    assert.fail(`the offset of :${from.port} never held still across one poll`);
+  }
+
+  before(async () => {
+    sc = await startRedisCluster({ masterPort: await freePort(), replicaPort: await freePort(), password: PASSWORD });
+    sentinel = await sc.addSentinel({ port: await freePort(), masterName: MASTER_NAME, password: SENTINEL_PASSWORD, downAfterMs: 1000, failoverTimeoutMs: 5000 });
+    master = sc.master;
+    replica = sc.replica;
+    deadPort = await freePort();
+    hungPort = await freePort();
+    hung = createServer((socket) => {
+      hungSockets.add(socket);
+      socket.resume(); // reads (and ignores) commands, so that it sees the client's FIN
+      socket.on('close', () => hungSockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => hung.listen(hungPort, '127.0.0.1', resolve));
+  });
+
+  after(async () => {
+    await closeSources();
+    for (const socket of hungSockets) socket.destroy();
+    await new Promise((resolve) => hung?.close(resolve));
+    await sc?.close();
+  });
+
+  test('discovery: the positions the master named by the Sentinel reports, with redis.sentinel.master; one question, then the kept connection', LIMIT, async () => {
+    await sc.write(100);
+    const s = viaSentinel();
+    await waitUntil('replica caught up in the master listing', 10_000, async () => {
+      const [r] = await s.poll();
+      return r !== undefined && r.followerSeq === r.leaderSeq;
+    }, 100);
+    await assertReportsFrom(s, master, replica);
+    // The Sentinel is asked only to (re)connect: three more polls, no new Sentinel connection but redis-cli's own.
+    const before = await sentinelConnections();
+    for (let i = 0; i < 3; i++) assert.equal((await s.poll())[0]?.nodeId, idOf(replica));
+    assert.equal(await sentinelConnections(), before + 1);
+    // The Sentinel's password in its URL instead of sentinelPassword.
+    const inUrl = viaSentinel({ sentinels: [`redis://:${SENTINEL_PASSWORD}@127.0.0.1:${sentinel.port}`], sentinelPassword: undefined });
+    assert.equal((await inUrl.poll())[0]?.nodeId, idOf(replica));
+  });
+
+  test('a first Sentinel down (nothing listening) and a second hung (never answers): the third answers, within timeoutMs', LIMIT, async () => {
+    const s = viaSentinel({ sentinels: [sentinelUrl(deadPort), sentinelUrl(hungPort), sentinelUrl()], timeoutMs: 2000 });
+    const start = Date.now();
+    const replicas = await s.poll();
+    const elapsed = Date.now() - start;
+    assert.deepEqual(replicas.map((r) => r.nodeId), [idOf(replica)]);
+    assert.equal(replicas[0]?.leaderSeq, (await masterListing(master)).offset);
+    assert.ok(elapsed >= 500 && elapsed < 2000, `the hung Sentinel got a share of timeoutMs, then the next was asked (${elapsed} ms)`);
+  });
+
+  test('unknown master name, wrong or missing Sentinel password, a Redis server as Sentinel: clear errors naming the Sentinel', LIMIT, async () => {
+    const where = `Sentinel redis://127\\.0\\.0\\.1:${sentinel.port}`;
+    await rejectsClearly(viaSentinel({ masterName: 'no-such-master' }).poll(),
+      new RegExp(`^Redis Sentinel master "no-such-master": no Sentinel gave the master's address \\(1 asked\\): ${where} does not know a master named "no-such-master" \\(SENTINEL get-master-addr-by-name returned null\\)`), 2000);
+    await rejectsClearly(viaSentinel({ sentinelPassword: WRONG_PASSWORD }).poll(), new RegExp(`${where}: authentication failed \\(WRONGPASS`), 2000);
+    await rejectsClearly(viaSentinel({ sentinelPassword: undefined }).poll(), new RegExp(`${where}: the Sentinel requires a password \\(NOAUTH`), 2000);
+    await rejectsClearly(viaSentinel({ sentinels: [`redis://127.0.0.1:${master.port}`], sentinelPassword: PASSWORD }).poll(),
+      new RegExp(`Sentinel redis://127\\.0\\.0\\.1:${master.port}: not a Sentinel \\(ERR unknown command`), 2000);
+  });
+
+  test('all Sentinels unreachable: one error listing each (redacted), within timeoutMs', LIMIT, async () => {
+    const s = viaSentinel({ sentinels: [`redis://:${SENTINEL_PASSWORD}@127.0.0.1:${deadPort}`, `redis://u:${WRONG_PASSWORD}@127.0.0.1:${hungPort}`], timeoutMs: 800 });
+    const error = await rejectsClearly(s.poll(), new RegExp(
+      `^Redis Sentinel master "${MASTER_NAME}": no Sentinel gave the master's address \\(2 asked\\): ` +
+      `Sentinel redis://127\\.0\\.0\\.1:${deadPort}: cannot connect \\(connect ECONNREFUSED [^)]*\\): is redis-sentinel running and listening there\\?; ` +
+      `Sentinel redis://127\\.0\\.0\\.1:${hungPort}: timed out after \\d+ ms \\(its share of timeoutMs\\) waiting for the reply to AUTH$`), 800);
+    assert.ok(!error.message.includes('u:'), 'no user either');
+  });
+
+  test('bad options: RangeError/TypeError naming the option, before any I/O, never echoing a password', LIMIT, async () => {
+    const before = await sentinelConnections();
+    const sentinels = [`redis://:${SENTINEL_PASSWORD}@127.0.0.1:${sentinel.port}`];
+    const masterName = MASTER_NAME;
+    const cases: [unknown, ErrorConstructor, RegExp][] = [
+      [{ url: `redis://:${PASSWORD}@127.0.0.1:6379`, sentinels, masterName }, RangeError, /^RedisSourceOptions: give either url, or sentinels and masterName, not both$/],
+      [{ url: 'redis://127.0.0.1:6379', masterName }, RangeError, /give either url, or sentinels and masterName, not both/],
+      [{ sentinels }, TypeError, /^RedisSourceOptions\.masterName must be a string \(the name in the Sentinels' "sentinel monitor" line\), got undefined$/],
+      [{ sentinels, masterName: ' ' }, RangeError, /^RedisSourceOptions\.masterName must be a non-empty name/],
+      [{ masterName }, TypeError, /^RedisSourceOptions\.sentinels must be an array of redis:\/\/ or rediss:\/\/ Sentinel URLs, got undefined$/],
+      [{ sentinels: sentinels[0], masterName }, TypeError, /^RedisSourceOptions\.sentinels must be an array/],
+      [{ sentinels: [], masterName }, RangeError, /^RedisSourceOptions\.sentinels is empty/],
+      [{ sentinels: [7], masterName }, TypeError, /^RedisSourceOptions\.sentinels\[0\] must be a string, got number$/],
+      [{ sentinels: [...sentinels, `http://:${SENTINEL_PASSWORD}@127.0.0.1:26379`], masterName }, RangeError, /^RedisSourceOptions\.sentinels\[1\] must be a redis:\/\/ or rediss:\/\/ URL, got "http:\/\/127\.0\.0\.1:26379\/"$/],
+      [{ sentinels: [`${SENTINEL_PASSWORD}@127.0.0.1`], masterName }, RangeError, /^RedisSourceOptions\.sentinels\[0\] is not a valid URL/],
+      [{ sentinels: [`redis://:${SENTINEL_PASSWORD}@127.0.0.1/0`], masterName }, RangeError, /^RedisSourceOptions\.sentinels\[0\] must be redis:\/\/host:port without a path \(a Sentinel has no database\), got "redis:\/\/127\.0\.0\.1:26379\/0"$/],
+      [{ sentinels: [...sentinels, `rediss://:${SENTINEL_PASSWORD}@127.0.0.1:26380`], masterName }, RangeError, /^RedisSourceOptions\.sentinels mixes redis:\/\/ and rediss:\/\/ URLs/],
+      [{ sentinels: ['redis://admin@127.0.0.1'], masterName }, TypeError, /^RedisSourceOptions\.sentinels\[0\] has user "admin" but no password/],
+      [{ sentinels, masterName, sentinelPassword: '' }, RangeError, /^RedisSourceOptions\.sentinelPassword must not be empty/],
+      [{ sentinels, masterName, sentinelPassword: 5 }, TypeError, /^RedisSourceOptions\.sentinelPassword must be a string/],
+      [{ sentinels, masterName, username: 'replag' }, TypeError, /^RedisSourceOptions\.username "replag" needs a password/],
+      [{ sentinels, masterName, timeoutMs: 0 }, RangeError, /^RedisSourceOptions\.timeoutMs/],
+    ];
+    for (const [options, type, pattern] of cases) {
+      assert.throws(() => new RedisSource(options as RedisSourceOptions), (e: unknown) => {
+        assert.ok(e instanceof type, `${String(pattern)}: expected a ${type.name}, got ${String(e)}`);
+        assert.match(e.message, pattern);
+        assertNoSecret(e);
+        return true;
+      });
+    }
+    await sleep(100);
+    assert.equal(await sentinelConnections(), before + 1, 'only redis-cli\'s own connection');
+  });
+
+  test('close() closes every connection: the master\'s, and a Sentinel\'s being asked (the poll in flight rejects)', LIMIT, async () => {
+    await closeSources();
+    const baseline = tcpSockets();
+    const s = viaSentinel();
+    await s.poll();
+    // The master connection is kept; the Sentinel's was closed after its answer.
+    await waitUntil('only the master connection open', 2000, () => tcpSockets() === baseline + 1, 20);
+    await s.close();
+    assert.equal(tcpSockets(), baseline);
+    await rejectsClearly(s.poll(), /the source is closed/, 100);
+
+    const asking = viaSentinel({ sentinels: [sentinelUrl(hungPort)], timeoutMs: 5000 });
+    const pending = asking.poll();
+    await waitUntil('the hung Sentinel has the connection', 2000, () => hungSockets.size === 1, 20);
+    await asking.close();
+    await rejectsClearly(pending, new RegExp(`^Redis Sentinel master "${MASTER_NAME}": the source was closed`), 200);
+    // Our side is closed at once; the hung server's side once it sees the FIN.
+    await waitUntil('every socket closed', 2000, () => hungSockets.size === 0 && tcpSockets() === baseline, 20);
+  });
+
+  test('a real failover (SENTINEL FAILOVER): the source follows the new master, which lists the old one as its replica', { timeout: 60_000 }, async () => {
+    const s = viaSentinel();
+    await assertReportsFrom(s, master, replica);
+    assert.equal(await sentinel.cli('SENTINEL', 'FAILOVER', MASTER_NAME), 'OK');
+    // Sentinel promotes the replica at once; it turns the old master into a replica some 10 s later (its
+    // publish period × 4 plus an INFO period), closing the clients' connections: the next poll asks again.
+    const [oldMaster, newMaster] = [master, replica];
+    const errors: string[] = [];
+    await waitUntil('the source reports the old master as a replica of the new one', 40_000, async () => {
+      const replicas = await s.poll().catch((e: Error) => {
+        errors.push(e.message);
+        return [];
+      });
+      return replicas.length === 1 && replicas[0]!.nodeId === idOf(oldMaster);
+    }, 200);
+    [master, replica] = [newMaster, oldMaster];
+    assert.equal((await master.info('replication')).get('role'), 'master');
+    assert.equal((await replica.info('replication')).get('role'), 'slave');
+    assert.equal(await sentinel.cli('SENTINEL', 'get-master-addr-by-name', MASTER_NAME), `127.0.0.1\n${master.port}`);
+    await assertReportsFrom(s, master, replica);
+    assertNoSecret(new Error(errors.join('\n')));
+    assert.ok(errors.length <= 1, `at most the poll the old master's client kill interrupted fails: ${errors.join('\n')}`);
+  });
+
+  test('the master turned replica while the connection stayed open: the Sentinel is asked again and the same poll succeeds', LIMIT, async () => {
+    await closeSources();
+    const s = viaSentinel();
+    assert.equal((await s.poll())[0]?.nodeId, idOf(replica));
+    assert.equal(await infoClients(master), 1, 'the source\'s connection to the master');
+    // Switch roles by hand (REPLICAOF closes no client connection), then point the Sentinel at the new master.
+    const [oldMaster, newMaster] = [master, replica];
+    assert.equal(await sentinel.cli('SENTINEL', 'REMOVE', MASTER_NAME), 'OK');
+    assert.equal(await newMaster.cli('REPLICAOF', 'NO', 'ONE'), 'OK');
+    assert.equal(await oldMaster.cli('REPLICAOF', '127.0.0.1', String(newMaster.port)), 'OK');
+    await waitUntil('the old master online at the new one', 10_000, async () => (await masterListing(newMaster)).replicas.has(idOf(oldMaster)), 100);
+    assert.equal(await sentinel.cli('SENTINEL', 'MONITOR', MASTER_NAME, '127.0.0.1', String(newMaster.port), '1'), 'OK');
+    assert.equal(await sentinel.cli('SENTINEL', 'SET', MASTER_NAME, 'auth-pass', PASSWORD), 'OK');
+    [master, replica] = [newMaster, oldMaster];
+    assert.equal(await infoClients(replica), 1, 'the source\'s connection to the old master is still open');
+
+    const start = Date.now();
+    const replicas = await s.poll();
+    assert.ok(Date.now() - start < 2000, 'within timeoutMs');
+    assert.deepEqual(replicas.map((r) => r.nodeId), [idOf(replica)]);
+    await waitUntil('the connection to the old master closed', 2000, async () => (await infoClients(replica)) === 0, 50);
+    await assertReportsFrom(s, master, replica);
   });
 });
