@@ -49,6 +49,9 @@ export function redactUrl(url: string): string {
     const u = new URL(stripped);
     return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
   } catch {
+    // libpq multi-host URLs (postgres://h1:5432,h2:5432/db) are not WHATWG URLs: keep scheme, hosts and path.
+    const multiHost = /^([a-z][a-z0-9+.-]*:\/\/)([\w.\-[\]:]+(?:,[\w.\-[\]:]+)+)(\/[^?#\s]*)?/i.exec(stripped);
+    if (multiHost) return `${multiHost[1]}${multiHost[2]}${multiHost[3] === '/' || multiHost[3] === undefined ? '' : multiHost[3]}`;
     return '(invalid URL)';
   }
 }

@@ -5,10 +5,17 @@
  * Positions are LSNs as bigint bytes of WAL. A standby that uses a physical replication slot keeps being
  * reported (frozen) while it is disconnected, so a stopped standby shows up as stalled instead of vanishing.
  *
+ * Several hosts (a libpq multi-host URL, `postgres://u@db1:5432,db2:5432/postgres`, which pg itself does not
+ * support): the source keeps its connection while it reaches a primary; otherwise it tries the hosts in order, each
+ * within an equal share of what is left of the poll's `timeoutMs`, and keeps the first that is not in recovery. A
+ * kept connection that fails or finds a standby (after a failover) is dropped and the hosts searched again, once,
+ * in the same poll. So the source follows the primary across a failover (Patroni, repmgr, pg_auto_failover).
+ *
  * TLS: the source decides it (the `tls` option, the URL's TLS parameters, PGSSLMODE; see
  * `PostgresSourceOptions.tls`) and always hands pg an explicit `ssl` and a URL without TLS parameters, because pg
  * lets any TLS parameter of the URL replace the whole `ssl` option (`sslmode=verify-ca` drops its `ca`,
  * `uselibpqcompat=true&sslmode=require` or `sslmode=no-verify` turn verification off, `ssl=false` means TLS).
+ * With several hosts the same TLS applies to each, its certificate checked against the host connected to.
  */
 import { readFileSync } from 'node:fs';
 import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
@@ -19,11 +26,21 @@ import { describeTlsError, nodeTlsOptions, validateTlsOptions, type SourceTlsOpt
 
 /** Options of `PostgresSource`. */
 export interface PostgresSourceOptions {
-  /** postgres:// or postgresql:// URL of the PRIMARY: user, host, port, database (password may be in it). */
+  /**
+   * postgres:// or postgresql:// URL of the PRIMARY: user, host, port, database (password may be in it).
+   *
+   * Or, as libpq takes it, of every node that may be the primary: `host[:port]` separated by commas
+   * (`postgres://monitor@db1:5432,db2:5432,[fd00::3]/postgres`), a missing port meaning 5432 (not PGPORT, nor a
+   * `port=` parameter: `host=` and `port=` parameters are a RangeError with several hosts). Each poll uses the
+   * primary found before while it still is one, else the first host in order that is a primary (see the class).
+   * `target_session_attrs` (with one host or several): `read-write`, `primary` and `any` all mean the primary,
+   * since only a primary reports its standbys; `read-only`, `standby`, `prefer-standby` or any other value is a
+   * RangeError. An empty host, a port outside 1..65535 or an IPv6 address without brackets is a RangeError.
+   */
   url: string;
   /** Password when not in the URL (the CLI passes PGPASSWORD here). */
   password?: string;
-  /** Bound on each poll (connect + query), ms. Default 5000. */
+  /** Bound on each poll (connect + query), ms. Default 5000. With several hosts: on the whole search, shared among them. */
   timeoutMs?: number;
   /**
    * TLS to the primary (PEM text; `replag --tls-*`). Given, the source connects with TLS and verifies the server's
@@ -49,6 +66,16 @@ export interface PostgresSourceOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/** libpq's port, for a host listed without one in a multi-host URL. */
+const DEFAULT_PORT = 5432;
+/** A URL split into scheme with `//`, authority (user info and hosts), and the rest (path, query, fragment). */
+const URL_PARTS = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/s;
+/** One `host[:port]` of a host list: a name or IPv4 address, or an IPv6 address in brackets. */
+const HOST_ENTRY = /^(\[[^\][]*\]|[^:[\]]*)(?::([^:]*))?$/;
+/** target_session_attrs values that ask for a primary (`any` taken as primary: only a primary can be polled). */
+const PRIMARY_SESSION_ATTRS = ['read-write', 'primary', 'any'];
+/** target_session_attrs values of libpq that ask for a standby. */
+const STANDBY_SESSION_ATTRS = ['read-only', 'standby', 'prefer-standby'];
 /** How long close() waits for a polite goodbye before destroying the socket. */
 const CLOSE_GRACE_MS = 250;
 const LSN = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/;
@@ -120,24 +147,47 @@ interface Seen {
   attributes: Attributes;
 }
 
+/** One host of the URL, as pg gets it. Holds the password: kept only in #private fields. */
+interface PgHost {
+  /** The URL naming this host alone, with the password and without TLS parameters. */
+  readonly url: string;
+  /** Redacted, for messages: protocol//host:port/path. */
+  readonly shown: string;
+  /** Node TLS options checking this host's name, or undefined for plain TCP. */
+  readonly tls: ConnectionOptions | undefined;
+}
+
+/** A primary found among the hosts, and its answer to the poll query. */
+interface Found {
+  readonly host: PgHost;
+  readonly row: ServerRow;
+}
+
 /**
  * Reads replication positions from a PostgreSQL primary (PostgreSQL 10 or later).
  *
  * Per standby: `leaderSeq` is the primary's `pg_current_wal_lsn()`, `followerSeq` the standby's `replay_lsn`
  * in `pg_stat_replication` (what its readers see). Node id: the physical slot's name when the standby uses
  * one, else its `application_name`. Needs a role with `pg_monitor` (or `pg_read_all_stats`).
+ *
+ * With several hosts in the URL, a poll queries the connection it keeps while that still reaches a primary
+ * (bounded by a share of `timeoutMs`); otherwise, or when it finds a standby there, it drops it and tries the hosts
+ * in URL order, each bounded by an equal share of the time left, keeping the first primary. No primary: an error
+ * listing every host and why it was not used. The positions are the same as with one host (no new attributes).
  */
 export class PostgresSource implements ReplicationSource {
   readonly name = 'postgresql';
-  /** The URL with the password in it: a #private field, so that console.log of the source never shows it. */
-  readonly #url: string;
+  /** The hosts, with the password in their URLs: a #private field, so that console.log never shows it. */
+  readonly #hosts: readonly PgHost[];
+  /** The host `client` is connected (or connecting) to. */
+  #current: PgHost | undefined;
   private readonly timeoutMs: number;
-  /** Redacted URL, for messages: protocol//host:port/path. */
+  /** Redacted URL, for messages: protocol//host:port[,host:port…]/path. */
   private readonly server: string;
   /** Strings that must never appear in an error message. */
   readonly #secrets: string[];
-  /** Node TLS options for pg (with the private key: #private), or undefined for plain TCP. */
-  readonly #tls: ConnectionOptions | undefined;
+  /** Whether the source connects with TLS. */
+  private readonly tlsOn: boolean;
   /** Whether a client certificate is sent, for messages. */
   private readonly clientCertificate: boolean;
   private client: pg.Client | undefined;
@@ -155,18 +205,16 @@ export class PostgresSource implements ReplicationSource {
     const { url, password, timeoutMs = DEFAULT_TIMEOUT_MS } = options;
     const tls = validateTlsOptions(options.tls, 'PostgresSourceOptions.tls');
     if (typeof url !== 'string') throw new TypeError(`PostgresSourceOptions.url must be a postgres:// URL string, got ${typeof url}`);
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new RangeError('PostgresSourceOptions.url must be a postgres:// URL, got a string that does not parse as a URL (not shown: it may hold a password)');
-    }
+    const urls = urlPerHost(url);
+    const parsed = urls[0]!;
     if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-      throw new RangeError(`PostgresSourceOptions.url must be a postgres:// or postgresql:// URL, got "${redact(parsed)}"`);
+      throw new RangeError(`PostgresSourceOptions.url must be a postgres:// or postgresql:// URL, got "${redactAll(urls)}"`);
     }
     if (parsed.hostname === '' && !parsed.searchParams.has('host')) {
       throw new RangeError(`PostgresSourceOptions.url must name the primary's host, got "${redact(parsed)}"`);
     }
+    if (urls.length > 1) checkMultiHostParameters(parsed.searchParams);
+    checkSessionAttrs(parsed.searchParams);
     if (password !== undefined && typeof password !== 'string') {
       throw new TypeError(`PostgresSourceOptions.password must be a string, got ${typeof password}`);
     }
@@ -174,25 +222,20 @@ export class PostgresSource implements ReplicationSource {
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > 2_147_483_647) {
       throw new RangeError(`PostgresSourceOptions.timeoutMs must be an integer in 1..2147483647 (ms), got ${timeoutMs}`);
     }
-    this.server = redact(parsed);
+    this.server = redactAll(urls);
     const effective = resolveTls(parsed.searchParams, tls, process.env.PGSSLMODE);
-    for (const name of URL_TLS_PARAMETERS) if (parsed.searchParams.has(name)) parsed.searchParams.delete(name);
-    if (effective !== undefined) {
-      // The host pg connects to: a host= parameter wins over the URL's host, as in pg-connection-string.
-      const host = parsed.searchParams.get('host') ?? safeDecode(parsed.hostname.replace(/^\[(.*)\]$/, '$1'));
-      this.#tls = pgTlsOptions(effective, host);
-    }
+    this.tlsOn = effective !== undefined;
     this.clientCertificate = effective?.cert !== undefined;
     this.#secrets = [password, parsed.password, safeDecode(parsed.password), effective?.key].filter((s): s is string => typeof s === 'string' && s !== '');
-    if (parsed.password === '' && password !== undefined && password !== '') parsed.password = encodeURIComponent(password);
-    this.#url = parsed.href;
+    this.#hosts = urls.map((u) => pgHost(u, effective, password));
     this.timeoutMs = timeoutMs;
   }
 
   /**
-   * Positions of every standby, sorted by node id. Connects on first use and after a failure; bounded by
-   * `timeoutMs`. Concurrent calls share one query.
-   * @throws Error naming the server and the fix (privilege, password, standby instead of primary, timeout).
+   * Positions of every standby, sorted by node id. Connects on first use and after a failure (with several
+   * hosts: to the first primary among them); bounded by `timeoutMs`. Concurrent calls share one query.
+   * @throws Error naming the server and the fix (privilege, password, standby instead of primary, timeout); with
+   * several hosts and no primary among them, naming each host and why it was not used.
    */
   async poll(): Promise<readonly ReplicaPosition[]> {
     if (this.closing !== undefined) throw new Error(`PostgreSQL primary ${this.server}: the source is closed`);
@@ -201,26 +244,99 @@ export class PostgresSource implements ReplicationSource {
   }
 
   private async pollOnce(): Promise<readonly ReplicaPosition[]> {
+    if (this.#hosts.length > 1) return this.pollHosts();
+    const at = `PostgreSQL primary ${this.server}`;
+    const row = await this.query(this.#hosts[0]!, this.timeoutMs, at);
+    return this.positionsOrDrop(row, at);
+  }
+
+  /** Several hosts: the kept connection while it reaches a primary, else the first primary in URL order. */
+  private async pollHosts(): Promise<readonly ReplicaPosition[]> {
+    const deadline = Date.now() + this.timeoutMs;
+    const { host, row } = (await this.queryKept(deadline)) ?? (await this.search(deadline));
+    return this.positionsOrDrop(row, `PostgreSQL primary ${host.shown}`);
+  }
+
+  /**
+   * The poll row over the kept connection, within a share of the time left, when it is still to a primary. Else
+   * (none kept, it failed, or the server is now a standby) drops it and returns undefined.
+   */
+  private async queryKept(deadline: number): Promise<Found | undefined> {
+    const host = this.#current;
+    if (this.client === undefined || host === undefined) return undefined;
+    const budgetMs = Math.max(1, Math.floor((deadline - Date.now()) / (this.#hosts.length + 1)));
+    try {
+      const row = await this.query(host, budgetMs, host.shown);
+      if (!row.in_recovery) return { host, row };
+    } catch {
+      if (this.closing !== undefined) throw this.closedDuringPoll();
+    }
+    this.discard();
+    return undefined;
+  }
+
+  /**
+   * Tries the hosts in URL order, each within an equal share of the time left until `deadline`, and keeps the
+   * connection to the first that is not in recovery. @throws Error listing every host and why it was not used.
+   */
+  private async search(deadline: number): Promise<Found> {
+    const hosts = this.#hosts;
+    const reasons: string[] = [];
+    for (const [i, host] of hosts.entries()) {
+      if (this.closing !== undefined) throw this.closedDuringPoll();
+      const leftMs = deadline - Date.now();
+      if (leftMs < 1) {
+        for (const skipped of hosts.slice(i)) reasons.push(`${skipped.shown}: not tried, timeoutMs (${this.timeoutMs} ms) spent`);
+        break;
+      }
+      try {
+        const row = await this.query(host, Math.max(1, Math.floor(leftMs / (hosts.length - i))), host.shown);
+        if (!row.in_recovery) return { host, row };
+        reasons.push(`${host.shown} is a standby (pg_is_in_recovery() is true)`);
+      } catch (error) {
+        if (this.closing !== undefined) throw this.closedDuringPoll();
+        reasons.push((error as Error).message);
+      }
+      this.discard();
+    }
+    throw new Error(this.scrub(`PostgreSQL primary ${this.server}: no primary among the ${hosts.length} hosts (tried in order within timeoutMs ${this.timeoutMs} ms): ${reasons.join('; ')}`));
+  }
+
+  /**
+   * Runs the poll query on `host` within `budgetMs`, over the kept connection or a new one (kept for later polls).
+   * @throws Error explained with `at` (the connection is dropped).
+   */
+  private async query(host: PgHost, budgetMs: number, at: string): Promise<ServerRow> {
     let phase = 'connecting';
     let timer: NodeJS.Timeout | undefined;
     const work = (async () => {
-      const client = await this.connect();
+      const client = await this.connect(host);
       phase = 'querying pg_stat_replication';
-      return (await client.query<ServerRow>(POLL_QUERY)).rows[0];
+      const row = (await client.query<ServerRow>(POLL_QUERY)).rows[0];
+      if (row === undefined) throw new Error('the status query returned no row');
+      return row;
     })();
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError()), this.timeoutMs);
+      timer = setTimeout(() => reject(new TimeoutError()), budgetMs);
     });
     try {
-      const row = await Promise.race([work, deadline]);
-      if (row === undefined) throw new Error('the status query returned no row');
-      return this.positions(row);
+      return await Promise.race([work, deadline]);
     } catch (error) {
       work.catch(() => {}); // settles once the socket is destroyed
       this.discard();
-      throw this.explain(error, phase);
+      throw this.explain(error, phase, at, budgetMs);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** The positions in `row`; on an error (a standby, a missing privilege) drops the connection and explains it. */
+  private positionsOrDrop(row: ServerRow, at: string): ReplicaPosition[] {
+    try {
+      return this.positions(row, at);
+    } catch (error) {
+      this.discard();
+      throw this.explain(error, 'querying pg_stat_replication', at, this.timeoutMs);
     }
   }
 
@@ -230,6 +346,7 @@ export class PostgresSource implements ReplicationSource {
       const client = this.client;
       this.client = undefined;
       this.connected = undefined;
+      this.#current = undefined;
       if (client === undefined) return;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([client.end().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
@@ -239,20 +356,23 @@ export class PostgresSource implements ReplicationSource {
     return this.closing;
   }
 
-  private connect(): Promise<pg.Client> {
-    if (this.client !== undefined && this.connected !== undefined) {
+  /** The kept client when it is to `host`, else a new one to `host` (replacing any other). */
+  private connect(host: PgHost): Promise<pg.Client> {
+    if (this.client !== undefined && this.connected !== undefined && this.#current === host) {
       const client = this.client;
       return this.connected.then(() => client);
     }
+    this.discard();
     // ssl is always explicit (false included): pg would otherwise fall back to PGSSLMODE / pg.defaults.ssl.
-    const ssl = this.#tls === undefined ? false : { ...this.#tls };
-    const client = new pg.Client({ connectionString: this.#url, application_name: 'otel-replication-lag', ssl });
+    const ssl = host.tls === undefined ? false : { ...host.tls };
+    const client = new pg.Client({ connectionString: host.url, application_name: 'otel-replication-lag', ssl });
     const lost = () => {
       if (this.client === client) this.discard();
     };
     client.on('error', lost);
     client.on('end', lost);
     this.client = client;
+    this.#current = host;
     this.connected = client.connect().then(() => undefined);
     return this.connected.then(() => client);
   }
@@ -262,16 +382,21 @@ export class PostgresSource implements ReplicationSource {
     const client = this.client;
     this.client = undefined;
     this.connected = undefined;
+    this.#current = undefined;
     client?.connection.stream.destroy();
   }
 
-  private positions(row: ServerRow): ReplicaPosition[] {
+  private closedDuringPoll(): Error {
+    return new Error(`PostgreSQL primary ${this.server}: the source was closed during the poll`);
+  }
+
+  private positions(row: ServerRow, at: string): ReplicaPosition[] {
     if (row.in_recovery) {
-      throw new Error(`PostgreSQL primary ${this.server} is a standby (pg_is_in_recovery() is true): point PostgresSourceOptions.url at the primary, which reports every standby`);
+      throw new Error(`${at} is a standby (pg_is_in_recovery() is true): point PostgresSourceOptions.url at the primary, which reports every standby`);
     }
     if (!row.can_read_stats) {
       throw new Error(
-        `PostgreSQL primary ${this.server}: role ${row.role} cannot read the standbys' positions (pg_stat_replication hides them without pg_read_all_stats): ` +
+        `${at}: role ${row.role} cannot read the standbys' positions (pg_stat_replication hides them without pg_read_all_stats): ` +
           `run "GRANT pg_monitor TO ${row.role};" on the primary as a superuser`,
       );
     }
@@ -295,20 +420,20 @@ export class PostgresSource implements ReplicationSource {
     return out.sort((x, y) => (x.nodeId < y.nodeId ? -1 : x.nodeId > y.nodeId ? 1 : 0));
   }
 
-  /** An Error naming the server and what to do, never containing the password. */
-  private explain(error: unknown, phase: string): Error {
+  /** An Error naming the server (`at`) and what to do, never containing the password; `budgetMs`: the attempt's bound. */
+  private explain(error: unknown, phase: string, at: string, budgetMs: number): Error {
     const e = error instanceof Error ? error : new Error(String(error));
     const code = String((e as { code?: unknown }).code ?? '');
-    const at = `PostgreSQL primary ${this.server}`;
+    const within = budgetMs < this.timeoutMs ? `${budgetMs} ms (its share of timeoutMs ${this.timeoutMs} ms)` : `${budgetMs} ms`;
     const tlsAdvice = describeTlsError(e);
     let message: string;
     if (this.closing !== undefined) message = `${at}: the source was closed during the poll`;
-    else if (e instanceof TimeoutError) message = `${at}: no answer within ${this.timeoutMs} ms while ${phase}: the server is stopped, overloaded or unreachable (PostgresSourceOptions.timeoutMs)`;
+    else if (e instanceof TimeoutError) message = `${at}: no answer within ${within} while ${phase}: the server is stopped, overloaded or unreachable (PostgresSourceOptions.timeoutMs)`;
     else if (e.message.startsWith(`${at}`)) message = e.message;
     else if (tlsAdvice !== undefined) message = `${at}: ${tlsAdvice}`;
     else if (e.message === 'The server does not support SSL connections') {
       message = `${at}: the server does not accept TLS connections (ssl = off in its postgresql.conf): turn ssl on there, or connect without TLS (no tls option, no sslmode in the URL)`;
-    } else if (code === '28000' && this.#tls === undefined && /, no encryption$/.test(e.message)) message = `${at}: ${e.message}: ${NEEDS_TLS_HINT}`;
+    } else if (code === '28000' && !this.tlsOn && /, no encryption$/.test(e.message)) message = `${at}: ${e.message}: ${NEEDS_TLS_HINT}`;
     else if (code === '28000' && /requires a valid client certificate/.test(e.message)) {
       message = `${at}: ${e.message}: pass a client certificate signed by a CA in the server's ssl_ca_file (PostgresSourceOptions.tls.cert and .key, replag --tls-cert FILE --tls-key FILE)`;
     } else if (code === '28000' && /^certificate authentication failed/.test(e.message)) {
@@ -436,9 +561,100 @@ function pgTlsOptions(tls: SourceTlsOptions, host: string): ConnectionOptions {
   return { ...options, checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert) };
 }
 
+/**
+ * The URL once per host: as given when it names one host (exactly as before multi-host support), else one URL
+ * per `host[:port]` of its comma-separated host list (port 5432 when missing), each with the same user, path and
+ * parameters.
+ * @throws RangeError for a URL that does not parse, an empty host, a bad port, an IPv6 address without brackets.
+ */
+function urlPerHost(url: string): URL[] {
+  const parts = URL_PARTS.exec(url);
+  if (parts === null) return [parseUrl(url)];
+  const [, scheme, authority, rest] = parts as unknown as [string, string, string, string];
+  const userEnd = authority.lastIndexOf('@') + 1;
+  const list = authority.slice(userEnd);
+  if (!list.includes(',')) return [parseUrl(url)];
+  const userInfo = authority.slice(0, userEnd);
+  parseUrl(`${scheme}${userInfo}localhost${rest}`); // everything but the hosts parses
+  const entries = list.split(',');
+  return entries.map((entry, i) => {
+    const hostPort = hostEntry(entry, `PostgresSourceOptions.url: host ${i + 1} of ${entries.length}`);
+    try {
+      return new URL(`${scheme}${userInfo}${hostPort}${rest}`);
+    } catch {
+      throw new RangeError(`PostgresSourceOptions.url: host ${i + 1} of ${entries.length} (${JSON.stringify(entry.slice(0, 80))}) is not a valid host name or address`);
+    }
+  });
+}
+
+function parseUrl(url: string): URL {
+  try {
+    return new URL(url);
+  } catch {
+    throw new RangeError('PostgresSourceOptions.url must be a postgres:// URL, got a string that does not parse as a URL (not shown: it may hold a password)');
+  }
+}
+
+/**
+ * `host:port` for one entry of a host list, port 5432 when missing. `which` names the entry in messages.
+ * @throws RangeError for an empty entry or host, a port outside 1..65535, an IPv6 address without brackets.
+ */
+function hostEntry(entry: string, which: string): string {
+  if (entry === '') throw new RangeError(`${which} is empty: separate hosts by single commas (postgres://user@db1:5432,db2:5432/postgres)`);
+  const shown = JSON.stringify(entry.slice(0, 80));
+  const m = HOST_ENTRY.exec(entry);
+  if (m === null) throw new RangeError(`${which} (${shown}) is not host[:port]: write an IPv6 address in brackets ([fd00::1]:5432)`);
+  const [, host, port] = m as unknown as [string, string, string | undefined];
+  if (host === '' || host === '[]') throw new RangeError(`${which} (${shown}) has no host name`);
+  if (port === undefined) return `${host}:${DEFAULT_PORT}`;
+  const number = /^\d{1,5}$/.test(port) ? Number(port) : Number.NaN;
+  if (!(number >= 1 && number <= 65535)) throw new RangeError(`${which} (${shown}) has a bad port ${JSON.stringify(port.slice(0, 20))}: expected 1..65535`);
+  return `${host}:${number}`;
+}
+
+/** With several hosts, `host=` and `port=` parameters would apply to every one of them: refused as ambiguous. */
+function checkMultiHostParameters(params: URLSearchParams): void {
+  for (const name of ['host', 'port']) {
+    if (params.has(name)) throw new RangeError(`PostgresSourceOptions.url: a ${name}= parameter is ambiguous with several hosts: write each host:port in the host list`);
+  }
+}
+
+/**
+ * `target_session_attrs` must ask for a primary, the only server that reports its standbys: `read-write`,
+ * `primary`, or `any` (taken as primary). @throws RangeError for a standby's value or an unknown one.
+ */
+function checkSessionAttrs(params: URLSearchParams): void {
+  for (const value of params.getAll('target_session_attrs')) {
+    if (PRIMARY_SESSION_ATTRS.includes(value)) continue;
+    const shown = JSON.stringify(value.slice(0, 40));
+    if (STANDBY_SESSION_ATTRS.includes(value)) {
+      throw new RangeError(`PostgresSourceOptions.url: target_session_attrs=${shown} asks for a standby, but the source reads the primary (which reports every standby): use read-write, primary or any`);
+    }
+    throw new RangeError(`PostgresSourceOptions.url: target_session_attrs=${shown} is not read-write, primary or any (the values the source accepts; all three mean the primary)`);
+  }
+}
+
+/**
+ * `url` ready for pg: without the parameters the source decides (TLS, target_session_attrs), with `password`
+ * when the URL has none, and TLS options that check this host's name (a host= parameter wins over the URL's host,
+ * as in pg-connection-string).
+ */
+function pgHost(url: URL, tls: SourceTlsOptions | undefined, password: string | undefined): PgHost {
+  const shown = redact(url);
+  for (const name of [...URL_TLS_PARAMETERS, 'target_session_attrs']) if (url.searchParams.has(name)) url.searchParams.delete(name);
+  if (url.password === '' && password !== undefined && password !== '') url.password = encodeURIComponent(password);
+  const host = url.searchParams.get('host') ?? safeDecode(url.hostname.replace(/^\[(.*)\]$/, '$1'));
+  return { url: url.href, shown, tls: tls === undefined ? undefined : pgTlsOptions(tls, host) };
+}
+
 /** protocol//host:port/path: no user, password or query. */
 function redact(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+/** protocol//host:port,host:port/path of every host's URL: no user, password or query. */
+function redactAll(urls: readonly URL[]): string {
+  return `${urls[0]!.protocol}//${urls.map((u) => u.host).join(',')}${urls[0]!.pathname}`;
 }
 
 function safeDecode(text: string): string {

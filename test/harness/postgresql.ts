@@ -8,6 +8,7 @@
  * With `tls`, the primary (and the standbys, which copy its configuration) also accept TLS (`ssl = on`, client
  * certificates checked against the CA), and `hba` lines put before the generic ones can make roles TLS-only or
  * authenticate them by certificate; the standbys then stream over TLS too (pg_basebackup -R writes sslmode=prefer).
+ * `PgServer.promote()` turns a standby into a primary (`pg_ctl promote`), for failover tests.
  * `close()` SIGCONTs whatever the test SIGSTOPped, stops the standbys then the primary (bounded, then
  * SIGKILL) and removes the folder; if the test process dies first, an `exit` hook kills the servers.
  */
@@ -70,6 +71,8 @@ export interface PgServer {
   start(): Promise<void>;
   /** `pg_ctl stop -m fast -w` (bounded; SIGKILL after). */
   stop(): Promise<void>;
+  /** `pg_ctl promote -w` (bounded): a standby becomes a primary, as a failover manager would make it. */
+  promote(): Promise<void>;
   /** The server log so far. */
   log(): string;
 }
@@ -222,6 +225,10 @@ class Server implements PgServer {
       for (let i = 0; i < 50 && pids.some(alive); i++) await sleep(100);
     }
     this.running = false;
+  }
+
+  async promote(): Promise<void> {
+    await runAs(`${PG_BIN}/pg_ctl`, ['-D', this.dataDir, '-w', '-t', '30', 'promote']);
   }
 
   log(): string {

@@ -43,6 +43,12 @@ describe('standard environment variables', () => {
     }
   });
 
+  it('shows libpq multi-host URLs as scheme, hosts and path, without credentials or query', () => {
+    assert.equal(redactUrl('postgres://monitor:s3cret@db1:5432,db2:5432,[::1]:5433/postgres?target_session_attrs=read-write&sslmode=verify-full'), 'postgres://db1:5432,db2:5432,[::1]:5433/postgres');
+    assert.equal(redactUrl('postgres://db1,db2'), 'postgres://db1,db2');
+    assert.doesNotMatch(redactUrl('postgres://u:a,b@c:5432,d:5432/x'), /a,b|u:/);
+  });
+
   it('builds signal URLs as the OTLP spec does', () => {
     assert.equal(signalUrl('http://c:4318', 'METRICS'), 'http://c:4318/v1/metrics');
     assert.equal(signalUrl('http://c:4318/otlp/', 'LOGS'), 'http://c:4318/otlp/v1/logs');

@@ -6,6 +6,10 @@
  *
  * The same primary serves TLS (test CA, certificate for 127.0.0.1 and localhost): the roles above connect over
  * plain TCP, while `replag_tls` (SCRAM) and `replag` (client certificate, CN=replag) are refused without TLS.
+ *
+ * Multi-host URLs (libpq style, `host:port,host:port`) are checked on the same cluster (standbys listed before the
+ * primary, no primary at all, TLS per host), and a failover on a small cluster of its own (primary + one standby),
+ * which the test destroys: the primary frozen, the standby promoted, both stopped.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
@@ -14,7 +18,7 @@ import { ReplicationLagMonitor } from '../../src/monitor.ts';
 import { startPoller, type Poller } from '../../src/sources/poller.ts';
 import { parseLsn, PostgresSource, type PostgresSourceOptions } from '../../src/sources/postgresql.ts';
 import type { ReplicaPosition } from '../../src/sources/source.ts';
-import { findFreePort, startPostgresCluster, waitUntil, type PostgresCluster } from '../harness/postgresql.ts';
+import { findFreePort, startPostgresCluster, waitUntil, type PgServer, type PostgresCluster } from '../harness/postgresql.ts';
 import { ensureServiceUser } from '../harness/service-user.ts';
 import { makeTestCertificates, type TestCertificates } from '../harness/tls.ts';
 
@@ -270,6 +274,67 @@ describe('PostgresSource options', () => {
       }
       assert.equal(firsts.length, cases.length, 'one connection per case');
     } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('PostgresSource with several hosts (libpq multi-host URL): URL checks', () => {
+  test('an empty host, a bad port, an IPv6 address without brackets, host=/port= parameters, a standby or unknown target_session_attrs: RangeError before any I/O, no password', async () => {
+    let connections = 0;
+    const sockets: Socket[] = [];
+    const server = createServer((s) => {
+      connections++;
+      sockets.push(s);
+    });
+    const port = await findFreePort(...PORTS);
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    try {
+      const user = `watcher:${encodeURIComponent(PASSWORD)}`;
+      const url = (hosts: string, query = '') => `postgres://${user}@${hosts}/postgres${query}`;
+      const here = `127.0.0.1:${port}`;
+      const cases: [string, RegExp][] = [
+        [url(`${here},,${here}`), /^PostgresSourceOptions\.url: host 2 of 3 is empty: separate hosts by single commas/],
+        [url(`${here},`), /^PostgresSourceOptions\.url: host 2 of 2 is empty/],
+        [url(`,${here}`), /^PostgresSourceOptions\.url: host 1 of 2 is empty/],
+        [url(`${here},:5432`), /^PostgresSourceOptions\.url: host 2 of 2 \(":5432"\) has no host name/],
+        [url(`${here},127.0.0.1:65536`), /^PostgresSourceOptions\.url: host 2 of 2 \("127\.0\.0\.1:65536"\) has a bad port "65536": expected 1\.\.65535$/],
+        [url(`127.0.0.1:0,${here}`), /^PostgresSourceOptions\.url: host 1 of 2 \("127\.0\.0\.1:0"\) has a bad port "0"/],
+        [url(`${here},db2:54x2`), /host 2 of 2 \("db2:54x2"\) has a bad port "54x2"/],
+        [url(`${here},db2:`), /host 2 of 2 \("db2:"\) has a bad port ""/],
+        [url(`${here},::1:5432`), /host 2 of 2 \("::1:5432"\) is not host\[:port\]: write an IPv6 address in brackets/],
+        [url(`${here},[::1`), /host 2 of 2 \("\[::1"\) is not host\[:port\]/],
+        [url(`${here},db 2`), /host 2 of 2 \("db 2"\) is not a valid host name or address/],
+        [url(`${here},db2`, '?port=5433'), /^PostgresSourceOptions\.url: a port= parameter is ambiguous with several hosts/],
+        [url(`${here},db2`, '?host=db3'), /^PostgresSourceOptions\.url: a host= parameter is ambiguous with several hosts/],
+        ...['standby', 'read-only', 'prefer-standby'].map((v): [string, RegExp] => [url(`${here},db2`, `?target_session_attrs=${v}`), new RegExp(`^PostgresSourceOptions\\.url: target_session_attrs="${v}" asks for a standby, but the source reads the primary`)]),
+        [url(`${here},db2`, '?target_session_attrs=master'), /^PostgresSourceOptions\.url: target_session_attrs="master" is not read-write, primary or any/],
+        [url(here, '?target_session_attrs=standby'), /target_session_attrs="standby" asks for a standby/], // one host: checked too
+        [`mysql://${user}@${here},db2:3306/db`, /^PostgresSourceOptions\.url must be a postgres:\/\/ or postgresql:\/\/ URL, got "mysql:\/\/127\.0\.0\.1:\d+,db2:3306\/db"$/],
+      ];
+      for (const [bad, message] of cases) {
+        assert.throws(
+          () => new PostgresSource({ url: bad, password: PASSWORD }),
+          (error: Error) => {
+            assert.ok(error instanceof RangeError, `${String(error)} for ${bad}`);
+            assert.match(error.message, message);
+            assertNoSecret(error.message);
+            return true;
+          },
+        );
+      }
+      // Accepted: a port per host or 5432, IPv6 in brackets, read-write / primary / any. The source's name for
+      // messages lists every host:port, without credentials (shown here by a poll after close(): no I/O).
+      for (const attrs of ['', '?target_session_attrs=read-write', '?target_session_attrs=primary', '?target_session_attrs=any']) {
+        const src = source({ url: url(`${here},[::1],DB.example:6432`, attrs) });
+        await src.close();
+        const { error } = await rejection(src.poll());
+        assert.equal(error.message, `PostgreSQL primary postgres://${here},[::1]:5432,DB.example:6432/postgres: the source is closed`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(connections, 0, 'no connection before a poll');
+    } finally {
+      for (const s of sockets) s.destroy();
       await new Promise((resolve) => server.close(resolve));
     }
   });
@@ -665,5 +730,167 @@ describe('PostgresSource on a primary with two standbys', () => {
       assert.throws(() => new PostgresSource({ url: tlsUrl('replag', `?sslcert=${certs.client.certFile}`) }), /^RangeError: PostgresSourceOptions\.tls with the URL's sslcert: cert and key go together/);
       assert.throws(() => new PostgresSource({ url: tlsUrl('replag', `?sslrootcert=${certs.dir}/server.ext`) }), /^RangeError: PostgresSourceOptions\.url: sslrootcert=\S+\/server\.ext holds no PEM block/);
     });
+  });
+
+  describe('several hosts in the URL (libpq multi-host): the first primary in host order', () => {
+    /** The source's connections as the server `s` sees them, for role `user`. */
+    const ours = (s: PgServer, user: string) =>
+      s.query<{ pid: number; ssl: boolean }>("SELECT a.pid, s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.usename = $1 AND a.application_name = 'otel-replication-lag'", [user]);
+    /** `postgres://user:password@` followed by `hosts` (127.0.0.1:port for a number) and `/postgres`. */
+    const hostsUrl = (user: string, hosts: (number | string)[], query = '') =>
+      `postgres://${user}:${encodeURIComponent(PASSWORD)}@${hosts.map((h) => (typeof h === 'number' ? `127.0.0.1:${h}` : h)).join(',')}/postgres${query}`;
+
+    before(async () => {
+      for (const role of ['multi_plain', 'multi_tls']) await cluster.createRole(role, PASSWORD);
+      await cluster.primary.query('GRANT pg_monitor TO multi_plain, multi_tls');
+    });
+
+    test('standbys listed first, then the primary: exact positions from the primary; the connection is kept there, none left on the standbys', async () => {
+      const [a, b] = [cluster.standby('replica-a'), cluster.standby(B)];
+      const src = source({ url: hostsUrl('multi_plain', [a.port, b.port, cluster.primary.port], '?target_session_attrs=read-write'), timeoutMs: 3000 });
+      await cluster.write(300);
+      await cluster.waitCaughtUp();
+      assertPositions(await pollAtQuietMoment(src));
+      const [kept, ...others] = await ours(cluster.primary, 'multi_plain');
+      assert.ok(kept !== undefined && others.length === 0, 'one connection on the primary');
+      await src.poll();
+      assert.deepEqual((await ours(cluster.primary, 'multi_plain')).map((r) => r.pid), [kept.pid], 'the next poll reuses it: no new search');
+      for (const s of [a, b]) await waitUntil(`no connection left on ${s.name}`, 5000, async () => (await ours(s, 'multi_plain')).length === 0, 50);
+      await src.close();
+      await waitUntil('close() to end the connection', 5000, async () => (await ours(cluster.primary, 'multi_plain')).length === 0, 50);
+    });
+
+    test('no primary among the hosts (hung, refused, IPv6 refused, standbys): one error within timeoutMs naming each host and why', async () => {
+      const sockets: Socket[] = [];
+      const hung = createServer((s) => sockets.push(s)); // accepts and never answers, like a frozen server
+      const hungPort = await findFreePort(...PORTS);
+      await new Promise<void>((resolve) => hung.listen(hungPort, '127.0.0.1', resolve));
+      const refused = await findFreePort(...PORTS);
+      const [a, b] = [cluster.standby('replica-a'), cluster.standby(B)];
+      try {
+        const src = source({ url: hostsUrl('multi_plain', [hungPort, refused, `[::1]:${refused}`, a.port, b.port]), timeoutMs: 2000 });
+        const { error, ms } = await rejection(src.poll());
+        assert.ok(ms < 2300, `took ${ms} ms`);
+        const host = (h: string) => `postgres://${h.replace(/[.[\]]/g, '\\$&')}/postgres`;
+        const expected = [
+          `^PostgreSQL primary ${host(`127.0.0.1:${hungPort},127.0.0.1:${refused},[::1]:${refused},127.0.0.1:${a.port},127.0.0.1:${b.port}`)}: no primary among the 5 hosts \\(tried in order within timeoutMs 2000 ms\\): `,
+          `${host(`127.0.0.1:${hungPort}`)}: no answer within (\\d+) ms \\(its share of timeoutMs 2000 ms\\) while connecting: .*?; `,
+          `${host(`127.0.0.1:${refused}`)}: connection refused: .*?; `,
+          `${host(`[::1]:${refused}`)}: .*?; `,
+          `${host(`127.0.0.1:${a.port}`)} is a standby \\(pg_is_in_recovery\\(\\) is true\\); `,
+          `${host(`127.0.0.1:${b.port}`)} is a standby \\(pg_is_in_recovery\\(\\) is true\\)$`,
+        ];
+        assert.match(error.message, new RegExp(expected.join('')));
+        const share = Number(new RegExp(expected.join('')).exec(error.message)![1]);
+        assert.ok(share > 300 && share <= 400, `the hung host got ${share} ms: a fifth of timeoutMs (5 hosts), not all of it`);
+        assertNoSecret(error.message);
+        // The same password check on every host: each says so, none shows the password.
+        const wrong = `postgres://multi_plain:${encodeURIComponent(`${PASSWORD}-wrong`)}@127.0.0.1:${a.port},127.0.0.1:${cluster.primary.port}/postgres`;
+        const auth = await rejection(source({ url: wrong }).poll());
+        assert.match(auth.error.message, /: no primary among the 2 hosts .*\d\/postgres: password authentication failed for user "multi_plain": check the password .*; postgres:\/\/127\.0\.0\.1:\d+\/postgres: password authentication failed for user "multi_plain"/);
+        assertNoSecret(auth.error.message);
+      } finally {
+        for (const s of sockets) s.destroy();
+        await new Promise((resolve) => hung.close(resolve));
+      }
+    });
+
+    test('TLS to each host, its certificate checked against the host connected to (not the first host listed)', async () => {
+      // nonexistent.invalid never resolves; a standby by the name localhost; the primary by IP address (pg would
+      // send a name as SNI itself, hiding a wrong servername: an IP address shows which name is checked).
+      const hosts = ['nonexistent.invalid:5432', `localhost:${cluster.standby('replica-a').port}`, cluster.primary.port];
+      const src = source({ url: hostsUrl('multi_tls', hosts), tls: { ca: certs.ca.cert }, timeoutMs: 4000 });
+      assert.deepEqual((await src.poll()).map((r) => r.nodeId), IDS);
+      assertPositions(await pollAtQuietMoment(src));
+      assert.deepEqual((await ours(cluster.primary, 'multi_tls')).map((r) => r.ssl), [true]);
+      await src.close();
+    });
+  });
+});
+
+describe('PostgresSource following the primary across a failover (a cluster of its own: primary + one standby)', () => {
+  const SLOT = 'fo_slot';
+  let fo: PostgresCluster;
+
+  before(async () => {
+    fo = await startPostgresCluster({ standbys: [{ name: 'fo-standby', slot: SLOT }], portRange: PORTS });
+    await fo.createRole('watcher', PASSWORD);
+    await fo.primary.query('GRANT pg_monitor TO watcher');
+  });
+
+  after(async () => {
+    for (const s of opened) await s.close();
+    await fo?.close();
+  });
+
+  /**
+   * Polls `src` at a moment when `primary`'s WAL position and its walsenders' and slots' positions did not move
+   * during the poll; returns the poll and `primary`'s own view (bytes as text, computed by the server).
+   */
+  async function quietPoll(src: PostgresSource, primary: PgServer) {
+    const view = async () =>
+      (await primary.query<{ v: string }>(
+        `SELECT json_build_object('lsn', pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text,
+            'replay', (SELECT json_object_agg(application_name, pg_wal_lsn_diff(replay_lsn, '0/0')::text) FROM pg_stat_replication),
+            'slots', (SELECT json_object_agg(slot_name, pg_wal_lsn_diff(restart_lsn, '0/0')::text) FROM pg_replication_slots))::text AS v`,
+      ))[0]!.v;
+    let polled: readonly ReplicaPosition[] = [];
+    let seen = '';
+    await waitUntil('a quiet moment on the primary', 15_000, async () => {
+      const first = await view();
+      polled = await src.poll();
+      seen = await view();
+      return first === seen;
+    }, 100);
+    return { polled, server: JSON.parse(seen) as { lsn: string; replay: Record<string, string> | null; slots: Record<string, string> | null } };
+  }
+
+  test('primary frozen (SIGSTOP) and the standby promoted: the very next poll finds the new primary; a stopped old primary is skipped; all down → error naming both', async () => {
+    const oldPrimary = fo.primary;
+    const standby = fo.standby('fo-standby');
+    const url = `postgres://watcher:${encodeURIComponent(PASSWORD)}@127.0.0.1:${oldPrimary.port},127.0.0.1:${standby.port}/postgres?target_session_attrs=primary`;
+    const src = source({ url, timeoutMs: 3000 });
+
+    // Before: the old primary reports its standby (through its slot) at the position it sees.
+    await fo.write(100);
+    await fo.waitCaughtUp();
+    const before = await quietPoll(src, oldPrimary);
+    assert.deepEqual(before.polled.map((r) => [r.nodeId, r.leaderSeq, r.followerSeq]), [[SLOT, BigInt(before.server.lsn), BigInt(before.server.replay!['fo-standby']!)]]);
+
+    // Failover while the old primary hangs: the kept connection gets no answer within its share of timeoutMs, the
+    // old primary none within its share either, and the promoted standby is the primary: all in one poll.
+    const pids = oldPrimary.pids();
+    fo.suspend(pids);
+    try {
+      await standby.promote();
+      const t0 = Date.now();
+      const after = await src.poll();
+      const ms = Date.now() - t0;
+      assert.deepEqual(after, [], 'the new primary has no standby');
+      assert.ok(ms < 3000, `took ${ms} ms`);
+      const [conn] = await standby.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = 'watcher' AND application_name = 'otel-replication-lag'");
+      assert.equal(conn!.n, 1, 'connected to the new primary');
+    } finally {
+      fo.continue(pids);
+      await oldPrimary.stop(); // for good: it must not come back as a second primary
+    }
+
+    // The new primary's own positions: a slot created there is reported with its pg_current_wal_lsn.
+    await standby.query("SELECT pg_create_physical_replication_slot('after_failover', true)");
+    const later = await quietPoll(src, standby);
+    assert.deepEqual(later.polled.map((r) => [r.nodeId, r.leaderSeq, r.followerSeq]), [['after_failover', BigInt(later.server.lsn), BigInt(later.server.slots!['after_failover']!)]]);
+    // A new source skips the stopped old primary (refused) and finds the new one in its first poll.
+    assert.deepEqual((await source({ url, timeoutMs: 3000 }).poll()).map((r) => r.nodeId), ['after_failover']);
+
+    // Everything down: one error within timeoutMs naming both hosts, without the password.
+    await standby.stop();
+    const { error, ms } = await rejection(src.poll());
+    assert.ok(ms < 3300, `took ${ms} ms`);
+    assert.match(
+      error.message,
+      new RegExp(`^PostgreSQL primary postgres://127\\.0\\.0\\.1:${oldPrimary.port},127\\.0\\.0\\.1:${standby.port}/postgres: no primary among the 2 hosts .*: ` +
+        `postgres://127\\.0\\.0\\.1:${oldPrimary.port}/postgres: connection refused.*?; postgres://127\\.0\\.0\\.1:${standby.port}/postgres: connection refused`),
+    );
+    assertNoSecret(error.message);
   });
 });
