@@ -152,17 +152,30 @@ after(async () => {
   for (const s of opened) await s.close();
 });
 
+/** A TCP server on 127.0.0.1 that only counts connections (to prove that nothing connects before a poll). */
+async function countingServer(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+  let count = 0;
+  const sockets: Socket[] = [];
+  const server = createServer((s) => {
+    count++;
+    sockets.push(s);
+  });
+  const port = await findFreePort(...PORTS);
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port,
+    connections: () => count,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 describe('PostgresSource options', () => {
   test('bad options throw naming the option, before any I/O and without echoing a password', async () => {
     // A TCP server that counts connections: nothing may reach it until the first poll.
-    let connections = 0;
-    const sockets: Socket[] = [];
-    const server = createServer((s) => {
-      connections++;
-      sockets.push(s);
-    });
-    const port = await findFreePort(...PORTS);
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    const { port, connections, close } = await countingServer();
     try {
       const url = `postgres://watcher:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/postgres`;
       const cases: [unknown, new (...args: never[]) => Error, RegExp][] = [
@@ -208,16 +221,15 @@ describe('PostgresSource options', () => {
       const lazy = source({ url, timeoutMs: 300 });
       assert.equal(lazy.name, 'postgresql');
       await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.equal(connections, 0);
+      assert.equal(connections(), 0);
       // ...and its first poll connects: a server that accepts and never answers is a timeout, not a hang.
       const { error, ms } = await rejection(lazy.poll());
-      assert.equal(connections, 1);
+      assert.equal(connections(), 1);
       assert.match(error.message, /^PostgreSQL primary postgres:\/\/127\.0\.0\.1:\d+\/postgres: no answer within 300 ms while connecting/);
       assert.ok(ms < 1000, `took ${ms} ms`);
       assertNoSecret(error.message);
     } finally {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      await close();
     }
   });
 
@@ -281,14 +293,7 @@ describe('PostgresSource options', () => {
 
 describe('PostgresSource with several hosts (libpq multi-host URL): URL checks', () => {
   test('an empty host, a bad port, an IPv6 address without brackets, host=/port= parameters, a standby or unknown target_session_attrs: RangeError before any I/O, no password', async () => {
-    let connections = 0;
-    const sockets: Socket[] = [];
-    const server = createServer((s) => {
-      connections++;
-      sockets.push(s);
-    });
-    const port = await findFreePort(...PORTS);
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    const { port, connections, close } = await countingServer();
     try {
       const user = `watcher:${encodeURIComponent(PASSWORD)}`;
       const url = (hosts: string, query = '') => `postgres://${user}@${hosts}/postgres${query}`;
@@ -332,10 +337,9 @@ describe('PostgresSource with several hosts (libpq multi-host URL): URL checks',
         assert.equal(error.message, `PostgreSQL primary postgres://${here},[::1]:5432,DB.example:6432/postgres: the source is closed`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.equal(connections, 0, 'no connection before a poll');
+      assert.equal(connections(), 0, 'no connection before a poll');
     } finally {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      await close();
     }
   });
 });
