@@ -11,7 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import type { ConnectionOptions } from 'node:tls';
 import { describe } from '../config.ts';
 import type { ReplicaPosition, ReplicationSource } from './source.ts';
-import { describeTlsError, nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from './tls.ts';
+import { describeTlsError, isClientCertificateAlert, nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from './tls.ts';
 
 /** Options of `EtcdSource`. */
 export interface EtcdSourceOptions {
@@ -331,21 +331,17 @@ function failureReason(error: unknown, signal: AbortSignal, timeoutMs: number, u
   const code = (failed.error as { code?: unknown }).code;
   const certificate = describeTlsError(failed.error);
   if (certificate !== undefined) return certificate;
+  if (isClientCertificateAlert(code)) {
+    return tls?.cert === undefined
+      ? `etcd requires a client certificate (--client-cert-auth) (${code}): pass one and its key (tls.cert and tls.key, replag --tls-cert/--tls-key)`
+      : `etcd refused the client certificate (${code}): pass one signed by a CA in etcd's --trusted-ca-file`;
+  }
   switch (code) {
     case 'ECONNREFUSED':
       return 'connection refused (is etcd running and listening there?)';
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'host not found';
-    case 'ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE':
-    case 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE':
-    case 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED':
-    case 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA':
-    case 'ERR_SSL_SSL/TLS_ALERT_CERTIFICATE_UNKNOWN':
-    case 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN':
-      return tls?.cert === undefined
-        ? `etcd requires a client certificate (--client-cert-auth) (${code}): pass one and its key (tls.cert and tls.key, replag --tls-cert/--tls-key)`
-        : `etcd refused the client certificate (${code}): pass one signed by a CA in etcd's --trusted-ca-file`;
     case 'ERR_SSL_WRONG_VERSION_NUMBER':
     case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
       return `the server does not speak TLS (${code}): for a plaintext client URL use http://`;

@@ -22,7 +22,7 @@ import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import type { Position } from '../types.ts';
 import type { ReplicaPosition, ReplicationSource } from './source.ts';
-import { describeTlsError, nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from './tls.ts';
+import { describeTlsError, isClientCertificateAlert, nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from './tls.ts';
 
 /** Options of `PostgresSource`. */
 export interface PostgresSourceOptions {
@@ -438,7 +438,7 @@ export class PostgresSource implements ReplicationSource {
       message = `${at}: ${e.message}: pass a client certificate signed by a CA in the server's ssl_ca_file (PostgresSourceOptions.tls.cert and .key, replag --tls-cert FILE --tls-key FILE)`;
     } else if (code === '28000' && /^certificate authentication failed/.test(e.message)) {
       message = `${at}: ${e.message}: the client certificate's common name (CN) must be the user name, or be mapped to it in pg_ident.conf`;
-    } else if (/^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|ACCESS_DENIED)$/.test(code)) {
+    } else if (isClientCertificateAlert(code)) {
       message = this.clientCertificate
         ? `${at}: the server refused the client certificate (${code}): pass one signed by a CA in the server's ssl_ca_file`
         : `${at}: the server refused the TLS connection (${code}): it requires a client certificate: pass PostgresSourceOptions.tls.cert and .key (replag --tls-cert FILE --tls-key FILE)`;

@@ -18,7 +18,7 @@
 import { Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { ReplicaPosition, ReplicationSource } from './source.ts';
-import { describeTlsError, nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from './tls.ts';
+import { describeTlsError, isClientCertificateAlert, nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from './tls.ts';
 
 /** Options of `RedisSource`: exactly one of `url` or `sentinels` + `masterName`. */
 export interface RedisSourceOptions {
@@ -138,8 +138,6 @@ type Reply = string | bigint | null | readonly (Reply | ReplyError)[];
 /** Where a connection is: TCP connecting, in the TLS handshake, or ready for commands. */
 type Phase = 'connecting' | 'handshake' | 'ready';
 
-/** TLS alerts a server sends when it requires a client certificate or refuses the one given. */
-const CLIENT_CERT_ALERT = /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|HANDSHAKE_FAILURE|ACCESS_DENIED)$/;
 const PLAINTEXT_HINT = 'if the server accepts only TLS, use a rediss:// URL (with tls.ca, replag --tls-ca FILE, for a private CA)';
 const SENTINEL_PLAINTEXT_HINT = 'if the Sentinel accepts only TLS, use rediss:// Sentinel URLs (with tls.ca, replag --tls-ca FILE, for a private CA)';
 const DISCOVERED_PLAINTEXT_HINT = 'if the server accepts only TLS, give the tls option (replag --tls-ca FILE) or rediss:// Sentinel URLs';
@@ -198,7 +196,7 @@ class RespConnection {
     const detail = typeof code === 'string' && code.startsWith('ERR_SSL_') ? code : error.message;
     const advice = describeTlsError(error);
     if (advice !== undefined) return new Error(`${this.where}: cannot connect (TLS handshake failed): ${advice}`);
-    if (this.tls !== undefined && typeof code === 'string' && CLIENT_CERT_ALERT.test(code)) {
+    if (this.tls !== undefined && isClientCertificateAlert(code)) {
       return new Error(this.tls.cert === undefined
         ? `${this.where}: cannot connect (the server refused the TLS connection: ${code}): it requires a client certificate: pass tls.cert and tls.key (replag --tls-cert FILE --tls-key FILE)`
         : `${this.where}: cannot connect (the server refused the client certificate: ${code}): pass one signed by a CA the server trusts (its tls-ca-cert-file)`);

@@ -71,6 +71,17 @@ function isIpAddress(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
 }
 
+/** TLS alerts a server sends when it requires a client certificate or refuses the one given. */
+const CLIENT_CERTIFICATE_ALERT = /^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|HANDSHAKE_FAILURE|ACCESS_DENIED)$/;
+
+/**
+ * Whether an error code is the server's TLS alert about the client certificate (missing or refused); each source
+ * words the advice for its server's settings.
+ */
+export function isClientCertificateAlert(code: unknown): boolean {
+  return typeof code === 'string' && CLIENT_CERTIFICATE_ALERT.test(code);
+}
+
 /**
  * A TLS failure as a sentence that says what to do, e.g. for an unknown CA: pass the CA that signed the server's
  * certificate. Returns undefined when `error` is not a TLS error.

@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplicationLagMonitor } from '../../src/monitor.ts';
 import { startPoller, type Poller } from '../../src/sources/poller.ts';
+import type { ReplicaPosition } from '../../src/sources/source.ts';
 import { parseReplicationInfo, RedisSource, type RedisSourceOptions } from '../../src/sources/redis.ts';
 import { findFreePort, startRedisCluster, waitUntil, type RedisCluster, type RedisSentinel, type RedisServer } from '../harness/redis.ts';
 import { ensureServiceUser } from '../harness/service-user.ts';
@@ -86,6 +87,29 @@ async function masterListing(master: RedisServer = cluster.master): Promise<{ of
     replicas.set(`${f.ip}:${f.port}`, BigInt(f.offset!));
   }
   return { offset: BigInt(info.get('master_repl_offset')!), replicas };
+}
+
+/** Polls until the replica is listed caught up (replicas ACK once a second). */
+async function waitCaughtUp(s: RedisSource, what: string): Promise<void> {
+  await waitUntil(what, 10_000, async () => {
+    const [r] = await s.poll();
+    return r !== undefined && r.followerSeq === r.leaderSeq;
+  }, 100);
+}
+
+/**
+ * One poll across which `from`'s INFO replication held still (offset and replica `id`'s offset), with that
+ * listing: the comparison the position tests make. Fails after 40 tries (masters PING their replicas).
+ */
+async function pollWhileStill(s: RedisSource, from: RedisServer, id: string): Promise<{ replicas: readonly ReplicaPosition[]; listed: Awaited<ReturnType<typeof masterListing>> }> {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    if (attempt > 0) await sleep(100);
+    const before = await masterListing(from);
+    const replicas = await s.poll();
+    const after = await masterListing(from);
+    if (before.offset === after.offset && before.replicas.get(id) === after.replicas.get(id)) return { replicas, listed: after };
+  }
+  assert.fail(`the offset of :${from.port} never held still across one poll`);
 }
 
 const tcpSockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
@@ -194,11 +218,7 @@ describe('RedisSource against a real master and replica', () => {
   test('positions are the master_repl_offset and replica offset the servers report themselves', LIMIT, async () => {
     await cluster.write(200);
     const s = source();
-    // The replica ACKs once a second: wait until the master lists it caught up.
-    await waitUntil('replica caught up in the master listing', 10_000, async () => {
-      const [r] = await s.poll();
-      return r !== undefined && r.followerSeq === r.leaderSeq;
-    }, 100);
+    await waitCaughtUp(s, 'replica caught up in the master listing');
     // Compare against a snapshot the master did not move across (it PINGs its replicas every 10 s).
     let compared = false;
     for (let attempt = 0; attempt < 40 && !compared; attempt++) {
@@ -469,22 +489,10 @@ describe('RedisSource over TLS (a TLS-only master and replica, replicating over 
     assert.equal((await tlsCluster.replica.info('replication')).get('master_link_status'), 'up', 'the replica replicates over TLS');
     await tlsCluster.write(100);
     const s = tlsSource();
-    await waitUntil('TLS replica caught up in the master listing', 10_000, async () => {
-      const [r] = await s.poll();
-      return r !== undefined && r.followerSeq === r.leaderSeq;
-    }, 100);
-    let compared = false;
-    for (let attempt = 0; attempt < 40 && !compared; attempt++) {
-      if (attempt > 0) await sleep(100);
-      const listed = await masterListing(tlsCluster.master);
-      const replicas = await s.poll();
-      const after = await masterListing(tlsCluster.master);
-      if (listed.offset !== after.offset || listed.replicas.get(tlsReplicaId()) !== after.replicas.get(tlsReplicaId())) continue;
-      compared = true;
-      assert.deepEqual(replicas.map((r) => [r.nodeId, r.leaderSeq, r.followerSeq]), [[tlsReplicaId(), after.offset, after.replicas.get(tlsReplicaId())]]);
-      assert.ok(after.offset > 0n);
-    }
-    assert.ok(compared, 'the master offset never held still across one poll');
+    await waitCaughtUp(s, 'TLS replica caught up in the master listing');
+    const { replicas, listed } = await pollWhileStill(s, tlsCluster.master, tlsReplicaId());
+    assert.deepEqual(replicas.map((r) => [r.nodeId, r.leaderSeq, r.followerSeq]), [[tlsReplicaId(), listed.offset, listed.replicas.get(tlsReplicaId())]]);
+    assert.ok(listed.offset > 0n);
     // One TLS connection for several polls (plus redis-cli's own).
     const connections = async () => Number((await tlsCluster.master.info('stats')).get('total_connections_received'));
     const before = await connections();
@@ -635,17 +643,9 @@ describe('RedisSource through Redis Sentinel (a master, a replica and a real Sen
   /** Asserts that one poll returns exactly what `from` lists in INFO replication (compared when it held still). */
   async function assertReportsFrom(s: RedisSource, from: RedisServer, listed: RedisServer): Promise<void> {
     const id = idOf(listed);
-    for (let attempt = 0; attempt < 40; attempt++) {
-      if (attempt > 0) await sleep(100);
-      const before = await masterListing(from);
-      const replicas = await s.poll();
-      const after = await masterListing(from);
-      if (before.offset !== after.offset || before.replicas.get(id) !== after.replicas.get(id)) continue;
-      assert.deepEqual(replicas.map((r) => [r.nodeId, r.leaderSeq, r.followerSeq]), [[id, after.offset, after.replicas.get(id)]]);
-      assert.deepEqual(replicas[0]!.attributes, { 'replication.system': 'redis', 'server.address': '127.0.0.1', 'server.port': listed.port, 'redis.sentinel.master': MASTER_NAME });
-      return;
-    }
-    assert.fail(`the offset of :${from.port} never held still across one poll`);
+    const { replicas, listed: after } = await pollWhileStill(s, from, id);
+    assert.deepEqual(replicas.map((r) => [r.nodeId, r.leaderSeq, r.followerSeq]), [[id, after.offset, after.replicas.get(id)]]);
+    assert.deepEqual(replicas[0]!.attributes, { 'replication.system': 'redis', 'server.address': '127.0.0.1', 'server.port': listed.port, 'redis.sentinel.master': MASTER_NAME });
   }
 
   before(async () => {
@@ -673,10 +673,7 @@ describe('RedisSource through Redis Sentinel (a master, a replica and a real Sen
   test('discovery: the positions the master named by the Sentinel reports, with redis.sentinel.master; one question, then the kept connection', LIMIT, async () => {
     await sc.write(100);
     const s = viaSentinel();
-    await waitUntil('replica caught up in the master listing', 10_000, async () => {
-      const [r] = await s.poll();
-      return r !== undefined && r.followerSeq === r.leaderSeq;
-    }, 100);
+    await waitCaughtUp(s, 'replica caught up in the master listing');
     await assertReportsFrom(s, master, replica);
     // The Sentinel is asked only to (re)connect: three more polls, no new Sentinel connection but redis-cli's own.
     const before = await sentinelConnections();

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect, createServer, type Server } from 'node:tls';
-import { describeTlsError, nodeTlsOptions, validateTlsOptions } from '../../src/sources/tls.ts';
+import { describeTlsError, isClientCertificateAlert, nodeTlsOptions, validateTlsOptions } from '../../src/sources/tls.ts';
 import { makeTestCertificates, type TestCertificates } from '../harness/tls.ts';
 
 let certs: TestCertificates;
@@ -100,6 +100,28 @@ describe('nodeTlsOptions against a real TLS server', () => {
     await handshake('127.0.0.1', { ca: certs.ca.cert });
     await handshake('127.0.0.1', { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key });
     assert.deepEqual(clientCertSeen, [undefined, 'replag']);
+  });
+
+  test('isClientCertificateAlert: the alert of a server that requires a client certificate, and nothing else', async () => {
+    const strict = createServer({ cert: certs.server.cert, key: certs.server.key, ca: certs.ca.cert, requestCert: true, rejectUnauthorized: true }, (socket) => socket.end('hello'));
+    strict.listen(0, '127.0.0.1');
+    await once(strict, 'listening');
+    const strictPort = (strict.address() as AddressInfo).port;
+    try {
+      const attempt = (options: Parameters<typeof nodeTlsOptions>[0]) =>
+        new Promise<Error | undefined>((resolve) => {
+          const socket = connect({ host: '127.0.0.1', port: strictPort, ...nodeTlsOptions(options, '127.0.0.1') });
+          socket.on('data', () => undefined);
+          socket.on('end', () => resolve(undefined));
+          socket.on('error', resolve);
+        });
+      const refused = await attempt({ ca: certs.ca.cert });
+      assert.ok(isClientCertificateAlert((refused as { code?: unknown } | undefined)?.code), `without a client certificate: ${(refused as { code?: unknown } | undefined)?.code}`);
+      assert.equal(await attempt({ ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key }), undefined, 'with one it connects');
+    } finally {
+      strict.close();
+    }
+    for (const code of ['ECONNRESET', 'ERR_SSL_WRONG_VERSION_NUMBER', 'DEPTH_ZERO_SELF_SIGNED_CERT', undefined, 42]) assert.equal(isClientCertificateAlert(code), false, String(code));
   });
 
   test('describeTlsError leaves other errors alone', () => {
