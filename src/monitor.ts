@@ -3,7 +3,7 @@ import { alertMessage, AlertLog, shouldAlert } from './alerts.ts';
 import { resolveConfig, type ReplicationLagConfig } from './config.ts';
 import { NodeState } from './node-state.ts';
 import type { LagAlert, LagStatistics, Position, ReplicationStatus } from './types.ts';
-import { checkAttributes, checkLagSeconds, checkNodeId, checkPosition } from './validate.ts';
+import { checkAttributes, checkLagSeconds, checkNodeId, checkPosition, quoteId } from './validate.ts';
 
 /** Receives every alert, synchronously, from the `updateLag` call that caused it. */
 export type AlertListener = (alert: LagAlert) => void;
@@ -61,7 +61,7 @@ export class ReplicationLagMonitor {
     checkLagSeconds(nodeId, lagSeconds);
     let node = this.nodes.get(nodeId);
     if (node === undefined && !this.config.autoRegister) {
-      throw new RangeError(`updateLag(${JSON.stringify(nodeId)}): nodeId is not registered and autoRegister is off`);
+      throw new RangeError(`updateLag(${quoteId(nodeId)}): nodeId is not registered and autoRegister is off`);
     }
     const clock = this.config.now();
     node ??= this.addNode('updateLag', nodeId);
@@ -121,13 +121,14 @@ export class ReplicationLagMonitor {
     let criticalNodes = 0;
     let stalledNodes = 0;
     let reporting = 0;
-    let sum = 0;
+    let mean = 0;
     let max = 0;
     for (const node of this.nodes.values()) {
       const status = node.status;
       if (status === undefined) continue;
       reporting++;
-      sum += status.lagSeconds;
+      // A running mean: a sum of many large delays could overflow to Infinity.
+      mean += (status.lagSeconds - mean) / reporting;
       if (status.lagSeconds > max) max = status.lagSeconds;
       if (status.severity === 'warning') warningNodes++;
       else if (status.severity === 'critical') criticalNodes++;
@@ -138,7 +139,7 @@ export class ReplicationLagMonitor {
       warningNodes,
       criticalNodes,
       stalledNodes,
-      avgLagSeconds: reporting === 0 ? 0 : sum / reporting,
+      avgLagSeconds: mean,
       maxLagSeconds: max,
       totalAlerts: this.totalAlerts,
     };
@@ -163,7 +164,7 @@ export class ReplicationLagMonitor {
 
   private addNode(method: string, nodeId: string): NodeState {
     if (this.nodes.size >= this.config.maxNodes) {
-      throw new RangeError(`${method}(${JSON.stringify(nodeId)}): cannot add node, maxNodes (${this.config.maxNodes}) reached`);
+      throw new RangeError(`${method}(${quoteId(nodeId)}): cannot add node, maxNodes (${this.config.maxNodes}) reached`);
     }
     const node = new NodeState(nodeId, this.config);
     this.nodes.set(nodeId, node);

@@ -5,52 +5,74 @@ import type { NodeAttributes, Position } from './types.ts';
 /** Attribute key the instrumentation sets itself; nodes cannot override it. */
 export const RESERVED_ATTRIBUTE = 'replication.node.id';
 
+/** Longest node id accepted, in UTF-16 code units (string `length`). */
+export const MAX_NODE_ID_LENGTH = 1024;
+
+/** Largest position accepted: 2^64 − 1, the widest counter a replicated system reports (LSNs, offsets). */
+export const MAX_POSITION = 2n ** 64n - 1n;
+
+/** Largest `lagSeconds` (or reported delay) accepted: 10^10 s, about 317 years. */
+export const MAX_LAG_SECONDS = 1e10;
+
+/** Characters of a node id quoted in an error message. */
+const QUOTED_ID_LENGTH = 64;
+
+/** A node id as error messages quote it: JSON-quoted, at most a short prefix of a long one, with its length. */
+export function quoteId(nodeId: string): string {
+  if (nodeId.length <= QUOTED_ID_LENGTH) return JSON.stringify(nodeId);
+  return `${JSON.stringify(nodeId.slice(0, QUOTED_ID_LENGTH))}… (${nodeId.length} characters)`;
+}
+
 export function checkNodeId(method: string, nodeId: unknown): asserts nodeId is string {
   if (typeof nodeId !== 'string') throw new TypeError(`${method}: nodeId must be a string, got ${describe(nodeId)}`);
   if (nodeId.length === 0) throw new RangeError(`${method}: nodeId must not be empty`);
+  if (nodeId.length > MAX_NODE_ID_LENGTH) {
+    throw new RangeError(`${method}(${quoteId(nodeId)}): nodeId must be at most ${MAX_NODE_ID_LENGTH} characters, got ${nodeId.length}`);
+  }
 }
 
 export function checkPosition(nodeId: string, field: 'leaderSeq' | 'followerSeq', value: unknown): asserts value is Position {
   if (typeof value === 'number') {
     if (!Number.isInteger(value) || value < 0) {
-      throw new RangeError(`updateLag(${JSON.stringify(nodeId)}): ${field} must be a non-negative integer, got ${describe(value)}`);
+      throw new RangeError(`updateLag(${quoteId(nodeId)}): ${field} must be a non-negative integer, got ${describe(value)}`);
     }
     if (!Number.isSafeInteger(value)) {
-      throw new RangeError(`updateLag(${JSON.stringify(nodeId)}): ${field} ${value} is above 2^53-1 and has lost precision: pass it as a bigint`);
+      throw new RangeError(`updateLag(${quoteId(nodeId)}): ${field} ${value} is above 2^53-1 and has lost precision: pass it as a bigint`);
     }
     return;
   }
   if (typeof value === 'bigint') {
-    if (value < 0n) throw new RangeError(`updateLag(${JSON.stringify(nodeId)}): ${field} must be non-negative, got ${value}n`);
+    if (value < 0n) throw new RangeError(`updateLag(${quoteId(nodeId)}): ${field} must be non-negative, got ${value}n`);
+    if (value > MAX_POSITION) throw new RangeError(`updateLag(${quoteId(nodeId)}): ${field} must be at most 2^64-1 (18446744073709551615), got a ${value.toString(2).length}-bit value`);
     return;
   }
-  throw new TypeError(`updateLag(${JSON.stringify(nodeId)}): ${field} must be a number or bigint, got ${describe(value)}`);
+  throw new TypeError(`updateLag(${quoteId(nodeId)}): ${field} must be a number or bigint, got ${describe(value)}`);
 }
 
 export function checkLagSeconds(nodeId: string, value: unknown): asserts value is number | undefined {
   if (value === undefined) return;
-  if (typeof value !== 'number') throw new TypeError(`updateLag(${JSON.stringify(nodeId)}): lagSeconds must be a number, got ${describe(value)}`);
-  if (!Number.isFinite(value) || value < 0) {
-    throw new RangeError(`updateLag(${JSON.stringify(nodeId)}): lagSeconds must be a finite number >= 0, got ${value}`);
+  if (typeof value !== 'number') throw new TypeError(`updateLag(${quoteId(nodeId)}): lagSeconds must be a number, got ${describe(value)}`);
+  if (!Number.isFinite(value) || value < 0 || value > MAX_LAG_SECONDS) {
+    throw new RangeError(`updateLag(${quoteId(nodeId)}): lagSeconds must be a finite number between 0 and ${MAX_LAG_SECONDS}, got ${value}`);
   }
 }
 
 /** Validates and freezes a copy of node attributes. */
 export function checkAttributes(nodeId: string, attributes: unknown): NodeAttributes {
   if (attributes === null || typeof attributes !== 'object' || Array.isArray(attributes)) {
-    throw new TypeError(`registerNode(${JSON.stringify(nodeId)}): attributes must be an object, got ${describe(attributes)}`);
+    throw new TypeError(`registerNode(${quoteId(nodeId)}): attributes must be an object, got ${describe(attributes)}`);
   }
   const copy: Record<string, string | number | boolean> = {};
   for (const [key, value] of Object.entries(attributes)) {
-    if (key.length === 0) throw new RangeError(`registerNode(${JSON.stringify(nodeId)}): attribute keys must not be empty`);
+    if (key.length === 0) throw new RangeError(`registerNode(${quoteId(nodeId)}): attribute keys must not be empty`);
     if (key === RESERVED_ATTRIBUTE) {
-      throw new RangeError(`registerNode(${JSON.stringify(nodeId)}): attribute ${RESERVED_ATTRIBUTE} is set from the node id and cannot be given`);
+      throw new RangeError(`registerNode(${quoteId(nodeId)}): attribute ${RESERVED_ATTRIBUTE} is set from the node id and cannot be given`);
     }
     if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) {
       copy[key] = value;
     } else {
       throw new TypeError(
-        `registerNode(${JSON.stringify(nodeId)}): attribute ${JSON.stringify(key)} must be a string, finite number or boolean, got ${describe(value)}`,
+        `registerNode(${quoteId(nodeId)}): attribute ${JSON.stringify(key)} must be a string, finite number or boolean, got ${describe(value)}`,
       );
     }
   }

@@ -96,7 +96,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   if (!Number.isInteger(cardinalityLimit) || cardinalityLimit < 1) throw new RangeError(`cardinalityLimit must be a positive integer, got ${cardinalityLimit}`);
   const otlp = resolveOtlp(env, options.otlp);
   const instrumentation = new ReplicationLagInstrumentation({ ...options.instrumentation, enabled: false });
-  const resource = buildResource(options);
+  const resource = await settledResource(buildResource(options));
 
   const readers: IMetricReader[] = [];
   const processors: LogRecordProcessor[] = [];
@@ -209,6 +209,30 @@ function fromEnv(env: Readonly<Record<string, string | undefined>>, signal: 'MET
   if (perSignal) return perSignal;
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   return base ? signalUrl(base, signal) : undefined;
+}
+
+/** How long startTelemetry waits for detected resource attributes (host.id is read from a file). */
+const RESOURCE_SETTLE_TIMEOUT_MS = 2000;
+
+/**
+ * Waits for the detectors' asynchronous attributes (host.id) before any export or scrape: the SDK logs
+ * "Accessing resource attributes before async attributes settled" at every read of a pending resource (twice per
+ * Prometheus scrape) and leaves the pending attributes out. Bounded, so a detector that never answers cannot hold
+ * startTelemetry: the resource is then rebuilt from the attributes that did settle.
+ */
+async function settledResource(resource: Resource): Promise<Resource> {
+  if (!resource.asyncAttributesPending) return resource;
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    resource.waitForAsyncAttributes?.().then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), RESOURCE_SETTLE_TIMEOUT_MS))),
+  ]);
+  clearTimeout(timer);
+  if (settled) return resource;
+  diag.warn(`otel-replication-lag: resource detection did not settle within ${RESOURCE_SETTLE_TIMEOUT_MS} ms; exporting without the pending attributes`);
+  const ready: Attributes = {};
+  for (const [key, value] of resource.getRawAttributes()) if (!(value instanceof Promise) && ready[key] === undefined) ready[key] = value as Attributes[string];
+  return resourceFromAttributes(ready);
 }
 
 function buildResource(options: TelemetryOptions): Resource {

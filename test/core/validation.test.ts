@@ -38,7 +38,7 @@ const Q = JSON.stringify(NODE);
 const positionCases: Case[] = [];
 for (const field of ['leaderSeq', 'followerSeq'] as const) {
   const at = (v: unknown): Call => (m) => (field === 'leaderSeq' ? m.updateLag(NODE, bad(v), 10) : m.updateLag(NODE, 2_000_000, bad(v)));
-  for (const [label, v] of [['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['-Infinity', Number.NEGATIVE_INFINITY], ['-1', -1], ['1.5', 1.5], ['2^53', 2 ** 53], ['-1n', -1n]] as const) {
+  for (const [label, v] of [['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['-Infinity', Number.NEGATIVE_INFINITY], ['-1', -1], ['1.5', 1.5], ['2^53', 2 ** 53], ['-1n', -1n], ['2^64', 2n ** 64n], ['2^1024', 2n ** 1024n]] as const) {
     positionCases.push({ name: `${field} ${label}`, call: at(v), error: RangeError, mentions: [Q, field] });
   }
   for (const [label, v] of [["'5'", '5'], ['null', null], ['{}', {}], ['undefined', undefined], ['true', true], ['[1]', [1]]] as const) {
@@ -47,7 +47,7 @@ for (const field of ['leaderSeq', 'followerSeq'] as const) {
 }
 
 const lagSecondsCases: Case[] = [
-  ...([['-1', -1], ['-0.001', -0.001], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY]] as const).map(([label, v]) => ({
+  ...([['-1', -1], ['-0.001', -0.001], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['1e308', 1e308], ['1e10 + 1', 1e10 + 1]] as const).map(([label, v]) => ({
     name: `lagSeconds ${label}`,
     call: ((m: ReplicationLagMonitor) => m.updateLag(NODE, 2_000_000, 1_999_000, v)) as Call,
     error: RangeError,
@@ -67,6 +67,8 @@ const nodeIdCases: Case[] = [
   { name: 'nodeId null', call: (m) => m.updateLag(null as unknown as string, 1, 1), error: TypeError, mentions: ['nodeId'] },
   { name: 'nodeId undefined', call: (m) => m.updateLag(undefined as unknown as string, 1, 1), error: TypeError, mentions: ['nodeId'] },
   { name: 'nodeId {}', call: (m) => m.updateLag({} as unknown as string, 1, 1), error: TypeError, mentions: ['nodeId'] },
+  { name: 'nodeId of 1025 characters', call: (m) => m.updateLag('x'.repeat(1025), 1, 1), error: RangeError, mentions: ['nodeId', '1024', '1025'] },
+  { name: 'registerNode of a 1 MiB id', call: (m) => m.registerNode('y'.repeat(1 << 20)), error: RangeError, mentions: ['nodeId', '1024'] },
   // an invalid position on a node that does not exist yet must not create it
   { name: 'new node with a bad followerSeq', call: (m) => m.updateLag('brand-new', 10, bad(Number.NaN)), error: RangeError, mentions: ['"brand-new"', 'followerSeq'] },
   { name: 'new node with a bad lagSeconds', call: (m) => m.updateLag('brand-new', 10, 5, -3), error: RangeError, mentions: ['"brand-new"', 'lagSeconds'] },
@@ -139,6 +141,44 @@ describe('maxNodes reached', () => {
 
 describe('registerNode: bad arguments', () => {
   for (const c of registerCases) test(`${c.name} → ${c.error.name}, nothing changes`, () => check(c));
+});
+
+describe('extreme but valid input', () => {
+  test('positions up to 2^64-1, delays up to 1e10 s and 1024-character ids: every figure finite, status serialisable', () => {
+    const { clock, monitor } = fakeMonitor({ maxNodes: 10 });
+    const top = 2n ** 64n - 1n;
+    const longId = 'z'.repeat(1024);
+    for (let s = 0; s < 40; s++) {
+      clock.t = s * 1000;
+      monitor.updateLag('widest', top, 0n);
+      monitor.updateLag(longId, top - BigInt(40 - s), 0n, 1e10);
+      monitor.updateLag('slowest', 10 + s, 0, 1e10 - s);
+    }
+    for (const status of monitor.getAllStatuses().values()) {
+      for (const key of ['lagEntries', 'lagSeconds', 'replicationRate'] as const) assert.ok(Number.isFinite(status[key]), `${status.nodeId.slice(0, 8)}.${key} = ${status[key]}`);
+      if (status.predictedLagSeconds !== undefined) assert.ok(Number.isFinite(status.predictedLagSeconds));
+      for (const sample of status.history) assert.ok(Number.isFinite(sample.lagEntries) && Number.isFinite(sample.lagSeconds));
+      assert.doesNotThrow(() => JSON.stringify(status));
+    }
+    assert.equal(monitor.getStatus('widest')!.lagEntries, Number(top));
+    const stats = monitor.getStats();
+    for (const [key, value] of Object.entries(stats)) assert.ok(Number.isFinite(value), `stats.${key} = ${value}`);
+    assert.ok(stats.avgLagSeconds > 6e9 && stats.avgLagSeconds <= 1e10, `avg ${stats.avgLagSeconds}`);
+  });
+
+  test('an error about a long node id quotes a short prefix only', () => {
+    const { monitor } = fakeMonitor({ maxNodes: 1 });
+    monitor.updateLag('only', 1, 1);
+    const id = `start-${'w'.repeat(1000)}`;
+    for (const call of [() => monitor.updateLag(id, 1, 1), () => monitor.updateLag(id, Number.NaN, 1), () => monitor.updateLag('q'.repeat(1 << 20), 1, 1)]) {
+      assert.throws(call, (e: unknown) => {
+        assert.ok(e instanceof RangeError);
+        assert.ok(e.message.length < 300, `message of ${e.message.length} characters`);
+        return true;
+      });
+    }
+    assert.throws(() => monitor.updateLag(id, 1, 1), /"start-w+"… \(1006 characters\)/);
+  });
 });
 
 describe('after an error the monitor keeps working', () => {
