@@ -31,18 +31,18 @@ describe('statuses', () => {
 
   test('positions are reported as given: bigints stay bigints', () => {
     const { monitor } = fakeMonitor();
-    const st = monitor.updateLag('a', 2n ** 64n, 2n ** 64n - 5n);
-    assert.equal(st.leaderSeq, 2n ** 64n);
-    assert.equal(st.followerSeq, 2n ** 64n - 5n);
+    const st = monitor.updateLag('a', (2n ** 64n - 1n), (2n ** 64n - 1n) - 5n);
+    assert.equal(st.leaderSeq, (2n ** 64n - 1n));
+    assert.equal(st.followerSeq, (2n ** 64n - 1n) - 5n);
   });
 
   test('a status with bigint positions serializes to JSON', () => {
     const { monitor } = fakeMonitor();
-    const st = monitor.updateLag('a', 2n ** 64n, 2n ** 64n - 5n);
+    const st = monitor.updateLag('a', (2n ** 64n - 1n), (2n ** 64n - 1n) - 5n);
     const json = JSON.parse(JSON.stringify(st)) as Record<string, unknown>;
     assert.equal(json.nodeId, 'a');
     assert.equal(json.lagEntries, 5);
-    assert.equal(String(json.leaderSeq), (2n ** 64n).toString());
+    assert.equal(String(json.leaderSeq), ((2n ** 64n - 1n)).toString());
     assert.ok(Array.isArray(json.history));
   });
 
