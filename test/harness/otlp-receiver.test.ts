@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { PROTOBUF_TYPES, startOtlpReceiver, type OtlpReceiver } from './otlp-receiver.ts';
 
@@ -195,6 +196,43 @@ describe('OTLP test receiver', () => {
     assert.equal(await post(`${receiver.url}/v1/metrics`, 'application/json', '{}'), 503);
     assert.equal(await post(`${receiver.url}/v1/metrics`, 'application/json', '{}'), 503);
     assert.equal(await post(`${receiver.url}/v1/metrics`, 'application/json', '{}'), 200);
+  });
+
+  it('injects faults switchable at runtime: refuse, status with Retry-After, hang, slow, then recovers', async () => {
+    const url = `${receiver.url}/v1/logs`;
+    const before = receiver.attempts('logs');
+    try {
+      await receiver.setFault({ mode: 'refuse' });
+      const { port } = new URL(receiver.url);
+      const refused = await new Promise<string | undefined>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1');
+        socket.once('connect', () => (socket.destroy(), resolve(undefined)));
+        socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code));
+      });
+      assert.equal(refused, 'ECONNREFUSED');
+      assert.equal(receiver.attempts('logs'), before, 'a refused connection never reaches the receiver');
+
+      await receiver.setFault({ mode: 'status', status: 503, retryAfterSeconds: 7 });
+      const unavailable = await fetch(url, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      assert.equal(unavailable.status, 503);
+      assert.equal(unavailable.headers.get('retry-after'), '7');
+      await receiver.setFault({ mode: 'status', status: 429 });
+      const limited = await fetch(url, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      assert.equal(limited.status, 429);
+      assert.equal(limited.headers.get('retry-after'), null);
+
+      await receiver.setFault({ mode: 'hang' });
+      await assert.rejects(fetch(url, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(300) }), /TimeoutError|aborted/);
+
+      await receiver.setFault({ mode: 'slow', delayMs: 300 });
+      const started = Date.now();
+      assert.equal(await post(url, 'application/json', '{}'), 200);
+      assert.ok(Date.now() - started >= 250, 'a slow answer comes after its delay');
+      assert.equal(receiver.attempts('logs'), before + 4);
+    } finally {
+      await receiver.setFault({ mode: 'none' });
+    }
+    assert.equal(await post(url, 'application/json', '{}'), 200);
   });
 
   it('waitFor resolves with the first truthy value and times out naming what it waited for', async () => {

@@ -68,6 +68,21 @@ export interface ReceivedSpan {
   readonly request: number;
 }
 
+/**
+ * A fault the receiver injects, switchable at runtime with `setFault`:
+ * - `none`: decode and answer 200;
+ * - `refuse`: the port is closed, so connections are refused (ECONNREFUSED), and reopened on the next mode;
+ * - `status`: answer every request with `status` (500, 503, 429…), with `Retry-After` when given;
+ * - `hang`: read the request and never answer (the exporter's timeout ends it);
+ * - `slow`: answer normally after `delayMs`.
+ */
+export type ReceiverFault =
+  | { readonly mode: 'none' }
+  | { readonly mode: 'refuse' }
+  | { readonly mode: 'status'; readonly status: number; readonly retryAfterSeconds?: number }
+  | { readonly mode: 'hang' }
+  | { readonly mode: 'slow'; readonly delayMs: number };
+
 export interface OtlpReceiver {
   /** Base URL, e.g. http://127.0.0.1:23456 (what OTEL_EXPORTER_OTLP_ENDPOINT takes). */
   readonly url: string;
@@ -79,6 +94,10 @@ export interface OtlpReceiver {
   spans(): ReceivedSpan[];
   /** Makes the next `count` requests fail with `status` (e.g. 503) before succeeding again. */
   failNext(count: number, status: number): void;
+  /** Switches the injected fault; resolves once it is in force (for `refuse`, the port is closed). */
+  setFault(fault: ReceiverFault): Promise<void>;
+  /** Requests that reached the receiver per signal, answered or not (a refused connection never reaches it). */
+  attempts(signal: Signal): number;
   /** Polls `check` until it returns something other than undefined/false; rejects naming `what` after `timeoutMs`. */
   waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
@@ -92,6 +111,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const requests: ReceivedRequest[] = [];
   const rejected: { path: string; reason: string }[] = [];
   let failures: { count: number; status: number } = { count: 0, status: 503 };
+  let fault: ReceiverFault = { mode: 'none' };
+  const attempted: Record<Signal, number> = { metrics: 0, logs: 0, traces: 0 };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -107,6 +128,16 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       res.writeHead(404).end();
       return;
     }
+    attempted[signal]++;
+    const now = fault;
+    if (now.mode === 'hang') return; // Never answered: the client's timeout (or close()) ends the request.
+    if (now.mode === 'status') {
+      const headers: Record<string, string> = { 'content-type': 'text/plain' };
+      if (now.retryAfterSeconds !== undefined) headers['retry-after'] = String(now.retryAfterSeconds);
+      res.writeHead(now.status, headers).end('injected failure');
+      return;
+    }
+    if (now.mode === 'slow') await new Promise((r) => setTimeout(r, now.delayMs));
     if (failures.count > 0) {
       failures.count--;
       res.writeHead(failures.status, { 'content-type': 'text/plain' }).end('injected failure');
@@ -140,6 +171,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
 
   const port = await listen(server);
   const url = `http://127.0.0.1:${port}`;
+  let listening = true;
 
   return {
     url,
@@ -154,6 +186,26 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     failNext: (count, status) => {
       failures = { count, status };
     },
+    attempts: (signal) => attempted[signal],
+    setFault: async (next) => {
+      if (next.mode === 'refuse' && listening) {
+        listening = false;
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      } else if (next.mode !== 'refuse' && !listening) {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(port, '127.0.0.1', () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+        listening = true;
+      }
+      fault = next;
+    },
     waitFor: async <T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000): Promise<T> => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -167,6 +219,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        if (!listening) return resolve();
+        listening = false;
         server.closeAllConnections();
         server.close(() => resolve());
       }),
