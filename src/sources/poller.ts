@@ -48,7 +48,8 @@ export function startPoller(options: PollerOptions): Poller {
   const intervalMs = options.intervalMs ?? 1000;
   if (!Number.isFinite(intervalMs) || intervalMs <= 0) throw new RangeError(`PollerOptions.intervalMs must be a number > 0, got ${intervalMs}`);
   const forgetMissing = options.forgetMissing ?? true;
-  let known = new Set<string>();
+  /** Node ids of the last successful poll, with the attributes they were registered with. */
+  let known = new Map<string, ReplicaPosition['attributes']>();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
@@ -80,18 +81,20 @@ export function startPoller(options: PollerOptions): Poller {
         failed(new TypeError(`${source.name}: poll() must resolve to an array of replica positions, got ${replicas === null ? 'null' : typeof replicas}`));
         return;
       }
-      const seen = new Set<string>();
+      const seen = new Map<string, ReplicaPosition['attributes']>();
       for (const r of replicas) {
         try {
-          seen.add(r.nodeId);
-          if (r.attributes !== undefined && !known.has(r.nodeId)) monitor.registerNode(r.nodeId, r.attributes);
+          // (Re-)register when the node is new or its attributes changed (e.g. a logical slot's consumer left).
+          const before = known.get(r.nodeId);
+          seen.set(r.nodeId, r.attributes ?? before);
+          if (r.attributes !== undefined && (!known.has(r.nodeId) || !sameAttributes(before, r.attributes))) monitor.registerNode(r.nodeId, r.attributes);
           monitor.updateLag(r.nodeId, r.leaderSeq, r.followerSeq, r.lagSeconds);
         } catch (error) {
           // One bad replica must not hide the others.
           report(error);
         }
       }
-      if (forgetMissing) for (const id of known) if (!seen.has(id)) monitor.unregisterNode(id);
+      if (forgetMissing) for (const id of known.keys()) if (!seen.has(id)) monitor.unregisterNode(id);
       known = seen;
       health = { source: source.name, up: true, consecutiveFailures: 0, lastSuccessAt: Date.now() };
       try {
@@ -118,4 +121,13 @@ export function startPoller(options: PollerOptions): Poller {
     },
     health: () => health,
   };
+}
+
+function sameAttributes(a: ReplicaPosition['attributes'], b: ReplicaPosition['attributes']): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
 }

@@ -23,6 +23,7 @@ import pg from 'pg';
 import type { Position } from '../types.ts';
 import type { ReplicaPosition, ReplicationSource } from './source.ts';
 import { describeTlsError, isClientCertificateAlert, nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from './tls.ts';
+import { LOGICAL_SLOTS_COLUMN, logicalReplicas, type LogicalSlotRow } from './postgresql-logical.ts';
 
 /** Options of `PostgresSource`. */
 export interface PostgresSourceOptions {
@@ -63,6 +64,11 @@ export interface PostgresSourceOptions {
    * - None of these: a plain TCP connection.
    */
   tls?: SourceTlsOptions;
+  /**
+   * Report every logical replication slot of the primary as a follower too (subscriptions, Debezium and other
+   * CDC consumers; see `postgresql-logical.ts`). Default true.
+   */
+  logicalSlots?: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -115,6 +121,7 @@ interface ServerRow {
   can_read_stats: boolean;
   current_lsn: string | null;
   replicas: WalSenderRow[];
+  logical_slots: LogicalSlotRow[];
 }
 
 /**
@@ -137,7 +144,7 @@ SELECT pg_is_in_recovery() AS in_recovery,
           FROM pg_stat_replication r
           FULL JOIN pg_replication_slots s ON s.active_pid = r.pid
          WHERE coalesce(s.slot_type, 'physical') = 'physical'
-           AND coalesce(r.state, '') <> 'backup') AS replicas`;
+           AND coalesce(r.state, '') <> 'backup') AS replicas,${LOGICAL_SLOTS_COLUMN}`;
 
 type Attributes = Readonly<Record<string, string | number | boolean>>;
 
@@ -193,6 +200,7 @@ export class PostgresSource implements ReplicationSource {
   private client: pg.Client | undefined;
   private connected: Promise<void> | undefined;
   private seen = new Map<string, Seen>();
+  private readonly logicalSlots: boolean;
   private inFlight: Promise<readonly ReplicaPosition[]> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -229,6 +237,10 @@ export class PostgresSource implements ReplicationSource {
     this.#secrets = [password, parsed.password, safeDecode(parsed.password), effective?.key].filter((s): s is string => typeof s === 'string' && s !== '');
     this.#hosts = urls.map((u) => pgHost(u, effective, password));
     this.timeoutMs = timeoutMs;
+    if (options.logicalSlots !== undefined && typeof options.logicalSlots !== 'boolean') {
+      throw new TypeError(`PostgresSourceOptions.logicalSlots must be a boolean, got ${typeof options.logicalSlots}`);
+    }
+    this.logicalSlots = options.logicalSlots ?? true;
   }
 
   /**
@@ -417,6 +429,7 @@ export class PostgresSource implements ReplicationSource {
       out.push({ nodeId, leaderSeq, followerSeq, attributes });
     });
     this.seen = seen;
+    if (this.logicalSlots) out.push(...logicalReplicas(row.logical_slots, leaderSeq, parseLsn));
     return out.sort((x, y) => (x.nodeId < y.nodeId ? -1 : x.nodeId > y.nodeId ? 1 : 0));
   }
 

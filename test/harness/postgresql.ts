@@ -54,6 +54,8 @@ export interface PostgresClusterOptions {
   tls?: { certFile: string; keyFile: string; caFile: string };
   /** pg_hba.conf lines matched before the generic ones, e.g. `hostssl all x 127.0.0.1/32 cert`. */
   hba?: string[];
+  /** The primary's `wal_level`: `logical` for a publisher of logical replication. Default `replica`. */
+  walLevel?: 'replica' | 'logical';
 }
 
 /** One server of the cluster. */
@@ -379,7 +381,7 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
       "listen_addresses = '127.0.0.1'",
       `port = ${primary.port}`,
       `unix_socket_directories = '${base}'`,
-      'wal_level = replica',
+      `wal_level = ${options.walLevel ?? 'replica'}`,
       'max_wal_senders = 10',
       'max_replication_slots = 10',
       'wal_keep_size = 64MB',
