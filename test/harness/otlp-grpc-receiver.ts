@@ -21,12 +21,20 @@ export interface OtlpGrpcReceiverOptions {
   ports?: readonly [number, number];
 }
 
+/** One accepted Export call: the decoded request plus when it came and the deadline the client set. */
+export interface ReceivedGrpcRequest extends ReceivedRequest {
+  /** Date.now() when the call was handled. */
+  readonly receivedAt: number;
+  /** The client's deadline as epoch milliseconds; Infinity when it set none. */
+  readonly deadline: number;
+}
+
 export interface OtlpGrpcReceiver {
   /** `http://127.0.0.1:<port>` (plaintext) or `https://127.0.0.1:<port>` (TLS): what OTEL_EXPORTER_OTLP_ENDPOINT takes. */
   readonly url: string;
   readonly port: number;
   /** Accepted Export calls, decoded; `headers` holds the call's metadata (text values). */
-  readonly requests: readonly ReceivedRequest[];
+  readonly requests: readonly ReceivedGrpcRequest[];
   /** Calls that could not be decoded (answered INVALID_ARGUMENT): a non-empty list is a bug in an exporter or here. */
   readonly rejected: readonly { readonly method: string; readonly reason: string }[];
   points(metric?: string): ReceivedPoint[];
@@ -44,7 +52,7 @@ function rawMethod(path: string) {
 
 /** Starts a receiver on a free port of 127.0.0.1 (below 32768 by default). */
 export async function startOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions = {}): Promise<OtlpGrpcReceiver> {
-  const requests: ReceivedRequest[] = [];
+  const requests: ReceivedGrpcRequest[] = [];
   const rejected: { method: string; reason: string }[] = [];
   const server = new Server();
 
@@ -62,7 +70,16 @@ export async function startOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions = {
         }
         const headers: Record<string, string> = {};
         for (const [key, value] of Object.entries(call.metadata.getMap())) if (typeof value === 'string') headers[key] = value;
-        requests.push({ signal, encoding: 'protobuf', gzip: headers['grpc-encoding'] === 'gzip', headers, body });
+        const deadline = call.getDeadline();
+        requests.push({
+          signal,
+          encoding: 'protobuf',
+          gzip: headers['grpc-encoding'] === 'gzip',
+          headers,
+          body,
+          receivedAt: Date.now(),
+          deadline: deadline instanceof Date ? deadline.getTime() : deadline,
+        });
         // An empty Export<Signal>ServiceResponse: full success.
         callback(null, Buffer.alloc(0));
       },
