@@ -33,7 +33,18 @@ function read(env: Env, name: string): string | undefined {
  * service in the call, not in the URL.
  */
 export function grpcEndpoint(env: Env, signal: Signal, explicit?: string): string {
-  return explicit ?? read(env, `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`) ?? read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? DEFAULT_OTLP_GRPC_ENDPOINT;
+  if (explicit !== undefined) return explicit;
+  for (const name of [`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`, 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
+    const value = read(env, name);
+    if (value === undefined) continue;
+    // The gRPC exporter would otherwise warn and guess: http(s)://host:port, host:port or unix: only.
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+    if (scheme !== undefined && scheme !== 'http' && scheme !== 'https' && scheme !== 'unix') {
+      throw new RangeError(`${name} must be http://host:port, https://host:port or host:port for OTLP/gRPC, got a ${scheme}:// URL`);
+    }
+    return value;
+  }
+  return DEFAULT_OTLP_GRPC_ENDPOINT;
 }
 
 /**
@@ -59,7 +70,7 @@ export function grpcDisplayUrl(env: Env, signal: Signal, endpoint: string): stri
   const scheme = grpcTransport(env, signal, trimmed) === 'plaintext' ? 'http' : 'https';
   const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed);
   if (/^unix:/i.test(trimmed)) return trimmed.split(/[?#]/)[0]!;
-  if (hasScheme && !/^https?:\/\//i.test(trimmed)) return '(unsupported gRPC endpoint)';
+  if (hasScheme && !/^https?:\/\//i.test(trimmed)) return '(invalid URL)';
   const rest = hasScheme ? trimmed.slice(trimmed.indexOf('://') + 3) : trimmed;
   // Everything up to the last `@` is credentials, even when it holds `/`, `?` or `#`.
   const authority = rest.slice(rest.lastIndexOf('@') + 1);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { grpcDisplayUrl, grpcEndpoint, grpcTransport } from '../../src/sdk/grpc.ts';
 import { startTelemetry, type Telemetry } from '../../src/sdk/index.ts';
 import { startOtlpGrpcReceiver, type OtlpGrpcReceiver } from '../harness/otlp-grpc-receiver.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedLogRecord, type ReceivedPoint } from '../harness/otlp-receiver.ts';
@@ -82,6 +83,34 @@ function assertAlert(records: readonly ReceivedLogRecord[], prefix: string): voi
   assert.equal(alert.attributes['replication.lag'], 100);
   assert.match(String(alert.body), new RegExp(`${prefix}-b`));
 }
+
+describe('gRPC endpoint rules (OTLP exporter spec)', () => {
+  it('picks the explicit endpoint, the per-signal variable, the general one, then http://localhost:4317, appending nothing', () => {
+    assert.equal(grpcEndpoint({}, 'METRICS'), 'http://localhost:4317');
+    assert.equal(grpcEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317' }, 'LOGS'), 'http://c:4317');
+    assert.equal(grpcEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: ' https://l:443 ' }, 'LOGS'), 'https://l:443');
+    assert.equal(grpcEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317' }, 'METRICS', 'http://x:1'), 'http://x:1');
+    assert.equal(grpcEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4317' }, 'METRICS'), 'collector:4317');
+    assert.throws(() => grpcEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'tcp://c:4317' }, 'METRICS'), /OTEL_EXPORTER_OTLP_ENDPOINT must be .* got a tcp:\/\/ URL/);
+  });
+
+  it('http:// is plaintext, https:// TLS; without a scheme the INSECURE variables decide, per signal first', () => {
+    assert.equal(grpcTransport({ OTEL_EXPORTER_OTLP_INSECURE: 'false' }, 'METRICS', 'http://c:4317'), 'plaintext');
+    assert.equal(grpcTransport({ OTEL_EXPORTER_OTLP_INSECURE: 'true' }, 'METRICS', 'https://c:4317'), 'tls');
+    assert.equal(grpcTransport({}, 'METRICS', 'c:4317'), 'tls');
+    assert.equal(grpcTransport({ OTEL_EXPORTER_OTLP_INSECURE: ' True ' }, 'LOGS', 'c:4317'), 'plaintext');
+    assert.equal(grpcTransport({ OTEL_EXPORTER_OTLP_INSECURE: 'true', OTEL_EXPORTER_OTLP_LOGS_INSECURE: 'false' }, 'LOGS', 'c:4317'), 'tls');
+    assert.equal(grpcTransport({ OTEL_EXPORTER_OTLP_INSECURE: '1' }, 'LOGS', 'c:4317'), 'tls', 'only "true" counts, as in the exporter');
+  });
+
+  it('shows scheme (the transport), host and port only', () => {
+    assert.equal(grpcDisplayUrl({}, 'METRICS', 'https://user:p@ss/w?rd@collector.example:4317/x?api_key=k#f'), 'https://collector.example:4317');
+    assert.equal(grpcDisplayUrl({ OTEL_EXPORTER_OTLP_INSECURE: 'true' }, 'METRICS', 'collector:4317'), 'http://collector:4317');
+    assert.equal(grpcDisplayUrl({}, 'METRICS', 'collector:4317'), 'https://collector:4317');
+    assert.equal(grpcDisplayUrl({}, 'LOGS', 'http://[::1]:4317'), 'http://[::1]:4317');
+    assert.equal(grpcDisplayUrl({}, 'LOGS', 'unix:///run/otel.sock'), 'unix:///run/otel.sock');
+  });
+});
 
 describe('startTelemetry over OTLP/gRPC', () => {
   let grpc: OtlpGrpcReceiver;
@@ -248,6 +277,14 @@ describe('startTelemetry over OTLP/gRPC', () => {
       (e: Error) => e instanceof RangeError && /otlp\.protocol must be http\/protobuf, http\/json or grpc, got "gRPC"/.test(e.message),
     );
     await assert.rejects(startTelemetry({ otlp: { endpoint: 'grpc://collector:4317', protocol: 'grpc' } }), /otlp\.endpoint must be an http\(s\) URL/);
+    await withEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'grpc://admin:hunter2@collector:4317' }, async () => {
+      await assert.rejects(startTelemetry(), (e: Error) => {
+        assert.ok(e instanceof RangeError);
+        assert.match(e.message, /OTEL_EXPORTER_OTLP_METRICS_ENDPOINT must be http:\/\/host:port, https:\/\/host:port or host:port for OTLP\/gRPC, got a grpc:\/\/ URL/);
+        assert.doesNotMatch(e.message, /hunter2/);
+        return true;
+      });
+    });
     await assert.rejects(startTelemetry({ otlp: { endpoint: grpc.url, protocol: 'grpc', headers: { 'bad key': 'hunter2' } } }), (e: Error) => {
       assert.ok(e instanceof TypeError);
       assert.match(e.message, /otlp\.headers: "bad key" cannot be sent as gRPC metadata/);
