@@ -72,8 +72,9 @@ Options:
   --interval MS            milliseconds between polls (default 1000)
   --timeout MS             bound on each poll of a database (default 5000)
   --duration S             stop after S seconds (default: run until Ctrl-C / SIGTERM)
-  --otlp-endpoint URL      OTLP/HTTP base URL (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no export)
-  --otlp-protocol P        http/protobuf (default) or http/json (default: OTEL_EXPORTER_OTLP_PROTOCOL)
+  --otlp-endpoint URL      OTLP base URL, e.g. http://collector:4318, or http://collector:4317 for grpc
+                           (https:// for TLS) (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no export)
+  --otlp-protocol P        http/protobuf (default), http/json or grpc (default: OTEL_EXPORTER_OTLP_PROTOCOL)
   --export-interval MS     metric export interval (default: OTEL_METRIC_EXPORT_INTERVAL, else 60000)
   --prometheus-port N      also serve Prometheus metrics on this port
   --prometheus-host H      interface for the Prometheus endpoint (default 0.0.0.0)
@@ -142,8 +143,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   // --help and --version answer whatever else is on the line.
   const source: SourceSpec = values.help || values.version ? { kind: 'demo', nodes: 4 } : sourceSpec(positionals[0] ?? 'demo', values);
   const protocol = values['otlp-protocol'];
-  if (protocol !== undefined && protocol !== 'http/protobuf' && protocol !== 'http/json') {
-    throw new RangeError(`--otlp-protocol must be http/protobuf or http/json, got ${JSON.stringify(protocol)}`);
+  if (protocol !== undefined && protocol !== 'http/protobuf' && protocol !== 'http/json' && protocol !== 'grpc') {
+    throw new RangeError(`--otlp-protocol must be http/protobuf, http/json or grpc, got ${JSON.stringify(protocol)}`);
   }
   const output = values.output ?? 'auto';
   if (output !== 'auto' && output !== 'table' && output !== 'plain' && output !== 'quiet') {

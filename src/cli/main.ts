@@ -68,7 +68,12 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
 
   const { monitor } = telemetry;
   if (telemetry.otlp) {
-    io.stderr.write(`replag: exporting OTLP (${telemetry.otlp.protocol}) metrics to ${telemetry.otlp.metricsUrl} and alert events to ${telemetry.otlp.logsUrl}\n`);
+    const o = telemetry.otlp;
+    const where =
+      o.metricsProtocol === o.logsProtocol
+        ? `(${o.metricsProtocol}) metrics to ${o.metricsUrl} and alert events to ${o.logsUrl}`
+        : `metrics (${o.metricsProtocol}) to ${o.metricsUrl} and alert events (${o.logsProtocol}) to ${o.logsUrl}`;
+    io.stderr.write(`replag: exporting OTLP ${where}\n`);
   } else {
     io.stderr.write('replag: no OTLP endpoint configured (set OTEL_EXPORTER_OTLP_ENDPOINT or --otlp-endpoint); running locally without export\n');
   }

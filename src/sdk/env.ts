@@ -1,7 +1,7 @@
 /** Reads the standard OpenTelemetry environment variables that startTelemetry honours itself. @internal */
 
-/** OTLP transports this package ships. */
-export type OtlpProtocol = 'http/protobuf' | 'http/json';
+/** OTLP transports this package ships (`grpc` loads the gRPC exporters only when chosen). */
+export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -14,9 +14,8 @@ function read(env: Env, name: string): string | undefined {
 export function otlpProtocol(env: Env, signal: 'METRICS' | 'LOGS', explicit?: string): OtlpProtocol {
   const source = explicit !== undefined ? 'otlp.protocol' : read(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) !== undefined ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL` : 'OTEL_EXPORTER_OTLP_PROTOCOL';
   const value = explicit ?? read(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ?? read(env, 'OTEL_EXPORTER_OTLP_PROTOCOL') ?? 'http/protobuf';
-  if (value === 'http/protobuf' || value === 'http/json') return value;
-  if (value === 'grpc') throw new RangeError(`${source}=grpc is not supported by otel-replication-lag/sdk: use http/protobuf or http/json`);
-  throw new RangeError(`${source} must be http/protobuf or http/json, got ${JSON.stringify(value)}`);
+  if (value === 'http/protobuf' || value === 'http/json' || value === 'grpc') return value;
+  throw new RangeError(`${source} must be http/protobuf, http/json or grpc, got ${JSON.stringify(value)}`);
 }
 
 /** Whether any OTLP endpoint is configured for the signal in the environment. */

@@ -1,5 +1,5 @@
 /**
- * otel-replication-lag/sdk: run the monitor standalone, exporting over OTLP/HTTP (and optionally serving a
+ * otel-replication-lag/sdk: run the monitor standalone, exporting over OTLP/HTTP or gRPC (and optionally serving a
  * Prometheus endpoint). The only place, with the CLI, that imports OpenTelemetry SDK packages.
  */
 import { diag, type Attributes } from '@opentelemetry/api';
@@ -20,19 +20,23 @@ import {
 import { ReplicationLagInstrumentation, type ReplicationLagInstrumentationConfig } from '../instrumentation.ts';
 import type { ReplicationLagMonitor } from '../monitor.ts';
 import { metricExportInterval, otlpEndpointConfigured, otlpProtocol, redactUrl, signalUrl, type OtlpProtocol } from './env.ts';
+import { createGrpcLogExporter, createGrpcMetricExporter, DEFAULT_OTLP_GRPC_ENDPOINT, grpcDisplayUrl, grpcEndpoint } from './grpc.ts';
 import { StandardNamePrometheusExporter, type PrometheusEndpointOptions } from './prometheus.ts';
 
 export type { OtlpProtocol } from './env.ts';
 export type { PrometheusEndpointOptions } from './prometheus.ts';
 export { prometheusName, type PrometheusMetricKind } from './prometheus-names.ts';
 
-/** OTLP/HTTP export settings; each falls back to the standard OTEL_EXPORTER_OTLP_* environment variables. */
+/** OTLP export settings; each falls back to the standard OTEL_EXPORTER_OTLP_* environment variables. */
 export interface OtlpOptions {
-  /** Base URL, e.g. `http://collector:4318` (`/v1/metrics` and `/v1/logs` are appended). */
+  /**
+   * Base URL. OTLP/HTTP: e.g. `http://collector:4318` (`/v1/metrics` and `/v1/logs` are appended). gRPC: e.g.
+   * `http://collector:4317`, used as-is; `http://` is plaintext, `https://` TLS.
+   */
   endpoint?: string;
-  /** `http/protobuf` (the spec's default) or `http/json`. */
+  /** `http/protobuf` (the spec's default), `http/json` or `grpc` (the gRPC exporters are loaded only then). */
   protocol?: OtlpProtocol;
-  /** Extra headers, e.g. an API key. Never logged. */
+  /** Extra headers (gRPC: metadata), e.g. an API key. Never logged. */
   headers?: Record<string, string>;
   /** Export timeout in milliseconds. */
   timeoutMillis?: number;
@@ -66,8 +70,13 @@ export interface Telemetry {
   readonly meterProvider: MeterProvider;
   readonly loggerProvider: LoggerProvider;
   readonly resource: Resource;
-  /** Where OTLP goes (credentials removed), or undefined when OTLP export is off. */
-  readonly otlp: { readonly protocol: OtlpProtocol; readonly metricsUrl: string; readonly logsUrl: string } | undefined;
+  /**
+   * Where OTLP goes, per signal (the protocols may differ), or undefined when OTLP export is off. URLs carry no
+   * credentials, query or fragment; a gRPC URL is `http://host:port` (plaintext) or `https://host:port` (TLS).
+   */
+  readonly otlp:
+    | { readonly metricsProtocol: OtlpProtocol; readonly metricsUrl: string; readonly logsProtocol: OtlpProtocol; readonly logsUrl: string }
+    | undefined;
   /** The Prometheus endpoint's URL, when enabled. */
   readonly prometheusUrl: string | undefined;
   /** Exports what is pending now. */
@@ -103,11 +112,17 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   if (otlp !== undefined) {
     const settings = { headers: otlp.headers, timeoutMillis: otlp.timeoutMillis };
     const metricExporter =
-      otlp.metricsProtocol === 'http/json'
-        ? new OTLPJsonMetricExporter({ ...settings, url: otlp.metricsUrl })
-        : new OTLPProtoMetricExporter({ ...settings, url: otlp.metricsUrl });
+      otlp.metricsProtocol === 'grpc'
+        ? await createGrpcMetricExporter({ ...settings, url: otlp.metricsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT })
+        : otlp.metricsProtocol === 'http/json'
+          ? new OTLPJsonMetricExporter({ ...settings, url: otlp.metricsUrl })
+          : new OTLPProtoMetricExporter({ ...settings, url: otlp.metricsUrl });
     const logExporter =
-      otlp.logsProtocol === 'http/json' ? new OTLPJsonLogExporter({ ...settings, url: otlp.logsUrl }) : new OTLPProtoLogExporter({ ...settings, url: otlp.logsUrl });
+      otlp.logsProtocol === 'grpc'
+        ? await createGrpcLogExporter({ ...settings, url: otlp.logsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT })
+        : otlp.logsProtocol === 'http/json'
+          ? new OTLPJsonLogExporter({ ...settings, url: otlp.logsUrl })
+          : new OTLPProtoLogExporter({ ...settings, url: otlp.logsUrl });
     readers.push(
       new PeriodicExportingMetricReader({
         exporter: withDeltaGauges(metricExporter),
@@ -152,7 +167,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
     otlp:
       otlp === undefined
         ? undefined
-        : { protocol: otlp.metricsProtocol, metricsUrl: redactUrl(otlp.metricsUrl ?? DEFAULT_OTLP_METRICS_URL), logsUrl: redactUrl(otlp.logsUrl ?? DEFAULT_OTLP_LOGS_URL) },
+        : { metricsProtocol: otlp.metricsProtocol, metricsUrl: otlp.metricsShown, logsProtocol: otlp.logsProtocol, logsUrl: otlp.logsShown },
     prometheusUrl,
     async forceFlush() {
       await Promise.all([meterProvider.forceFlush(), loggerProvider.forceFlush()]);
@@ -175,6 +190,9 @@ interface ResolvedOtlp {
   /** Undefined: let the exporter read OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT itself. */
   metricsUrl: string | undefined;
   logsUrl: string | undefined;
+  /** Where each signal goes, safe to print. */
+  metricsShown: string;
+  logsShown: string;
   headers: Record<string, string> | undefined;
   timeoutMillis: number | undefined;
 }
@@ -191,13 +209,20 @@ function resolveOtlp(env: Readonly<Record<string, string | undefined>>, options:
     }
   }
   if (explicit === undefined && !otlpEndpointConfigured(env, 'METRICS') && !otlpEndpointConfigured(env, 'LOGS')) return undefined;
-  const metricsUrl = explicit !== undefined ? signalUrl(explicit, 'METRICS') : fromEnv(env, 'METRICS');
-  const logsUrl = explicit !== undefined ? signalUrl(explicit, 'LOGS') : fromEnv(env, 'LOGS');
+  const metricsProtocol = otlpProtocol(env, 'METRICS', options?.protocol);
+  const logsProtocol = otlpProtocol(env, 'LOGS', options?.protocol);
+  // gRPC: the endpoint as-is (no /v1/... path); OTLP/HTTP: base + /v1/<signal>, or the per-signal URL.
+  const url = (protocol: OtlpProtocol, signal: 'METRICS' | 'LOGS') =>
+    protocol === 'grpc' ? grpcEndpoint(env, signal, explicit) : explicit !== undefined ? signalUrl(explicit, signal) : fromEnv(env, signal);
+  const metricsUrl = url(metricsProtocol, 'METRICS');
+  const logsUrl = url(logsProtocol, 'LOGS');
   return {
-    metricsProtocol: otlpProtocol(env, 'METRICS', options?.protocol),
-    logsProtocol: otlpProtocol(env, 'LOGS', options?.protocol),
+    metricsProtocol,
+    logsProtocol,
     metricsUrl,
     logsUrl,
+    metricsShown: metricsProtocol === 'grpc' ? grpcDisplayUrl(env, 'METRICS', metricsUrl!) : redactUrl(metricsUrl ?? DEFAULT_OTLP_METRICS_URL),
+    logsShown: logsProtocol === 'grpc' ? grpcDisplayUrl(env, 'LOGS', logsUrl!) : redactUrl(logsUrl ?? DEFAULT_OTLP_LOGS_URL),
     headers: options?.headers,
     timeoutMillis: options?.timeoutMillis,
   };

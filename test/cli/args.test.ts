@@ -35,6 +35,12 @@ describe('replag arguments', () => {
     assert.equal(parseCliArgs(['--version']).command, 'version');
   });
 
+  it('accepts every OTLP protocol startTelemetry speaks, grpc included', () => {
+    for (const protocol of ['http/protobuf', 'http/json', 'grpc'] as const) {
+      assert.equal(parseCliArgs(['demo', '--otlp-endpoint', 'http://collector:4317', '--otlp-protocol', protocol]).otlpProtocol, protocol);
+    }
+  });
+
   it('parses each database command with its own flags', () => {
     assert.deepEqual(parseCliArgs(['postgres', '--url', 'postgres://monitor@db1:5432/postgres', '--timeout', '2500']).source, { kind: 'postgres', url: 'postgres://monitor@db1:5432/postgres' });
     assert.equal(parseCliArgs(['postgres', '--url', 'postgres://db1/x', '--timeout', '2500']).timeoutMs, 2500);
@@ -59,7 +65,7 @@ describe('replag arguments', () => {
       [['--nodes', '2.5'], /--nodes/],
       [['--interval', 'fast'], /--interval/],
       [['--prometheus-port', '70000'], /--prometheus-port/],
-      [['--otlp-protocol', 'grpc'], /--otlp-protocol must be http\/protobuf or http\/json/],
+      [['--otlp-protocol', 'grpcs'], /--otlp-protocol must be http\/protobuf, http\/json or grpc, got "grpcs"/],
       [['--output', 'fancy'], /--output/],
       [['--bogus'], /bogus/],
       [['watch-everything'], /unknown command "watch-everything" \(commands: demo, postgres, redis, etcd, mysql\)/],

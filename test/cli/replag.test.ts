@@ -112,9 +112,9 @@ describe('replag command', () => {
     const badValue = await runNode([CLI, '--interval', 'fast']);
     assert.equal(badValue.code, 2);
     assert.match(badValue.stderr, /--interval/);
-    const grpc = await runNode([CLI, '--duration', '1'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' } });
-    assert.equal(grpc.code, 2);
-    assert.match(grpc.stderr, /OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported/);
+    const badProtocol = await runNode([CLI, '--duration', '1'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' } });
+    assert.equal(badProtocol.code, 2);
+    assert.match(badProtocol.stderr, /OTEL_EXPORTER_OTLP_PROTOCOL must be http\/protobuf, http\/json or grpc, got "thrift"/);
     assert.equal(receiver.requests.length, start, 'a refused start must export nothing');
   });
 

@@ -298,7 +298,8 @@ function temporality(v: unknown): 'delta' | 'cumulative' | undefined {
   return undefined;
 }
 
-function pointsOf(request: ReceivedRequest, index: number): ReceivedPoint[] {
+/** Flattens one decoded request (also used by the gRPC receiver). */
+export function pointsOf(request: ReceivedRequest, index: number): ReceivedPoint[] {
   const out: ReceivedPoint[] = [];
   for (const rm of list(request.body.resourceMetrics)) {
     const resource = attributes((rm.resource as Json | undefined)?.attributes);
@@ -331,7 +332,8 @@ function pointsOf(request: ReceivedRequest, index: number): ReceivedPoint[] {
   return out;
 }
 
-function logRecordsOf(request: ReceivedRequest, index: number): ReceivedLogRecord[] {
+/** Flattens one decoded request (also used by the gRPC receiver). */
+export function logRecordsOf(request: ReceivedRequest, index: number): ReceivedLogRecord[] {
   const out: ReceivedLogRecord[] = [];
   for (const rl of list(request.body.resourceLogs)) {
     const resource = attributes((rl.resource as Json | undefined)?.attributes);

@@ -10,9 +10,14 @@ describe('standard environment variables', () => {
     assert.equal(otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'METRICS', 'http/protobuf'), 'http/protobuf');
   });
 
-  it('refuses grpc and unknown protocols with the variable named', () => {
-    assert.throws(() => otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'METRICS'), /OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported/);
-    assert.throws(() => otlpProtocol({ OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'thrift' }, 'METRICS'), /OTEL_EXPORTER_OTLP_METRICS_PROTOCOL must be/);
+  it('accepts grpc, per signal too, and refuses unknown protocols with the variable named and the choices listed', () => {
+    assert.equal(otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'METRICS'), 'grpc');
+    assert.equal(otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/json' }, 'LOGS'), 'http/json');
+    assert.equal(otlpProtocol({ OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'grpc' }, 'LOGS'), 'grpc');
+    assert.equal(otlpProtocol({}, 'METRICS', 'grpc'), 'grpc');
+    assert.throws(() => otlpProtocol({ OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'thrift' }, 'METRICS'), /OTEL_EXPORTER_OTLP_METRICS_PROTOCOL must be http\/protobuf, http\/json or grpc, got "thrift"/);
+    assert.throws(() => otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'GRPC' }, 'LOGS'), /OTEL_EXPORTER_OTLP_PROTOCOL must be .* got "GRPC"/);
+    assert.throws(() => otlpProtocol({}, 'LOGS', 'http'), /otlp\.protocol must be/);
   });
 
   it('knows whether an endpoint is configured', () => {

@@ -257,7 +257,7 @@ describe('startTelemetry over OTLP/HTTP', () => {
       },
     );
     const t = telemetry!;
-    assert.deepEqual(t.otlp, { protocol: 'http/json', metricsUrl: `${receiver.url}/v1/metrics`, logsUrl: `${receiver.url}/v1/logs` });
+    assert.deepEqual(t.otlp, { metricsProtocol: 'http/json', metricsUrl: `${receiver.url}/v1/metrics`, logsProtocol: 'http/json', logsUrl: `${receiver.url}/v1/logs` });
     t.monitor.updateLag('env-node', 50, 10, 31);
     // The 100 ms interval comes from OTEL_METRIC_EXPORT_INTERVAL: metrics arrive without any flush.
     const point = await receiver.waitFor('a metric export driven by OTEL_METRIC_EXPORT_INTERVAL', () =>
@@ -308,8 +308,8 @@ describe('startTelemetry over OTLP/HTTP', () => {
   });
 
   it('refuses what it cannot do, naming the setting, and never echoes credentials', async () => {
-    await withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, async () => {
-      await assert.rejects(startTelemetry(), (e: Error) => e instanceof RangeError && /OTEL_EXPORTER_OTLP_PROTOCOL=grpc/.test(e.message));
+    await withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' }, async () => {
+      await assert.rejects(startTelemetry(), (e: Error) => e instanceof RangeError && /OTEL_EXPORTER_OTLP_PROTOCOL must be/.test(e.message));
     });
     await withEnv({ OTEL_METRIC_EXPORT_INTERVAL: 'soon' }, async () => {
       await assert.rejects(startTelemetry(), (e: Error) => e instanceof RangeError && /OTEL_METRIC_EXPORT_INTERVAL/.test(e.message));
