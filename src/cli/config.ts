@@ -173,11 +173,13 @@ class Checker {
       const seen = new Map<string, number>();
       top.sources.forEach((entry, i) => {
         const source = this.source(`sources[${i}]`, entry, { intervalMs: defaultInterval, timeoutMs: defaultTimeout, thresholds: defaultThresholds });
-        if (source === undefined) return;
-        const first = seen.get(source.name);
-        if (first !== undefined) this.problem(`sources[${i}].name`, `duplicate name: sources[${first}] has the same name (names must be unique)`);
-        else seen.set(source.name, i);
-        sources.push(source);
+        const name = isMapping(entry) && typeof entry.name === 'string' ? entry.name.trim() : undefined;
+        if (name !== undefined) {
+          const first = seen.get(name);
+          if (first !== undefined) this.problem(`sources[${i}].name`, `duplicate name: sources[${first}] has the same name (names must be unique)`);
+          else seen.set(name, i);
+        }
+        if (source !== undefined) sources.push(source);
       });
     }
     return { serviceName, prometheus, otlp, exportIntervalMs, sources };

@@ -103,13 +103,13 @@ export async function runFleet(argv: readonly string[], io: CliIo, env: Env = pr
     meterProvider: telemetry.meterProvider,
     loggerProvider: telemetry.loggerProvider,
     createSource: (c) => createConfiguredSource(c, { onReplicaError: (replica, error) => report(c.name, `replica ${replica}`, error) }),
-    onPollError: (name, error) => report(name, 'poll', error),
+    onPollError: (name, error) => {
+      report(name, 'poll', error);
+      polled(name);
+    },
     onPoll: (name) => {
       if (failures.delete(`${name}\0poll`)) io.stderr.write(`replag: [${name}] poll succeeded again\n`);
-      if (mode === 'plain') {
-        const s = supervisor?.sources().find((x) => x.config.name === name);
-        if (s !== undefined) io.stdout.write(`${new Date().toISOString()} ${sourceLine(s)}\n`);
-      } else draw();
+      polled(name);
     },
     onAlert: (name, alert) => {
       const line = formatSourceAlert(name, alert);
@@ -118,6 +118,13 @@ export async function runFleet(argv: readonly string[], io: CliIo, env: Env = pr
       if (mode === 'plain') io.stdout.write(`${line}\n`);
     },
   });
+  /** After each poll of `name`, successful or not: its line (plain) or the whole table. */
+  function polled(name: string): void {
+    if (mode === 'plain') {
+      const s = supervisor?.sources().find((x) => x.config.name === name);
+      if (s !== undefined) io.stdout.write(`${new Date().toISOString()} ${sourceLine(s)}\n`);
+    } else draw();
+  }
   /** Prints a failure when it starts or its message changes, not at every interval. */
   function report(name: string, what: string, error: Error): void {
     const key = `${name}\0${what}`;
