@@ -3,7 +3,7 @@
  * its path), `${env:NAME}` substitution, and secrets that never reach any output.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,7 +12,7 @@ import { ConfigError, parseFleetConfig } from '../../src/cli/config.ts';
 import { runFleet } from '../../src/cli/fleet.ts';
 import { main } from '../../src/cli/main.ts';
 import { findFreePort } from '../harness/wait.ts';
-import { runNode } from '../helpers/run-node.ts';
+import { REPO_ROOT, runNode } from '../helpers/run-node.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'replag-config-'));
 let files = 0;
@@ -219,5 +219,19 @@ describe('secrets', () => {
     assert.match(result.stdout, /\[sim\] demo up nodes=4/);
     assert.match(result.stdout, /\[pg\] postgres DOWN nodes=0/);
     assert.ok(!(result.stdout + result.stderr).includes(SECRET), result.stderr);
+  });
+});
+
+describe('examples/replag.yaml', () => {
+  it('is valid, and runs its demo sources (on a free Prometheus port), each line naming its source', async () => {
+    const text = readFileSync(join(REPO_ROOT, 'examples/replag.yaml'), 'utf8');
+    const config = parseFleetConfig(text, { env: {} });
+    assert.deepEqual(config.sources.map((s) => [s.name, s.options.type]), [['raft-eu', 'demo'], ['raft-us', 'demo'], ['raft-fast', 'demo']]);
+    assert.equal(config.prometheus?.port, 9464);
+    const port = await findFreePort(27000, 28999);
+    const result = await run(file(text.replace('port: 9464', `port: ${port}`)));
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(`serving Prometheus metrics at http://127.0.0.1:${port}/metrics`));
+    for (const name of ['raft-eu', 'raft-us', 'raft-fast']) assert.match(result.stdout, new RegExp(`\\[${name}\\] demo up nodes=`));
   });
 });
