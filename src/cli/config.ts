@@ -367,7 +367,8 @@ class Checker {
     if (v === undefined) return undefined;
     if (typeof v !== 'string') return this.problem(path, `expected a string, got ${kindOf(v)}`);
     if (v.trim() === '') return this.problem(path, 'expected a non-empty string');
-    return v.trim();
+    // Not trimmed: a password may begin or end with a space.
+    return v;
   }
 
   private stringList(path: string, raw: unknown): string[] | undefined {

@@ -118,6 +118,14 @@ export async function runFleet(argv: readonly string[], io: CliIo, env: Env = pr
       if (mode === 'plain') io.stdout.write(`${line}\n`);
     },
   });
+  /** The `--tls-insecure` warning, for each source with `tls.insecure` (of `only`, when given). */
+  function warnInsecure(c: FleetConfig, only?: readonly string[]): void {
+    for (const s of c.sources) {
+      if (s.tls?.insecure && (only === undefined || only.includes(s.name))) {
+        io.stderr.write(`replag: [${s.name}] tls.insecure: the server's certificate is not verified; anyone in the path can read and alter the replication figures\n`);
+      }
+    }
+  }
   /** After each poll of `name`, successful or not: its line (plain) or the whole table. */
   function polled(name: string): void {
     if (mode === 'plain') {
@@ -146,6 +154,7 @@ export async function runFleet(argv: readonly string[], io: CliIo, env: Env = pr
   else io.stderr.write('replag: no OTLP endpoint configured (set OTEL_EXPORTER_OTLP_ENDPOINT or export.otlp.endpoint); running locally without export\n');
   if (telemetry.prometheusUrl) io.stderr.write(`replag: serving Prometheus metrics at ${telemetry.prometheusUrl}\n`);
   for (const c of config.sources) io.stderr.write(`replag: [${c.name}] watching ${describeConfiguredSource(c.options)}, polling every ${c.intervalMs} ms\n`);
+  warnInsecure(config);
 
   let running = config;
   const reload = async () => {
@@ -163,6 +172,7 @@ export async function runFleet(argv: readonly string[], io: CliIo, env: Env = pr
       if (JSON.stringify([next.serviceName, next.prometheus, next.otlp, next.exportIntervalMs]) !== JSON.stringify([running.serviceName, running.prometheus, running.otlp, running.exportIntervalMs])) {
         io.stderr.write('replag: service and export settings changed: they take effect at the next start\n');
       }
+      warnInsecure(next, summary.started.concat(summary.restarted));
       running = { ...running, sources: next.sources };
     } catch (error) {
       if (error instanceof ConfigError || error instanceof SourceSetupError) {

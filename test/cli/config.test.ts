@@ -111,6 +111,17 @@ describe('replag --config validation', () => {
     assert.match(stderr.text, /--url.*with a config file the sources and exports are set in the file/);
   });
 
+  it('REPLAG_CONFIG names the file when no command is given; a command on the line means flags', async () => {
+    const path = file('sources:\n  - { name: from-env, type: demo, nodes: 1, interval: 100ms }\n');
+    const viaEnv = await runNode(['src/cli/replag.ts', '--duration', '0.5', '--output', 'plain'], { env: { REPLAG_CONFIG: path } });
+    assert.equal(viaEnv.code, 0, viaEnv.stderr);
+    assert.match(viaEnv.stdout, /\[from-env\] demo up nodes=1 /);
+    const flags = await runNode(['src/cli/replag.ts', 'demo', '--nodes', '2', '--duration', '0.5', '--output', 'plain'], { env: { REPLAG_CONFIG: path } });
+    assert.equal(flags.code, 0, flags.stderr);
+    assert.match(flags.stdout, /^\S+ nodes=2 /m);
+    assert.doesNotMatch(flags.stdout, /from-env/);
+  });
+
   it('as a subprocess, a bad file exits with status 2', async () => {
     const result = await runNode(['src/cli/replag.ts', '--config', file(`sources:\n  - { name: a, type: demo, interval: 1 }\n`)]);
     assert.equal(result.code, 2);
