@@ -65,6 +65,18 @@ export async function runFleet(argv: readonly string[], io: CliIo, env: Env = pr
     io.stderr.write(`replag: ${(error as Error).message}\n\n${FLEET_USAGE}`);
     return 2;
   }
+  // A SIGHUP before the sources run (Node's default would end the process) is held, and applied once they do.
+  let earlyHangups = 0;
+  const holdHangup = () => void earlyHangups++;
+  process.on('SIGHUP', holdHangup);
+  try {
+    return await runParsed(args, io, env, () => earlyHangups > 0);
+  } finally {
+    process.off('SIGHUP', holdHangup);
+  }
+}
+
+async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () => boolean): Promise<number> {
   const problems = (title: string, list: readonly string[]) => io.stderr.write(`replag: ${title}\n${list.map((p) => `  ${p}\n`).join('')}`);
   let config: FleetConfig;
   try {
@@ -185,6 +197,7 @@ export async function runFleet(argv: readonly string[], io: CliIo, env: Env = pr
     reloading = reloading.then(reload);
   };
   process.on('SIGHUP', onHangup);
+  if (hungUpEarly()) onHangup();
 
   const exitCode = await new Promise<number>((resolve) => {
     const finish = (code: number) => {

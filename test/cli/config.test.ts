@@ -122,6 +122,16 @@ describe('replag --config validation', () => {
     assert.doesNotMatch(flags.stdout, /from-env/);
   });
 
+  it('a SIGHUP while it starts is held and applied once the sources run (instead of ending the process)', async () => {
+    const stdout = sink();
+    const stderr = sink();
+    const running = runFleet(['--config', file(DEMO), '--output', 'quiet', '--duration', '0.5'], { stdout, stderr }, {});
+    process.emit('SIGHUP', 'SIGHUP');
+    assert.equal(await running, 0, stderr.text);
+    assert.match(stderr.text, /\[sim\] watching[^]*reloaded .*: no source changed/);
+    assert.equal(process.listenerCount('SIGHUP'), 0, 'no SIGHUP listener left behind');
+  });
+
   it('as a subprocess, a bad file exits with status 2', async () => {
     const result = await runNode(['src/cli/replag.ts', '--config', file(`sources:\n  - { name: a, type: demo, interval: 1 }\n`)]);
     assert.equal(result.code, 2);
