@@ -23,12 +23,12 @@ Runs every source listed in the YAML file FILE (see examples/replag.yaml); SIGHU
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export { wantsConfig } from './fleet-dispatch.ts';
 
 interface FleetArgs {
   file: string;
   output: 'auto' | 'table' | 'plain' | 'quiet';
   durationSeconds: number;
+  help: boolean;
 }
 
 function parseFleetArgs(argv: readonly string[], env: Env): FleetArgs {
@@ -38,11 +38,12 @@ function parseFleetArgs(argv: readonly string[], env: Env): FleetArgs {
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: { config: { type: 'string' }, output: { type: 'string' }, duration: { type: 'string' } },
+      options: { config: { type: 'string' }, output: { type: 'string' }, duration: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (error) {
     throw new RangeError(`${(error as Error).message}; with a config file the sources and exports are set in the file`);
   }
+  if (values.help) return { file: '', output: 'quiet', durationSeconds: 0, help: true };
   const file = values.config ?? env.REPLAG_CONFIG?.trim();
   if (file === undefined || file.trim() === '') throw new RangeError('--config needs a file name');
   const output = values.output ?? 'auto';
@@ -53,7 +54,7 @@ function parseFleetArgs(argv: readonly string[], env: Env): FleetArgs {
   if (values.duration !== undefined && (values.duration.trim() === '' || !Number.isFinite(duration) || duration < 0)) {
     throw new RangeError(`--duration must be a number of seconds >= 0, got ${JSON.stringify(values.duration)}`);
   }
-  return { file, output, durationSeconds: duration };
+  return { file, output, durationSeconds: duration, help: false };
 }
 
 /** Runs `replag` from a config file. Resolves with the exit code: 0 ok, 1 runtime failure, 2 bad usage or file. */
@@ -64,6 +65,10 @@ export async function runFleet(argv: readonly string[], io: CliIo, env: Env = pr
   } catch (error) {
     io.stderr.write(`replag: ${(error as Error).message}\n\n${FLEET_USAGE}`);
     return 2;
+  }
+  if (args.help) {
+    io.stdout.write(FLEET_USAGE);
+    return 0;
   }
   // A SIGHUP before the sources run (Node's default would end the process) is held, and applied once they do.
   let earlyHangups = 0;

@@ -104,6 +104,12 @@ describe('replag --config validation', () => {
     assert.match(result.stderr, /cannot read .*nope\.yaml \(ENOENT\)/);
   });
 
+  it('--config FILE --help prints the config usage and exits 0', async () => {
+    const stdout = sink();
+    assert.equal(await main(['--config', 'x.yaml', '--help'], { stdout, stderr: sink() }), 0);
+    assert.match(stdout.text, /^Usage: replag --config FILE/);
+  });
+
   it('flags that belong in the file are refused next to --config (exit status 2)', async () => {
     const stderr = sink();
     const code = await main(['--config', file(DEMO), '--url', 'postgres://h/db'], { stdout: sink(), stderr });
