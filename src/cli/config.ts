@@ -173,7 +173,7 @@ class Checker {
       const seen = new Map<string, number>();
       top.sources.forEach((entry, i) => {
         const source = this.source(`sources[${i}]`, entry, { intervalMs: defaultInterval, timeoutMs: defaultTimeout, thresholds: defaultThresholds });
-        const name = isMapping(entry) && typeof entry.name === 'string' ? entry.name.trim() : undefined;
+        const name = source?.name ?? (isMapping(entry) && typeof entry.name === 'string' ? entry.name.trim() : undefined);
         if (name !== undefined) {
           const first = seen.get(name);
           if (first !== undefined) this.problem(`sources[${i}].name`, `duplicate name: sources[${first}] has the same name (names must be unique)`);

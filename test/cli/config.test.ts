@@ -168,6 +168,13 @@ describe('${env:NAME} substitution', () => {
     assert.deepEqual(s.attributes, { 'replication.cluster': 'orders' });
   });
 
+  it('names that are equal after substitution are duplicates', () => {
+    assert.throws(
+      () => parseFleetConfig('sources:\n  - { name: "${env:N}", type: demo }\n  - { name: eu, type: demo }\n', { env: { N: 'eu' } }),
+      (e: unknown) => e instanceof ConfigError && /^sources\[1\]\.name: duplicate name: sources\[0\]/.test(e.problems[0]!),
+    );
+  });
+
   it('names every missing variable, with its path', () => {
     assert.throws(
       () => parseFleetConfig('sources:\n  - { name: a, type: redis, url: "redis://${env:A_HOST}", password: "${env:A_PASS}" }\n', { env: {} }),
