@@ -46,6 +46,7 @@ export interface CliOptions {
 }
 
 export const USAGE = `Usage: replag [demo | postgres | redis | etcd | mysql] [options]
+       replag --config FILE      many sources from a YAML file (also REPLAG_CONFIG=FILE); SIGHUP reloads it
 
 Watches the replication lag of each follower and exports it through OpenTelemetry.
 

@@ -5,6 +5,7 @@ import { startPoller } from '../sources/poller.ts';
 import type { ReplicationSource } from '../sources/source.ts';
 import { PACKAGE_VERSION } from '../version.ts';
 import { parseCliArgs, USAGE, type CliOptions } from './args.ts';
+import { wantsConfig } from './fleet-dispatch.ts';
 import { createSource, describeSource } from './sources.ts';
 import { formatAlert, renderTable, summary } from './table.ts';
 
@@ -16,6 +17,8 @@ export interface CliIo {
 
 /** Runs `replag` with `argv` (no node/script). Resolves with the exit code: 0 ok, 1 runtime failure, 2 bad usage. */
 export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  // Many sources from a file (`--config FILE` / REPLAG_CONFIG): see fleet.ts.
+  if (wantsConfig(argv, process.env)) return (await import('./fleet.ts')).runFleet(argv, io);
   let options: CliOptions;
   try {
     options = parseCliArgs(argv);
