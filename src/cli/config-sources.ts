@@ -25,7 +25,7 @@ export async function createConfiguredSource(config: FleetSourceConfig, hooks: C
     }
     case 'postgres': {
       const { PostgresSource } = await import('../sources/postgresql.ts');
-      return new PostgresSource({ url: o.url, password: o.password, ...timeout, ...tls });
+      return new PostgresSource({ url: o.url, password: o.password, logicalSlots: o.logicalSlots, ...timeout, ...tls });
     }
     case 'redis': {
       const { RedisSource } = await import('../sources/redis.ts');

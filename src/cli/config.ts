@@ -18,7 +18,7 @@ export const FLEET_SOURCE_TYPES: readonly FleetSourceType[] = ['postgres', 'redi
 /** What locates a source and signs in to it: the source's own options, under their names (passwords included). */
 export type FleetSourceOptions =
   | { type: 'demo'; nodes: number; leaderRate?: number }
-  | { type: 'postgres'; url: string; password?: string }
+  | { type: 'postgres'; url: string; password?: string; logicalSlots?: boolean }
   | { type: 'redis'; url?: string; sentinels?: string[]; masterName?: string; sentinelPassword?: string; username?: string; password?: string }
   | { type: 'etcd'; endpoints: string[] }
   | { type: 'mysql'; primary: string; replicas: string[]; password?: string };
@@ -115,7 +115,7 @@ const ENV_REFERENCE = /\$\{env:([^}]*)\}/g;
 const COMMON_SOURCE_KEYS = ['name', 'type', 'interval', 'timeout', 'thresholds', 'attributes'];
 const SOURCE_KEYS: Record<FleetSourceType, readonly string[]> = {
   demo: ['nodes', 'leaderRate'],
-  postgres: ['url', 'password', 'tls'],
+  postgres: ['url', 'password', 'tls', 'logicalSlots'],
   redis: ['url', 'sentinels', 'masterName', 'sentinelPassword', 'username', 'password', 'tls'],
   etcd: ['endpoints', 'tls'],
   mysql: ['primary', 'replicas', 'password', 'tls'],
@@ -155,7 +155,7 @@ class Checker {
     let otlp: FleetConfig['otlp'];
     if (otlpRaw !== undefined) {
       const endpoint = this.string('export.otlp.endpoint', otlpRaw.endpoint);
-      const protocol = this.oneOf('export.otlp.protocol', otlpRaw.protocol, ['http/protobuf', 'http/json'] as const);
+      const protocol = this.oneOf('export.otlp.protocol', otlpRaw.protocol, ['http/protobuf', 'http/json', 'grpc'] as const);
       otlp = { ...(endpoint !== undefined ? { endpoint } : {}), ...(protocol !== undefined ? { protocol } : {}) };
     }
     const exportIntervalMs = exp === undefined ? undefined : this.duration('export.interval', exp.interval);
@@ -224,7 +224,9 @@ class Checker {
       case 'postgres': {
         const url = need('url');
         const password = str('password');
-        return url === undefined ? undefined : { type, url, ...(password !== undefined ? { password } : {}) };
+        const logicalSlots = this.boolean(`${path}.logicalSlots`, raw.logicalSlots);
+        if (url === undefined) return undefined;
+        return { type, url, ...(password !== undefined ? { password } : {}), ...(logicalSlots !== undefined ? { logicalSlots } : {}) };
       }
       case 'redis': {
         const url = str('url');
@@ -369,6 +371,12 @@ class Checker {
     if (v.trim() === '') return this.problem(path, 'expected a non-empty string');
     // Not trimmed: a password may begin or end with a space.
     return v;
+  }
+
+  private boolean(path: string, raw: unknown): boolean | undefined {
+    if (raw === undefined) return undefined;
+    if (typeof raw !== 'boolean') return this.problem(path, `expected true or false, got ${kindOf(raw)}`);
+    return raw;
   }
 
   private stringList(path: string, raw: unknown): string[] | undefined {

@@ -11,6 +11,7 @@ import { createConfiguredSource, describeConfiguredSource } from './config-sourc
 import { formatSourceAlert, renderFleetTable, sourceLine } from './fleet-table.ts';
 import type { CliIo } from './main.ts';
 import { SourceSetupError, SourceSupervisor } from './supervisor.ts';
+import { otlpStartupLine } from './otlp-line.ts';
 
 export const FLEET_USAGE = `Usage: replag --config FILE [--output MODE] [--duration S]
        REPLAG_CONFIG=FILE replag
@@ -167,8 +168,7 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
     return 2;
   }
   supervisor = built;
-  if (telemetry.otlp) io.stderr.write(`replag: exporting OTLP (${telemetry.otlp.protocol}) metrics to ${telemetry.otlp.metricsUrl} and alert events to ${telemetry.otlp.logsUrl}\n`);
-  else io.stderr.write('replag: no OTLP endpoint configured (set OTEL_EXPORTER_OTLP_ENDPOINT or export.otlp.endpoint); running locally without export\n');
+  io.stderr.write(`${otlpStartupLine(telemetry.otlp, 'export.otlp.endpoint')}\n`);
   if (telemetry.prometheusUrl) io.stderr.write(`replag: serving Prometheus metrics at ${telemetry.prometheusUrl}\n`);
   for (const c of config.sources) io.stderr.write(`replag: [${c.name}] watching ${describeConfiguredSource(c.options)}, polling every ${c.intervalMs} ms\n`);
   warnInsecure(config);

@@ -8,6 +8,7 @@ import { parseCliArgs, USAGE, type CliOptions } from './args.ts';
 import { wantsConfig } from './fleet-dispatch.ts';
 import { createSource, describeSource } from './sources.ts';
 import { formatAlert, renderTable, summary } from './table.ts';
+import { otlpStartupLine } from './otlp-line.ts';
 
 /** Where `replag` writes: the table and lines to `stdout`, notices and errors to `stderr`. */
 export interface CliIo {
@@ -70,16 +71,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   }
 
   const { monitor } = telemetry;
-  if (telemetry.otlp) {
-    const o = telemetry.otlp;
-    const where =
-      o.metricsProtocol === o.logsProtocol
-        ? `(${o.metricsProtocol}) metrics to ${o.metricsUrl} and alert events to ${o.logsUrl}`
-        : `metrics (${o.metricsProtocol}) to ${o.metricsUrl} and alert events (${o.logsProtocol}) to ${o.logsUrl}`;
-    io.stderr.write(`replag: exporting OTLP ${where}\n`);
-  } else {
-    io.stderr.write('replag: no OTLP endpoint configured (set OTEL_EXPORTER_OTLP_ENDPOINT or --otlp-endpoint); running locally without export\n');
-  }
+  io.stderr.write(`${otlpStartupLine(telemetry.otlp, '--otlp-endpoint')}\n`);
   if (telemetry.prometheusUrl) io.stderr.write(`replag: serving Prometheus metrics at ${telemetry.prometheusUrl}\n`);
 
   const mode = options.output === 'auto' ? (io.stdout.isTTY ? 'table' : 'plain') : options.output;

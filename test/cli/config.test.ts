@@ -46,7 +46,7 @@ const DEMO = 'sources:\n  - { name: sim, type: demo }\n';
 /** [what, file text, messages expected on stderr (each a path and what is expected)]. */
 const BAD_FILES: [string, string, RegExp[]][] = [
   ['unknown top-level key', `sourcse: []\n`, [/^ {2}sourcse: unknown key; expected one of service, export, defaults, sources$/m, /^ {2}sources: required/m]],
-  ['unknown source key', `sources:\n  - { name: a, type: postgres, url: postgres://h/db, urll: x }\n`, [/^ {2}sources\[0\]\.urll: unknown key for type postgres; expected one of name, type, .*url, password, tls$/m]],
+  ['unknown source key', `sources:\n  - { name: a, type: postgres, url: postgres://h/db, urll: x }\n`, [/^ {2}sources\[0\]\.urll: unknown key for type postgres; expected one of name, type, .*url, password, tls, logicalSlots$/m]],
   ['option of another type', `sources:\n  - { name: a, type: demo, url: postgres://h/db }\n`, [/sources\[0\]\.url: unknown key for type demo/]],
   ['wrong type', `sources:\n  - { name: a, type: demo, nodes: three }\n`, [/sources\[0\]\.nodes: expected an integer from 1 to 10000/]],
   ['list expected', `sources:\n  - { name: a, type: etcd, endpoints: http://h:2379 }\n`, [/sources\[0\]\.endpoints: expected a non-empty list of strings, got a string/]],
@@ -62,7 +62,8 @@ const BAD_FILES: [string, string, RegExp[]][] = [
   ['redis sentinels without masterName', `sources:\n  - { name: a, type: redis, sentinels: [redis://s] }\n`, [/sources\[0\]\.masterName: required with sentinels/]],
   ['mysql without replicas', `sources:\n  - { name: a, type: mysql, primary: mysql://h }\n`, [/sources\[0\]\.replicas: required/]],
   ['bad port', `export: { prometheus: { port: 70000 } }\n${DEMO}`, [/export\.prometheus\.port: expected an integer from 1 to 65535/]],
-  ['bad protocol', `export: { otlp: { protocol: grpc } }\n${DEMO}`, [/export\.otlp\.protocol: expected one of http\/protobuf, http\/json/]],
+  ['bad protocol', `export: { otlp: { protocol: grpc-web } }\n${DEMO}`, [/export\.otlp\.protocol: expected one of http\/protobuf, http\/json, grpc$/m]],
+  ['logicalSlots not a boolean', `sources:\n  - { name: a, type: postgres, url: postgres://h/db, logicalSlots: "no" }\n`, [/sources\[0\]\.logicalSlots: expected true or false, got a string/]],
   ['reserved attribute', `sources:\n  - { name: a, type: demo, attributes: { replication.source: x, ok: [1] } }\n`, [/sources\[0\]\.attributes\.replication\.source: reserved/, /sources\[0\]\.attributes\.ok: expected a string, number or boolean, got a list/]],
   ['warning above critical', `defaults: { thresholds: { critical: 10s } }\nsources:\n  - { name: a, type: demo, thresholds: { warning: 20s } }\n`, [/sources\[0\]\.thresholds: expected warning not above critical/]],
   ['tls cert without key', `sources:\n  - { name: a, type: postgres, url: postgres://h/db, tls: { cert: c.pem, insecure: yes } }\n`, [/sources\[0\]\.tls: expected cert and key together/, /sources\[0\]\.tls\.insecure: expected true or false, got a string/]],
