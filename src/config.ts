@@ -25,7 +25,7 @@ export interface ReplicationLagConfig {
   maxSamplesPerNode: number;
   /**
    * Upper bound on the number of nodes, so that unbounded node ids cannot exhaust memory and one metric collection
-   * stays short (it blocks the event loop for about 50–100 µs per node, see BENCHMARKS.md). Default 2500. The
+   * stays short (it blocks the event loop for 50–70 µs of CPU per node, see BENCHMARKS.md). Default 2500. The
    * cardinality limit of `startTelemetry` follows it (4 series per node + 1). Beyond a few thousand nodes, shard the
    * monitor across processes.
    */
