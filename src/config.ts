@@ -23,7 +23,12 @@ export interface ReplicationLagConfig {
   maxAlerts: number;
   /** Capacity of each node's retention-spanning history (samples are coalesced to fit). Default 256, range 8–65536. */
   maxSamplesPerNode: number;
-  /** Upper bound on the number of nodes, so that unbounded node ids cannot exhaust memory. Default 100000. */
+  /**
+   * Upper bound on the number of nodes, so that unbounded node ids cannot exhaust memory and one metric collection
+   * stays short (it blocks the event loop for 50–70 µs of CPU per node, see BENCHMARKS.md). Default 2500. The
+   * cardinality limit of `startTelemetry` follows it (4 series per node + 1). Beyond a few thousand nodes, shard the
+   * monitor across processes.
+   */
   maxNodes: number;
   /** Register unknown nodes on their first `updateLag`. Default true; when false, unknown nodes are an error. */
   autoRegister: boolean;
@@ -46,7 +51,7 @@ export const DEFAULT_CONFIG: Readonly<ReplicationLagConfig> = Object.freeze({
   stallTimeoutSeconds: 10,
   maxAlerts: 1000,
   maxSamplesPerNode: 256,
-  maxNodes: 100_000,
+  maxNodes: 2_500,
   autoRegister: true,
   now: monotonicNow,
 });

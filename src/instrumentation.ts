@@ -2,6 +2,12 @@
  * ReplicationLagInstrumentation: a thin adapter from the monitor to OpenTelemetry.
  * Gauges are read from the monitor by one batch observable callback at collection time; each alert becomes
  * a log event (and, opt-in, a span event) in the active context. Imports only the OpenTelemetry API.
+ *
+ * The per-node gauges are synchronous gauges recorded from that callback (hosted on `replication.source.up`),
+ * not observable ones: the SDK remembers every attribute set an observable instrument ever reported (to
+ * compute deltas), so churning node ids would grow memory and, past the cardinality limit, fold new nodes into
+ * the overflow series. A synchronous gauge under delta temporality keeps only what was recorded since the
+ * last collection: the live nodes.
  */
 import {
   context,
@@ -12,6 +18,7 @@ import {
   type Attributes,
   type BatchObservableResult,
   type Counter,
+  type Gauge,
   type Meter,
   type ObservableGauge,
 } from '@opentelemetry/api';
@@ -30,14 +37,40 @@ export interface ReplicationLagInstrumentationConfig extends InstrumentationConf
   monitor?: ReplicationLagMonitor;
   /** Also add each alert as a `replication.alert` event on the active recording span. Default false. */
   spanEvents?: boolean;
+  /**
+   * The cardinality limit (series per instrument) of the SDK pipeline that exports this instrumentation, so that
+   * nodes folded into the SDK's overflow series are said: one `diag.warn` when the live nodes stop fitting, one
+   * `diag.info` when they fit again. Default 2000, the SDK's default; `startTelemetry` passes its own.
+   */
+  cardinalityLimit?: number;
+}
+
+/** The most series one node adds to one instrument: the `replication.severity` state set (and `replication.alerts`). */
+export const SERIES_PER_NODE = 4;
+
+/** The SDK's default cardinality limit per instrument. */
+const SDK_DEFAULT_CARDINALITY_LIMIT = 2000;
+
+/**
+ * Nodes exported under their own id by an instrument allowed `cardinalityLimit` series: the SDK keeps one of
+ * them for the overflow series.
+ */
+export function nodesWithinCardinalityLimit(cardinalityLimit: number): number {
+  return Math.floor((cardinalityLimit - 1) / SERIES_PER_NODE);
+}
+
+/** The cardinality limit under which `nodes` live nodes are all exported under their own id. */
+export function cardinalityLimitFor(nodes: number): number {
+  return nodes * SERIES_PER_NODE + 1;
 }
 
 interface Instruments {
-  lag: ObservableGauge;
-  delay: ObservableGauge;
-  predicted: ObservableGauge;
-  rate: ObservableGauge;
-  severity: ObservableGauge;
+  lag: Gauge;
+  delay: Gauge;
+  predicted: Gauge;
+  rate: Gauge;
+  severity: Gauge;
+  /** Also hosts the batch callback that records the gauges above at collection time. */
   sourceUp: ObservableGauge;
   alerts: Counter;
 }
@@ -87,6 +120,8 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   declare private _registration: { meter: Meter; observables: ObservableGauge[] } | undefined;
   declare private _constructed: boolean;
   declare private _sources: Set<ObservedSource>;
+  /** True from the collection where live nodes first exceeded the cardinality limit until one where they fit. */
+  declare private _overLimit: boolean;
 
   constructor(config: ReplicationLagInstrumentationConfig = {}) {
     super(PACKAGE_NAME, PACKAGE_VERSION, config);
@@ -94,6 +129,11 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     if (monitor !== undefined && !(monitor instanceof ReplicationLagMonitor)) {
       throw new TypeError('ReplicationLagInstrumentationConfig.monitor must be a ReplicationLagMonitor');
     }
+    const { cardinalityLimit } = config;
+    if (cardinalityLimit !== undefined && (typeof cardinalityLimit !== 'number' || !Number.isInteger(cardinalityLimit) || cardinalityLimit < 2)) {
+      throw new RangeError(`ReplicationLagInstrumentationConfig.cardinalityLimit must be an integer >= 2, got ${String(cardinalityLimit)}`);
+    }
+    this._overLimit = false;
     this._monitor = monitor ?? new ReplicationLagMonitor(config);
     this._attributeCache = new Map();
     this._collections = 0;
@@ -148,27 +188,27 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     if (wasAttached) this._removeCallback();
     const meter = this.meter;
     this._instruments = {
-      lag: meter.createObservableGauge(semconv.METRIC_REPLICATION_LAG, {
+      lag: meter.createGauge(semconv.METRIC_REPLICATION_LAG, {
         unit: semconv.UNIT_ENTRY,
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_LAG],
         valueType: ValueType.INT,
       }),
-      delay: meter.createObservableGauge(semconv.METRIC_REPLICATION_DELAY, {
+      delay: meter.createGauge(semconv.METRIC_REPLICATION_DELAY, {
         unit: semconv.UNIT_SECONDS,
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_DELAY],
         valueType: ValueType.DOUBLE,
       }),
-      predicted: meter.createObservableGauge(semconv.METRIC_REPLICATION_DELAY_PREDICTED, {
+      predicted: meter.createGauge(semconv.METRIC_REPLICATION_DELAY_PREDICTED, {
         unit: semconv.UNIT_SECONDS,
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_DELAY_PREDICTED],
         valueType: ValueType.DOUBLE,
       }),
-      rate: meter.createObservableGauge(semconv.METRIC_REPLICATION_APPLY_RATE, {
+      rate: meter.createGauge(semconv.METRIC_REPLICATION_APPLY_RATE, {
         unit: semconv.UNIT_ENTRY_PER_SECOND,
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_APPLY_RATE],
         valueType: ValueType.DOUBLE,
       }),
-      severity: meter.createObservableGauge(semconv.METRIC_REPLICATION_SEVERITY, {
+      severity: meter.createGauge(semconv.METRIC_REPLICATION_SEVERITY, {
         unit: semconv.UNIT_ONE,
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_SEVERITY],
         valueType: ValueType.INT,
@@ -204,7 +244,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   private _addCallback(): void {
     const i = this._instruments;
     if (i === undefined || this._registration !== undefined) return;
-    const observables = [i.lag, i.delay, i.predicted, i.rate, i.severity, i.sourceUp];
+    const observables = [i.sourceUp];
     this.meter.addBatchObservableCallback(this._collect, observables);
     this._registration = { meter: this.meter, observables };
   }
@@ -216,28 +256,51 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     this._registration = undefined;
   }
 
-  /** The batch observable callback. Runs inside the SDK's collection: never throws. */
+  /**
+   * The batch observable callback: records every live node's gauges (synchronous instruments, recorded here so
+   * the values are those at collection time) and observes the sources. Runs inside the SDK's collection: never throws.
+   */
   private readonly _collect = (result: BatchObservableResult): void => {
     const instruments = this._instruments;
     if (instruments === undefined) return;
     const generation = ++this._collections;
+    let live = 0;
     try {
       this._monitor.forEachStatus((status) => {
+        live++;
         const attrs = this._attributesOf(status, generation);
-        observeFinite(result, instruments.lag, status.lagEntries, attrs.base);
-        observeFinite(result, instruments.delay, status.lagSeconds, attrs.base);
-        if (status.predictedLagSeconds !== undefined) observeFinite(result, instruments.predicted, status.predictedLagSeconds, attrs.base);
-        observeFinite(result, instruments.rate, status.replicationRate, attrs.base);
+        recordFinite(instruments.lag, status.lagEntries, attrs.base);
+        recordFinite(instruments.delay, status.lagSeconds, attrs.base);
+        if (status.predictedLagSeconds !== undefined) recordFinite(instruments.predicted, status.predictedLagSeconds, attrs.base);
+        recordFinite(instruments.rate, status.replicationRate, attrs.base);
         for (let i = 0; i < SEVERITIES.length; i++) {
-          result.observe(instruments.severity, SEVERITIES[i] === status.severity ? 1 : 0, attrs.bySeverity[i]);
+          instruments.severity.record(SEVERITIES[i] === status.severity ? 1 : 0, attrs.bySeverity[i]);
         }
       });
       if (this._attributeCache.size > 0) this._sweepAttributes(generation);
+      this._checkCardinality(live);
     } catch (error) {
       diag.error(`${PACKAGE_NAME}: collection failed`, error);
     }
     for (const source of this._sources) this._observeSource(result, instruments.sourceUp, source);
   };
+
+  /** One warning when the live nodes stop fitting in the cardinality limit, one note when they fit again. */
+  private _checkCardinality(live: number): void {
+    const limit = this.getConfig().cardinalityLimit ?? SDK_DEFAULT_CARDINALITY_LIMIT;
+    const fit = nodesWithinCardinalityLimit(limit);
+    if (live > fit && !this._overLimit) {
+      this._overLimit = true;
+      diag.warn(
+        `${PACKAGE_NAME}: ${live} live nodes need up to ${live * SERIES_PER_NODE} series per instrument, past the cardinality limit ` +
+          `(${limit}): only ${fit} nodes are exported under their own id, the others are folded into the overflow series ` +
+          `(otel.metric.overflow=true). Raise the cardinality limit (cardinalityLimit), lower maxNodes, or shard the monitor across processes.`,
+      );
+    } else if (live <= fit && this._overLimit) {
+      this._overLimit = false;
+      diag.info(`${PACKAGE_NAME}: ${live} live nodes fit in the cardinality limit (${limit}) again; every node is exported under its own id`);
+    }
+  }
 
   /** One source's `replication.source.up` point. Never throws (a broken poller is reported through diag). */
   private _observeSource(result: BatchObservableResult, gauge: ObservableGauge, source: ObservedSource): void {
@@ -310,6 +373,6 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   };
 }
 
-function observeFinite(result: BatchObservableResult, gauge: ObservableGauge, value: number, attributes: Attributes): void {
-  if (Number.isFinite(value)) result.observe(gauge, value, attributes);
+function recordFinite(gauge: Gauge, value: number, attributes: Attributes): void {
+  if (Number.isFinite(value)) gauge.record(value, attributes);
 }

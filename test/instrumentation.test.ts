@@ -11,7 +11,8 @@ import { inMemoryPipeline, pointsOf } from './helpers/in-memory-sdk.ts';
 
 function setup(config: ConstructorParameters<typeof ReplicationLagInstrumentation>[0] = {}, pipelineOptions = {}) {
   let now = 1_000_000;
-  const pipeline = inMemoryPipeline(pipelineOptions);
+  // As startTelemetry: alerts are cumulative series of the live nodes (see test/instrumentation-churn.test.ts).
+  const pipeline = inMemoryPipeline({ isLive: (id) => instrumentation.monitor.getStatus(id) !== undefined, ...pipelineOptions });
   const instrumentation = new ReplicationLagInstrumentation({ now: () => now, ...config, enabled: false });
   instrumentation.setMeterProvider(pipeline.meterProvider);
   instrumentation.setLoggerProvider(pipeline.loggerProvider);

@@ -4,7 +4,8 @@ import { AggregationTemporality, InstrumentType, MetricReader } from '@opentelem
 export class BenchReader extends MetricReader {
   constructor(cardinalityLimit = 200_000) {
     super({
-      aggregationTemporalitySelector: (type) => (type === InstrumentType.OBSERVABLE_GAUGE ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE),
+      aggregationTemporalitySelector: (type) =>
+        type === InstrumentType.GAUGE || type === InstrumentType.OBSERVABLE_GAUGE ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
       cardinalitySelector: () => cardinalityLimit,
     });
   }

@@ -169,7 +169,7 @@ function breakdown(plan: SizePlan, sink: { value: number }): { oursGiven: number
   const sOurs = stream(plan.nodes);
   const sBase = stream(plan.nodes);
   const sFloor = stream(plan.nodes);
-  const ours = new ReplicationLagMonitor({ now: () => sOurs.clock.t });
+  const ours = new ReplicationLagMonitor({ now: () => sOurs.clock.t, maxNodes: plan.nodes });
   const base = new OriginalReplicationLagMonitor({ now: () => sBase.clock.t });
   for (const id of sOurs.ids) ours.registerNode(id);
   for (const id of sBase.ids) base.registerNode(id);
@@ -204,7 +204,7 @@ export async function throughput(options: WorkloadOptions): Promise<WorkloadResu
   for (const plan of plans(options.quick)) {
     const sOurs = stream(plan.nodes);
     const sBase = stream(plan.nodes);
-    const ours = new ReplicationLagMonitor({ now: () => sOurs.clock.t });
+    const ours = new ReplicationLagMonitor({ now: () => sOurs.clock.t, maxNodes: plan.nodes });
     const base = new OriginalReplicationLagMonitor({ now: () => sBase.clock.t });
     for (const id of sOurs.ids) ours.registerNode(id);
     for (const id of sBase.ids) base.registerNode(id);

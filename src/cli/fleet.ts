@@ -120,6 +120,7 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
   const built = new SourceSupervisor({
     meterProvider: telemetry.meterProvider,
     loggerProvider: telemetry.loggerProvider,
+    trackMonitor: (name, monitor) => telemetry.addMonitor(name, monitor),
     createSource: (c) => createConfiguredSource(c, { onReplicaError: (replica, error) => report(c.name, `replica ${replica}`, error) }),
     onPollError: (name, error) => {
       report(name, 'poll', error);

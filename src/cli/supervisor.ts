@@ -30,6 +30,11 @@ export interface SupervisorOptions {
   onAlert?: (name: string, alert: LagAlert) => void;
   /** Bound on closing a stopped source (its connections), ms. Default 2000. */
   closeTimeoutMs?: number;
+  /**
+   * A source's monitor starts being exported (`Telemetry.addMonitor`, so its nodes' alert counters are kept while
+   * they live); returns the function called when it stops.
+   */
+  trackMonitor?: (name: string, monitor: ReplicationLagMonitor) => () => void;
 }
 
 /** A running source. */
@@ -168,7 +173,12 @@ export class SourceSupervisor {
     instrumentation.setLoggerProvider(this.options.loggerProvider);
     instrumentation.enable();
     const monitor = instrumentation.monitor;
-    const unsubscribe = monitor.onAlert((alert) => this.options.onAlert?.(name, alert));
+    const untrack = this.options.trackMonitor?.(name, monitor);
+    const onAlert = monitor.onAlert((alert) => this.options.onAlert?.(name, alert));
+    const unsubscribe = () => {
+      onAlert();
+      untrack?.();
+    };
     const poller = startPoller({
       source,
       monitor,

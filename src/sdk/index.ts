@@ -3,6 +3,7 @@
  * Prometheus endpoint). The only place, with the CLI, that imports OpenTelemetry SDK packages.
  */
 import { diag, type Attributes } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as OTLPProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
@@ -17,9 +18,11 @@ import {
   type IMetricReader,
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
-import { ReplicationLagInstrumentation, type ReplicationLagInstrumentationConfig } from '../instrumentation.ts';
-import type { ReplicationLagMonitor } from '../monitor.ts';
+import { cardinalityLimitFor, ReplicationLagInstrumentation, type ReplicationLagInstrumentationConfig } from '../instrumentation.ts';
+import { ReplicationLagMonitor } from '../monitor.ts';
 import { metricExportInterval, otlpEndpointConfigured, otlpProtocol, redactUrl, signalUrl, type OtlpProtocol } from './env.ts';
+import { CumulativeSums, type IsLiveNode } from './cumulative-sums.ts';
+import { LiveNodes } from './live-nodes.ts';
 import { createGrpcLogExporter, createGrpcMetricExporter, DEFAULT_OTLP_GRPC_ENDPOINT, grpcDisplayUrl, grpcEndpoint } from './grpc.ts';
 import { StandardNamePrometheusExporter, type PrometheusEndpointOptions } from './prometheus.ts';
 
@@ -59,7 +62,11 @@ export interface TelemetryOptions {
   otlp?: OtlpOptions | false;
   /** Serve a Prometheus endpoint (off by default). */
   prometheus?: PrometheusEndpointOptions | false;
-  /** Series per instrument before the SDK folds the rest into an overflow series. Default 20000 (5000 nodes). */
+  /**
+   * Series per instrument before the SDK folds the rest into an overflow series. Default `4 × maxNodes + 1`
+   * (20001 with the default maxNodes of 5000): every node the monitor accepts is exported under its own id.
+   * A lower limit is said once per episode through `diag.warn` when the live nodes stop fitting.
+   */
   cardinalityLimit?: number;
 }
 
@@ -79,13 +86,18 @@ export interface Telemetry {
     | undefined;
   /** The Prometheus endpoint's URL, when enabled. */
   readonly prometheusUrl: string | undefined;
+  /**
+   * Another monitor exported through these providers (one per source of `replag --config`), whose points carry
+   * `replication.source` = `source`: its live nodes keep their `replication.alerts` series like the main
+   * monitor's. Returns a function that removes it (its nodes' series then end).
+   */
+  addMonitor(source: string, monitor: ReplicationLagMonitor): () => void;
   /** Exports what is pending now. */
   forceFlush(): Promise<void>;
   /** Flushes metrics and pending alert events, then stops. Safe to call twice. */
   shutdown(): Promise<void>;
 }
 
-const DEFAULT_CARDINALITY_LIMIT = 20_000;
 const DEFAULT_OTLP_METRICS_URL = 'http://localhost:4318/v1/metrics';
 const DEFAULT_OTLP_LOGS_URL = 'http://localhost:4318/v1/logs';
 
@@ -101,10 +113,16 @@ const DEFAULT_OTLP_LOGS_URL = 'http://localhost:4318/v1/logs';
 export async function startTelemetry(options: TelemetryOptions = {}): Promise<Telemetry> {
   const env = process.env;
   const interval = metricExportInterval(env, options.metricExportIntervalMillis);
-  const cardinalityLimit = options.cardinalityLimit ?? DEFAULT_CARDINALITY_LIMIT;
-  if (!Number.isInteger(cardinalityLimit) || cardinalityLimit < 1) throw new RangeError(`cardinalityLimit must be a positive integer, got ${cardinalityLimit}`);
+  // The cardinality limit follows maxNodes, so that with the defaults no node is folded into an overflow series;
+  // the instrumentation is told the limit so that it warns when live nodes do not fit in it.
+  const given = options.instrumentation?.monitor;
+  if (given !== undefined && !(given instanceof ReplicationLagMonitor)) throw new TypeError('ReplicationLagInstrumentationConfig.monitor must be a ReplicationLagMonitor');
+  const monitor = given ?? new ReplicationLagMonitor(options.instrumentation);
+  const cardinalityLimit = options.cardinalityLimit ?? cardinalityLimitFor(monitor.config.maxNodes);
+  const liveNodes = new LiveNodes(monitor);
+  if (!Number.isInteger(cardinalityLimit) || cardinalityLimit < 2) throw new RangeError(`cardinalityLimit must be an integer >= 2, got ${cardinalityLimit}`);
   const otlp = resolveOtlp(env, options.otlp);
-  const instrumentation = new ReplicationLagInstrumentation({ ...options.instrumentation, enabled: false });
+  const instrumentation = new ReplicationLagInstrumentation({ ...options.instrumentation, monitor, cardinalityLimit, enabled: false });
   const resource = await settledResource(buildResource(options));
 
   const readers: IMetricReader[] = [];
@@ -125,7 +143,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
           : new OTLPProtoLogExporter({ ...settings, url: otlp.logsUrl });
     readers.push(
       new PeriodicExportingMetricReader({
-        exporter: withDeltaGauges(metricExporter),
+        exporter: withDeltaGauges(metricExporter, { isLiveNode: liveNodes.isLive }),
         exportIntervalMillis: interval,
         exportTimeoutMillis: Math.min(30_000, interval),
         cardinalityLimits: { default: cardinalityLimit },
@@ -135,7 +153,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   }
   let prometheus: StandardNamePrometheusExporter | undefined;
   if (options.prometheus !== undefined && options.prometheus !== false) {
-    prometheus = new StandardNamePrometheusExporter({ cardinalityLimit, ...options.prometheus });
+    prometheus = new StandardNamePrometheusExporter({ cardinalityLimit, ...options.prometheus, isLiveNode: liveNodes.isLive });
     readers.push(prometheus);
   }
 
@@ -169,6 +187,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
         ? undefined
         : { metricsProtocol: otlp.metricsProtocol, metricsUrl: otlp.metricsShown, logsProtocol: otlp.logsProtocol, logsUrl: otlp.logsShown },
     prometheusUrl,
+    addMonitor: (source, other) => liveNodes.add(source, other),
     async forceFlush() {
       await Promise.all([meterProvider.forceFlush(), loggerProvider.forceFlush()]);
     },
@@ -276,18 +295,48 @@ function buildResource(options: TelemetryOptions): Resource {
   return defaultResource().merge(resourceFromAttributes(process_)).merge(detected).merge(resourceFromAttributes(explicit));
 }
 
+/** Options of `withDeltaGauges`. */
+export interface DeltaGaugesOptions {
+  /**
+   * The monitor whose nodes are exported. When given, counters are collected with delta temporality and added
+   * back up into cumulative series here, keeping only the series of nodes the monitor still has: the cumulative
+   * `replication.alerts` then holds one series per live node and severity instead of one per node id ever seen
+   * (a node that comes back restarts its count from 0: a counter reset). Ignored when the exporter prefers delta.
+   */
+  monitor?: Pick<ReplicationLagMonitor, 'getStatus'>;
+  /** Instead of `monitor`: whether the node of a point is live, from its id and attributes (several monitors). */
+  isLiveNode?: IsLiveNode;
+}
+
 /**
- * Wraps a metric exporter so observable gauges use delta temporality: a node that is unregistered is then
- * absent from the next export instead of repeating its last value forever (opentelemetry-js issue 4096).
- * Other instruments keep the exporter's own choice (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).
+ * Wraps a metric exporter so gauges (synchronous and observable) use delta temporality: a node that is
+ * unregistered is then absent from the next export instead of repeating its last value forever
+ * (opentelemetry-js issue 4096), and the SDK forgets its series. Other instruments keep the exporter's own choice
+ * (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE); with `options.monitor`, cumulative counters are bounded
+ * by the live nodes too (see `DeltaGaugesOptions`).
  */
-export function withDeltaGauges(exporter: PushMetricExporter): PushMetricExporter {
+export function withDeltaGauges(exporter: PushMetricExporter, options: DeltaGaugesOptions = {}): PushMetricExporter {
+  const preferred = (type: InstrumentType): AggregationTemporality => exporter.selectAggregationTemporality?.(type) ?? AggregationTemporality.CUMULATIVE;
+  const { monitor } = options;
+  const isLive = options.isLiveNode ?? (monitor === undefined ? undefined : (id: string) => monitor.getStatus(id) !== undefined);
+  const sums = isLive !== undefined && preferred(InstrumentType.COUNTER) === AggregationTemporality.CUMULATIVE ? new CumulativeSums({ isLive }) : undefined;
   return {
-    export: (metrics, done) => exporter.export(metrics, done),
+    export: (metrics, done) => {
+      try {
+        sums?.convert(metrics);
+      } catch (error) {
+        done({ code: ExportResultCode.FAILED, error: error as Error });
+        return;
+      }
+      exporter.export(metrics, done);
+    },
     forceFlush: () => exporter.forceFlush(),
     shutdown: () => exporter.shutdown(),
     selectAggregation: exporter.selectAggregation?.bind(exporter),
-    selectAggregationTemporality: (type: InstrumentType) =>
-      type === InstrumentType.OBSERVABLE_GAUGE ? AggregationTemporality.DELTA : (exporter.selectAggregationTemporality?.(type) ?? AggregationTemporality.CUMULATIVE),
+    selectAggregationTemporality: (type: InstrumentType) => {
+      if (type === InstrumentType.GAUGE || type === InstrumentType.OBSERVABLE_GAUGE) return AggregationTemporality.DELTA;
+      if (type === InstrumentType.COUNTER && sums !== undefined) return AggregationTemporality.DELTA;
+      return preferred(type);
+    },
   };
 }

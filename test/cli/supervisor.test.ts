@@ -10,6 +10,8 @@ import { parseFleetConfig, type FleetSourceConfig } from '../../src/cli/config.t
 import { createConfiguredSource } from '../../src/cli/config-sources.ts';
 import { SourceSetupError, SourceSupervisor } from '../../src/cli/supervisor.ts';
 import type { ReplicaPosition, ReplicationSource } from '../../src/sources/source.ts';
+import { startTelemetry } from '../../src/sdk/index.ts';
+import { findFreePort } from '../harness/wait.ts';
 import { inMemoryPipeline } from '../helpers/in-memory-sdk.ts';
 
 /** Parses `sources:` entries (YAML flow mappings) into configurations. */
@@ -162,5 +164,39 @@ describe('SourceSupervisor', () => {
     const metrics = await pipeline.collect();
     assert.equal(metrics.get('replication.lag')?.points.length ?? 0, 0);
     assert.equal(metrics.get('replication.source.up')?.points.length ?? 0, 0);
+  });
+});
+
+describe('SourceSupervisor on startTelemetry', () => {
+  it("keeps each live source's replication.alerts series (bounded by every source's monitor, not only the pipeline's own)", async () => {
+    const port = await findFreePort(29_600, 29_900);
+    const telemetry = await startTelemetry({ otlp: false, prometheus: { port, host: '127.0.0.1' } });
+    const supervisor = new SourceSupervisor({
+      meterProvider: telemetry.meterProvider,
+      loggerProvider: telemetry.loggerProvider,
+      trackMonitor: (name, monitor) => telemetry.addMonitor(name, monitor),
+      createSource: async () => new ScriptedSource([{ nodeId: 'replica-1', leaderSeq: 100, followerSeq: 40, lagSeconds: 100 }]),
+    });
+    try {
+      await supervisor.apply(configs('{ name: pg-a, type: postgres, url: postgres://a/db }', '{ name: pg-b, type: postgres, url: postgres://b/db }'));
+      await Promise.all(supervisor.sources().map((s) => s.poller.pollOnce()));
+      const scrape = async () => (await fetch(telemetry.prometheusUrl!)).text();
+      const alertLines = (text: string) => text.split('\n').filter((l) => l.startsWith('replication_alerts_total{')).sort();
+      const first = alertLines(await scrape());
+      assert.equal(first.length, 2, first.join('\n'));
+      for (const [i, source] of ['pg-a', 'pg-b'].entries()) {
+        assert.match(first[i]!, new RegExp(`replication_source="${source}"`));
+        assert.match(first[i]!, /replication_node_id="replica-1".* 1$/);
+      }
+      // Still there at the next scrape (a cumulative counter), and gone once its source is removed.
+      assert.deepEqual(alertLines(await scrape()), first);
+      await supervisor.apply(configs('{ name: pg-b, type: postgres, url: postgres://b/db }'));
+      const after = alertLines(await scrape());
+      assert.equal(after.length, 1, after.join('\n'));
+      assert.match(after[0]!, /replication_source="pg-b"/);
+    } finally {
+      await supervisor.stop();
+      await telemetry.shutdown();
+    }
   });
 });

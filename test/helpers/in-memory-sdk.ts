@@ -1,5 +1,6 @@
 /** A real SDK pipeline kept in memory, for in-process tests of the instrumentation. */
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { CumulativeSums, type IsLiveNode } from '../../src/sdk/cumulative-sums.ts';
 import {
   AggregationTemporality,
   DataPointType,
@@ -10,14 +11,40 @@ import {
   type MetricData,
 } from '@opentelemetry/sdk-metrics';
 
-/** A pull reader: gauges delta (so unregistered nodes vanish), counters cumulative, a chosen cardinality limit. */
+/** Options of the in-memory pipeline. */
+export interface PipelineOptions {
+  /** Temporality of gauges (synchronous and observable). Default delta, as `startTelemetry` collects them. */
+  gaugeTemporality?: AggregationTemporality;
+  /** Series per instrument. Default 2000, the SDK's default. */
+  cardinalityLimit?: number;
+  /**
+   * As `startTelemetry` does: collect counters with delta temporality and add them back up into cumulative
+   * series of the nodes for which this answers true. Default: counters cumulative in the SDK.
+   */
+  isLive?: IsLiveNode;
+}
+
+/**
+ * A pull reader: gauges delta (so unregistered nodes vanish), counters cumulative (added back up from deltas
+ * for the live nodes when `isLive` is given), a chosen cardinality limit.
+ */
 export class TestReader extends MetricReader {
-  constructor(options: { gaugeTemporality?: AggregationTemporality; cardinalityLimit?: number } = {}) {
+  readonly sums: CumulativeSums | undefined;
+  constructor(options: PipelineOptions = {}) {
     super({
-      aggregationTemporalitySelector: (type) =>
-        type === InstrumentType.OBSERVABLE_GAUGE ? (options.gaugeTemporality ?? AggregationTemporality.DELTA) : AggregationTemporality.CUMULATIVE,
+      aggregationTemporalitySelector: (type) => {
+        if (type === InstrumentType.GAUGE || type === InstrumentType.OBSERVABLE_GAUGE) return options.gaugeTemporality ?? AggregationTemporality.DELTA;
+        if (type === InstrumentType.COUNTER && options.isLive !== undefined) return AggregationTemporality.DELTA;
+        return AggregationTemporality.CUMULATIVE;
+      },
       cardinalitySelector: () => options.cardinalityLimit ?? 2000,
     });
+    this.sums = options.isLive === undefined ? undefined : new CumulativeSums({ isLive: options.isLive });
+  }
+  override async collect(options?: Parameters<MetricReader['collect']>[0]): ReturnType<MetricReader['collect']> {
+    const result = await super.collect(options);
+    this.sums?.convert(result.resourceMetrics);
+    return result;
   }
   protected async onShutdown(): Promise<void> {}
   protected async onForceFlush(): Promise<void> {}
@@ -65,7 +92,7 @@ export function pointsOf(metric: CollectedMetric | undefined, nodeId: string): P
 }
 
 /** A MeterProvider + reader and a LoggerProvider with a synchronous in-memory log exporter. */
-export function inMemoryPipeline(options: { gaugeTemporality?: AggregationTemporality; cardinalityLimit?: number } = {}) {
+export function inMemoryPipeline(options: PipelineOptions = {}) {
   const reader = new TestReader(options);
   const meterProvider = new MeterProvider({ readers: [reader] });
   const logExporter = new InMemoryLogRecordExporter();
