@@ -14,7 +14,7 @@
  *
  * Both rates are exponentially weighted moving averages over irregular intervals (weight `1 − e^(−Δt/T)`): the
  * growth with T = 3 s, so that a finished ramp stops being extrapolated within a few seconds; the gain with
- * T = 10 s, because a follower keeping pace with a bursty leader swings in entries without gaining anything.
+ * T = 5 s, because a follower keeping pace with a bursty leader swings in entries without gaining anything.
  * Each average keeps its variance too, and is used only where it stands out of its own noise: the growth for
  * the part beyond one standard error (soft threshold: the sawtooth of a healthy follower's delay is not projected
  * 60 s ahead), the gain only when it is 3 standard errors away from 0 (hard threshold: a false "gaining" would
@@ -30,7 +30,7 @@ export const GROWTH_TIME_CONSTANT_SECONDS = 3;
  * that keeps pace swings with every change of the leader's rate (it measures nothing while it swings), and a
  * catch-up takes minutes, not seconds.
  */
-export const GAIN_TIME_CONSTANT_SECONDS = 10;
+export const GAIN_TIME_CONSTANT_SECONDS = 5;
 /** Consecutive updates with no leader progress after which the leader is idle: its rate is 0, not a decaying average. */
 const IDLE_UPDATES = 2;
 
@@ -147,9 +147,9 @@ export class DelayForecast {
 
   /**
    * The model's figures for a follower `lagEntries` behind with delay `delay` (the observation just made).
-   * Every number returned is finite and ≥ 0.
+   * `secondsToCritical` is not limited to the horizon, but to `maxSeconds`. Every number returned is finite and ≥ 0.
    */
-  figures(lagEntries: number, delay: number, horizonSeconds: number, criticalSeconds: number): ForecastFigures {
+  figures(lagEntries: number, delay: number, horizonSeconds: number, criticalSeconds: number, maxSeconds: number): ForecastFigures {
     const ready = this.updates >= MIN_FORECAST_UPDATES;
     // An idle leader adds nothing: the follower gains at its own apply rate.
     const gain = !ready ? 0 : this.leaderIdle >= IDLE_UPDATES ? this.apply.significant(GAIN_SIGNIFICANCE) : this.gain.significant(GAIN_SIGNIFICANCE);
@@ -164,7 +164,9 @@ export class DelayForecast {
     else if (growth > 0) {
       const s = finite((criticalSeconds - delay) / growth);
       // Caught up first: the delay falls to 0 before it gets there.
-      toCritical = s !== undefined && lagEntries > 0 && catchUp !== undefined && catchUp <= s ? undefined : s;
+      // Beyond `maxSeconds` (the retention window) the smoothed rates say nothing worth extrapolating: a slope
+      // that small is the noise left over by the soft threshold, not a trend.
+      toCritical = s === undefined || s > maxSeconds || (lagEntries > 0 && catchUp !== undefined && catchUp <= s) ? undefined : s;
     }
     return { predicted, catchUpSeconds: catchUp, secondsToCritical: toCritical };
   }
