@@ -68,6 +68,8 @@ interface Instruments {
   lag: Gauge;
   delay: Gauge;
   predicted: Gauge;
+  catchUp: Gauge;
+  criticalTime: Gauge;
   rate: Gauge;
   severity: Gauge;
   /** Also hosts the batch callback that records the gauges above at collection time. */
@@ -203,6 +205,16 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_DELAY_PREDICTED],
         valueType: ValueType.DOUBLE,
       }),
+      catchUp: meter.createGauge(semconv.METRIC_REPLICATION_CATCHUP_TIME, {
+        unit: semconv.UNIT_SECONDS,
+        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_CATCHUP_TIME],
+        valueType: ValueType.DOUBLE,
+      }),
+      criticalTime: meter.createGauge(semconv.METRIC_REPLICATION_CRITICAL_TIME, {
+        unit: semconv.UNIT_SECONDS,
+        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_CRITICAL_TIME],
+        valueType: ValueType.DOUBLE,
+      }),
       rate: meter.createGauge(semconv.METRIC_REPLICATION_APPLY_RATE, {
         unit: semconv.UNIT_ENTRY_PER_SECOND,
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_APPLY_RATE],
@@ -272,6 +284,8 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         recordFinite(instruments.lag, status.lagEntries, attrs.base);
         recordFinite(instruments.delay, status.lagSeconds, attrs.base);
         if (status.predictedLagSeconds !== undefined) recordFinite(instruments.predicted, status.predictedLagSeconds, attrs.base);
+        if (status.catchUpSeconds !== undefined) recordFinite(instruments.catchUp, status.catchUpSeconds, attrs.base);
+        if (status.secondsToCritical !== undefined) recordFinite(instruments.criticalTime, status.secondsToCritical, attrs.base);
         recordFinite(instruments.rate, status.replicationRate, attrs.base);
         for (let i = 0; i < SEVERITIES.length; i++) {
           instruments.severity.record(SEVERITIES[i] === status.severity ? 1 : 0, attrs.bySeverity[i]);
