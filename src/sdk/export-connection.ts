@@ -47,6 +47,7 @@ export class ExportConnection {
   private agent: http.Agent | undefined;
   private closedReason: string | undefined;
   private readonly live = new Set<http.ClientRequest>();
+  private readonly timedOut = new WeakSet<http.ClientRequest>();
   private answer: HttpAnswer | undefined;
   private error: Error | undefined;
   private readonly signal: 'METRICS' | 'LOGS';
@@ -120,6 +121,8 @@ export class ExportConnection {
     if (this.closedReason !== undefined) return;
     this.live.add(request);
     request.once('close', () => this.live.delete(request));
+    // The SDK ends a request at its timeout with destroy(): the error that follows is "socket hang up", not the cause.
+    request.once('timeout', () => this.timedOut.add(request));
   };
 
   private readonly onResponse = (message: unknown): void => {
@@ -134,7 +137,7 @@ export class ExportConnection {
     const { request, error } = message as RequestError;
     if (this.agent === undefined || (request as { agent?: unknown }).agent !== this.agent || error instanceof ExportAbortedError) return;
     this.answer = undefined;
-    this.error = error;
+    this.error = this.timedOut.has(request) ? new Error('Request timed out') : error;
   };
 
   private file(name: 'CERTIFICATE' | 'CLIENT_CERTIFICATE' | 'CLIENT_KEY'): Buffer | undefined {

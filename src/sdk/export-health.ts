@@ -89,12 +89,29 @@ export interface ExportHealthChange {
   readonly message: string;
 }
 
-/** Keeps per-signal export health and announces changes once. */
+interface SignalState {
+  failing: ExportFailureCause | undefined;
+  failedExports: number;
+  failedItems: number;
+  skippedExports: number;
+  /** Failures and skips since the episode began. */
+  episodeFailures: number;
+  episodeSkips: number;
+  /** Skips since the last export ended. */
+  recentSkips: number;
+  /** Whether slowness (skips while exports succeed) has been said in this episode. */
+  slownessSaid: boolean;
+}
+
+const initial = (): SignalState => ({ failing: undefined, failedExports: 0, failedItems: 0, skippedExports: 0, episodeFailures: 0, episodeSkips: 0, recentSkips: 0, slownessSaid: false });
+
+/**
+ * Keeps per-signal export health and announces changes once: the first failure and each change of cause, the
+ * recovery (with how many exports failed and collections were skipped meanwhile), and, while exports succeed but take
+ * longer than the interval, that collections are being skipped (once until an export ends without one skipped).
+ */
 export class ExportHealth {
-  private readonly state: Record<ExportSignal, { failing: ExportFailureCause | undefined; failedExports: number; failedItems: number; skippedExports: number; episodeFailures: number; skipNoted: boolean }> = {
-    metrics: { failing: undefined, failedExports: 0, failedItems: 0, skippedExports: 0, episodeFailures: 0, skipNoted: false },
-    logs: { failing: undefined, failedExports: 0, failedItems: 0, skippedExports: 0, episodeFailures: 0, skipNoted: false },
-  };
+  private readonly state: Record<ExportSignal, SignalState> = { metrics: initial(), logs: initial() };
   private readonly urls: Partial<Record<ExportSignal, string>>;
   private readonly announce: (change: ExportHealthChange) => void;
 
@@ -114,6 +131,7 @@ export class ExportHealth {
     s.failedExports++;
     s.failedItems += items;
     s.episodeFailures++;
+    s.recentSkips = 0;
     if (s.failing?.text === cause.text) return;
     s.failing = cause;
     const to = this.urls[signal] !== undefined ? ` to ${this.urls[signal]}` : '';
@@ -122,24 +140,38 @@ export class ExportHealth {
 
   succeeded(signal: ExportSignal): void {
     const s = this.state[signal];
-    s.skipNoted = false;
-    if (s.failing === undefined) return;
-    const n = s.episodeFailures;
-    s.failing = undefined;
-    s.episodeFailures = 0;
-    this.say({ signal, state: 'recovered', message: `otel-replication-lag: ${signal} export succeeded again after ${n} failed export${n === 1 ? '' : 's'}` });
-  }
-
-  skipped(signal: ExportSignal): void {
-    const s = this.state[signal];
-    s.skippedExports++;
-    if (s.skipNoted) return;
-    s.skipNoted = true;
+    const skips = s.recentSkips;
+    s.recentSkips = 0;
+    if (s.failing !== undefined) {
+      const n = s.episodeFailures;
+      const skipped = s.episodeSkips > 0 ? `, ${s.episodeSkips} collection${s.episodeSkips === 1 ? '' : 's'} skipped meanwhile (one export at a time)` : '';
+      s.failing = undefined;
+      s.episodeFailures = 0;
+      s.episodeSkips = 0;
+      s.slownessSaid = false;
+      this.say({ signal, state: 'recovered', message: `otel-replication-lag: ${signal} export succeeded again after ${n} failed export${n === 1 ? '' : 's'}${skipped}` });
+      return;
+    }
+    if (skips === 0) {
+      s.slownessSaid = false;
+      s.episodeSkips = 0;
+      return;
+    }
+    if (s.slownessSaid) return;
+    s.slownessSaid = true;
     this.say({
       signal,
       state: 'skipping',
-      message: `otel-replication-lag: ${signal} export still in flight at the next interval: exporting the newest collection when it ends (one export at a time; ${s.skippedExports} skipped so far)`,
+      message: `otel-replication-lag: ${signal} export takes longer than the export interval: ${skips} collection${skips === 1 ? '' : 's'} skipped (one export at a time; the newest goes next)`,
     });
+  }
+
+  /** A collection was not exported because an export was in flight (it waits, or a newer one replaced it). */
+  skipped(signal: ExportSignal): void {
+    const s = this.state[signal];
+    s.skippedExports++;
+    s.episodeSkips++;
+    s.recentSkips++;
   }
 
   private say(change: ExportHealthChange): void {
@@ -317,8 +349,9 @@ export class BackgroundMetricExporter implements PushMetricExporter {
       return;
     }
     if (this.running !== undefined) {
+      // One waits; a newer collection replaces it (the replaced one is skipped).
+      if (this.pending !== undefined) this.options.health.skipped('metrics');
       this.pending = metrics;
-      this.options.health.skipped('metrics');
       return;
     }
     this.start(metrics);
