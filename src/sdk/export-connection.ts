@@ -94,6 +94,7 @@ export class ExportConnection {
     }
     agent.createConnection = refuseWhenClosed(agent, agent.createConnection.bind(agent));
     this.agent = agent;
+    if (this.closedReason !== undefined) return agent; // First used after close(): it refuses every connection.
     subscribe('http.client.request.start', this.onStart);
     subscribe('http.client.response.finish', this.onResponse);
     subscribe('http.client.request.error', this.onError);
