@@ -43,6 +43,8 @@ export interface CliOptions {
   exportIntervalMs: number | undefined;
   /** 'auto' draws a live table on a TTY and prints lines otherwise. */
   output: 'auto' | 'table' | 'plain' | 'quiet';
+  /** Bound on stopping after SIGTERM/SIGINT (final flush included), ms. */
+  shutdownTimeoutMs: number;
 }
 
 export const USAGE = `Usage: replag [demo | postgres | redis | etcd | mysql] [options]
@@ -84,6 +86,8 @@ Options:
   --critical S             critical threshold in seconds (default 30)
   --stall S                stall timeout in seconds (default 10)
   --output MODE            auto (table on a terminal, lines otherwise), table, plain or quiet
+  --shutdown-timeout T     bound on stopping at SIGTERM/SIGINT, final export included: 10s, 2500ms or
+                           seconds (default 10s, inside Kubernetes' 30 s grace); a second signal exits at once
   -h, --help               this text
   --version                the version
 `;
@@ -127,6 +131,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         critical: { type: 'string' },
         stall: { type: 'string' },
         output: { type: 'string' },
+        'shutdown-timeout': { type: 'string' },
         'tls-ca': { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
@@ -170,7 +175,22 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     stallSeconds: number('stall', values.stall, positive, 'a number of seconds > 0'),
     exportIntervalMs: number('export-interval', values['export-interval'], positive, 'a number of milliseconds > 0'),
     output,
+    shutdownTimeoutMs: shutdownTimeout(values['shutdown-timeout']) ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
   };
+}
+
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+const MAX_SHUTDOWN_TIMEOUT_MS = 3_600_000;
+
+/** `--shutdown-timeout`: `10s`, `2500ms` or a plain number of seconds, > 0 and at most an hour. */
+export function shutdownTimeout(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$/.exec(raw);
+  const ms = m === null ? Number.NaN : Number(m[1]) * (m[2] === 'ms' ? 1 : 1000);
+  if (!(ms > 0 && ms <= MAX_SHUTDOWN_TIMEOUT_MS)) {
+    throw new RangeError(`--shutdown-timeout must be a duration > 0 and at most 3600s, like 10s, 2500ms or 5 (seconds), got ${JSON.stringify(raw)}`);
+  }
+  return Math.round(ms);
 }
 
 interface TlsFlagValues {

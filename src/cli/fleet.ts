@@ -4,7 +4,6 @@
  * that does not validate is reported and the running configuration kept.
  */
 import { parseArgs } from 'node:util';
-import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { startTelemetry, type Telemetry } from '../sdk/index.ts';
 import { ConfigError, loadFleetConfig, type FleetConfig } from './config.ts';
 import { createConfiguredSource, describeConfiguredSource } from './config-sources.ts';
@@ -12,14 +11,19 @@ import { formatSourceAlert, renderFleetTable, sourceLine } from './fleet-table.t
 import type { CliIo } from './main.ts';
 import { SourceSetupError, SourceSupervisor } from './supervisor.ts';
 import { otlpStartupLine } from './otlp-line.ts';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, shutdownTimeout } from './args.ts';
+import { installDiagOutput } from './diag-logger.ts';
+import { stopWithin } from './stop.ts';
 
-export const FLEET_USAGE = `Usage: replag --config FILE [--output MODE] [--duration S]
+export const FLEET_USAGE = `Usage: replag --config FILE [--output MODE] [--duration S] [--shutdown-timeout T]
        REPLAG_CONFIG=FILE replag
 
 Runs every source listed in the YAML file FILE (see examples/replag.yaml); SIGHUP re-reads it.
   --config FILE            the configuration file (default: REPLAG_CONFIG)
   --output MODE            auto (table on a terminal, lines otherwise), table, plain or quiet
   --duration S             stop after S seconds (default: run until Ctrl-C / SIGTERM)
+  --shutdown-timeout T     bound on stopping at SIGTERM/SIGINT, final export included: 10s, 2500ms or
+                           seconds (default 10s); a second SIGTERM/SIGINT exits at once
 `;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -29,6 +33,7 @@ interface FleetArgs {
   file: string;
   output: 'auto' | 'table' | 'plain' | 'quiet';
   durationSeconds: number;
+  shutdownTimeoutMs: number;
   help: boolean;
 }
 
@@ -39,12 +44,18 @@ function parseFleetArgs(argv: readonly string[], env: Env): FleetArgs {
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: { config: { type: 'string' }, output: { type: 'string' }, duration: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string' },
+        output: { type: 'string' },
+        duration: { type: 'string' },
+        'shutdown-timeout': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (error) {
     throw new RangeError(`${(error as Error).message}; with a config file the sources and exports are set in the file`);
   }
-  if (values.help) return { file: '', output: 'quiet', durationSeconds: 0, help: true };
+  if (values.help) return { file: '', output: 'quiet', durationSeconds: 0, shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS, help: true };
   const file = values.config ?? env.REPLAG_CONFIG?.trim();
   if (file === undefined || file.trim() === '') throw new RangeError('--config needs a file name');
   const output = values.output ?? 'auto';
@@ -55,7 +66,8 @@ function parseFleetArgs(argv: readonly string[], env: Env): FleetArgs {
   if (values.duration !== undefined && (values.duration.trim() === '' || !Number.isFinite(duration) || duration < 0)) {
     throw new RangeError(`--duration must be a number of seconds >= 0, got ${JSON.stringify(values.duration)}`);
   }
-  return { file, output, durationSeconds: duration, help: false };
+  const shutdownTimeoutMs = shutdownTimeout(values['shutdown-timeout']) ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  return { file, output, durationSeconds: duration, shutdownTimeoutMs, help: false };
 }
 
 /** Runs `replag` from a config file. Resolves with the exit code: 0 ok, 1 runtime failure, 2 bad usage or file. */
@@ -93,7 +105,7 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
     return 2;
   }
 
-  diag.setLogger(new DiagConsoleLogger(), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  installDiagOutput(io.stderr);
   const mode = args.output === 'auto' ? (io.stdout.isTTY ? 'table' : 'plain') : args.output;
   const failures = new Map<string, string>();
   const alerts: string[] = [];
@@ -220,8 +232,9 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
   process.off('SIGHUP', onHangup);
   await reloading;
   const last = built.sources();
-  await built.stop();
-  await telemetry.shutdown();
+  // Every source's polling, the final flush (with every source's last figures), then the connections, all within
+  // --shutdown-timeout.
+  await stopWithin({ timeoutMs: args.shutdownTimeoutMs, poller: { stop: () => built.stopPolling() }, source: { close: () => built.stop() }, telemetry, stderr: io.stderr });
   for (const s of last) io.stderr.write(`replag: stopped; ${sourceLine(s)}\n`);
   return exitCode;
 }

@@ -1,11 +1,12 @@
 /** `replag`: runs a source into a monitor, exports through startTelemetry, shows lag live. */
-import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { startTelemetry, type Telemetry } from '../sdk/index.ts';
 import { startPoller } from '../sources/poller.ts';
 import type { ReplicationSource } from '../sources/source.ts';
 import { PACKAGE_VERSION } from '../version.ts';
 import { parseCliArgs, USAGE, type CliOptions } from './args.ts';
 import { wantsConfig } from './fleet-dispatch.ts';
+import { installDiagOutput } from './diag-logger.ts';
+import { stopWithin } from './stop.ts';
 import { createSource, describeSource } from './sources.ts';
 import { formatAlert, renderTable, summary } from './table.ts';
 import { otlpStartupLine } from './otlp-line.ts';
@@ -36,8 +37,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     return 0;
   }
 
-  // Export failures (collector down, 4xx/5xx) are reported by the SDK through diag: show them.
-  diag.setLogger(new DiagConsoleLogger(), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  // Export failures (collector down, 4xx/5xx) are reported through diag once per change: one line each.
+  installDiagOutput(io.stderr);
   const failures = new FailureLog(io.stderr);
   let source: ReplicationSource;
   try {
@@ -57,6 +58,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     telemetry = await startTelemetry({
       serviceName: options.serviceName ?? (process.env.OTEL_SERVICE_NAME?.trim() ? undefined : 'replag'),
       metricExportIntervalMillis: options.exportIntervalMs,
+      shutdownTimeoutMillis: options.shutdownTimeoutMs,
       otlp: options.otlpEndpoint !== undefined || options.otlpProtocol !== undefined ? { endpoint: options.otlpEndpoint, protocol: options.otlpProtocol } : undefined,
       prometheus: options.prometheusPort === undefined ? false : { port: options.prometheusPort, host: options.prometheusHost },
       instrumentation: {
@@ -107,13 +109,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     process.on('SIGTERM', onSignal);
     const timer = options.durationSeconds > 0 ? setTimeout(() => finish(0), options.durationSeconds * 1000) : undefined;
   });
-  await poller.stop();
-  try {
-    await source.close?.();
-  } catch (error) {
-    io.stderr.write(`replag: closing the source failed: ${(error as Error).message}\n`);
-  }
-  await telemetry.shutdown();
+  await stopWithin({ timeoutMs: options.shutdownTimeoutMs, poller, source, telemetry, stderr: io.stderr });
   io.stderr.write(`replag: stopped; ${summary(monitor.getStats())}\n`);
   return exitCode;
 }

@@ -4,7 +4,8 @@ import { main } from './main.ts';
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // Exit now: a retry timer the SDK scheduled before the shutdown deadline must not hold the process past it.
+    process.exit(code);
   },
   (error: unknown) => {
     process.stderr.write(`replag: ${(error as Error)?.message ?? String(error)}\n`);

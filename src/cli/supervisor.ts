@@ -101,6 +101,18 @@ export class SourceSupervisor {
   }
 
   /** Stops every source. */
+  /**
+   * Stops every source's polling, keeping its nodes exported (their last figures go into a final export); `stop()`
+   * then ends the rest.
+   */
+  stopPolling(): Promise<void> {
+    const next = this.queue.then(async () => {
+      await Promise.all([...this.running.values()].map((r) => r.poller.stop()));
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
   stop(): Promise<void> {
     const next = this.queue.then(async () => {
       const all = [...this.running.values()];

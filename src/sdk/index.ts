@@ -20,6 +20,8 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { cardinalityLimitFor, ReplicationLagInstrumentation, type ReplicationLagInstrumentationConfig } from '../instrumentation.ts';
 import { ReplicationLagMonitor } from '../monitor.ts';
+import { checkShutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT_MILLIS } from './bounded-shutdown.ts';
+import { OtlpExportPipeline } from './export-pipeline.ts';
 import { metricExportInterval, otlpEndpointConfigured, otlpProtocol, redactUrl, signalUrl, type OtlpProtocol } from './env.ts';
 import { CumulativeSums, type IsLiveNode } from './cumulative-sums.ts';
 import { LiveNodes } from './live-nodes.ts';
@@ -28,6 +30,7 @@ import { StandardNamePrometheusExporter, type PrometheusEndpointOptions } from '
 
 export type { OtlpProtocol } from './env.ts';
 export type { PrometheusEndpointOptions } from './prometheus.ts';
+export { isReportedExportFailure, type ExportHealthChange } from './export-health.ts';
 export { prometheusName, type PrometheusMetricKind } from './prometheus-names.ts';
 
 /** OTLP export settings; each falls back to the standard OTEL_EXPORTER_OTLP_* environment variables. */
@@ -68,6 +71,12 @@ export interface TelemetryOptions {
    * A lower limit is said once per episode through `diag.warn` when the live nodes stop fitting.
    */
   cardinalityLimit?: number;
+  /**
+   * Bound of `shutdown()` in milliseconds, whatever the collector does (refuses, answers 5xx, hangs). Default 10000.
+   * Alert events get the first half, the final metric export the rest; what is not sent by then is counted and said
+   * in one diag warning.
+   */
+  shutdownTimeoutMillis?: number;
 }
 
 /** A running telemetry pipeline. */
@@ -94,8 +103,11 @@ export interface Telemetry {
   addMonitor(source: string, monitor: ReplicationLagMonitor): () => void;
   /** Exports what is pending now. */
   forceFlush(): Promise<void>;
-  /** Flushes metrics and pending alert events, then stops. Safe to call twice. */
-  shutdown(): Promise<void>;
+  /**
+   * Flushes pending alert events, then the final metrics, then stops; settles within `shutdownTimeoutMillis`
+   * (or `options.timeoutMillis`) plus a fraction of a second. Safe to call twice.
+   */
+  shutdown(options?: { timeoutMillis?: number }): Promise<void>;
 }
 
 const DEFAULT_OTLP_METRICS_URL = 'http://localhost:4318/v1/metrics';
@@ -122,6 +134,8 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   const liveNodes = new LiveNodes(monitor);
   if (!Number.isInteger(cardinalityLimit) || cardinalityLimit < 2) throw new RangeError(`cardinalityLimit must be an integer >= 2, got ${cardinalityLimit}`);
   const otlp = resolveOtlp(env, options.otlp);
+  const shutdownTimeout = checkShutdownTimeout(options.shutdownTimeoutMillis ?? DEFAULT_SHUTDOWN_TIMEOUT_MILLIS);
+  const pipeline = new OtlpExportPipeline({ env, metricsUrl: otlp?.metricsShown ?? redactUrl(DEFAULT_OTLP_METRICS_URL), logsUrl: otlp?.logsShown ?? redactUrl(DEFAULT_OTLP_LOGS_URL) });
   const instrumentation = new ReplicationLagInstrumentation({ ...options.instrumentation, monitor, cardinalityLimit, enabled: false });
   const resource = await settledResource(buildResource(options));
 
@@ -129,21 +143,26 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   const processors: LogRecordProcessor[] = [];
   if (otlp !== undefined) {
     const settings = { headers: otlp.headers, timeoutMillis: otlp.timeoutMillis };
+    const metricSettings = { ...settings, url: otlp.metricsUrl, httpAgentOptions: pipeline.metricConnection.agentFactory };
+    const logSettings = { ...settings, url: otlp.logsUrl, httpAgentOptions: pipeline.logConnection.agentFactory };
     const metricExporter =
       otlp.metricsProtocol === 'grpc'
         ? await createGrpcMetricExporter({ ...settings, url: otlp.metricsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT })
         : otlp.metricsProtocol === 'http/json'
-          ? new OTLPJsonMetricExporter({ ...settings, url: otlp.metricsUrl })
-          : new OTLPProtoMetricExporter({ ...settings, url: otlp.metricsUrl });
-    const logExporter =
+          ? new OTLPJsonMetricExporter(metricSettings)
+          : new OTLPProtoMetricExporter(metricSettings);
+    const logExporter = pipeline.wrapLogs(
       otlp.logsProtocol === 'grpc'
         ? await createGrpcLogExporter({ ...settings, url: otlp.logsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT })
         : otlp.logsProtocol === 'http/json'
-          ? new OTLPJsonLogExporter({ ...settings, url: otlp.logsUrl })
-          : new OTLPProtoLogExporter({ ...settings, url: otlp.logsUrl });
+          ? new OTLPJsonLogExporter(logSettings)
+          : new OTLPProtoLogExporter(logSettings),
+      otlp.timeoutMillis,
+    );
     readers.push(
       new PeriodicExportingMetricReader({
-        exporter: withDeltaGauges(metricExporter, { isLiveNode: liveNodes.isLive }),
+        // Answers the reader at once and exports in the background with the exporter's own timeout (not the interval).
+        exporter: pipeline.wrapMetrics(withDeltaGauges(metricExporter, { isLiveNode: liveNodes.isLive }), otlp.timeoutMillis),
         exportIntervalMillis: interval,
         exportTimeoutMillis: Math.min(30_000, interval),
         cardinalityLimits: { default: cardinalityLimit },
@@ -191,12 +210,12 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
     async forceFlush() {
       await Promise.all([meterProvider.forceFlush(), loggerProvider.forceFlush()]);
     },
-    shutdown() {
+    shutdown(shutdownOptions) {
+      const timeoutMillis = checkShutdownTimeout(shutdownOptions?.timeoutMillis ?? shutdownTimeout, 'shutdown timeoutMillis');
       shutdownPromise ??= (async () => {
-        // Logs first: pending alert events, then the final metric collection and export.
-        const results = await Promise.allSettled([loggerProvider.shutdown(), meterProvider.shutdown()]);
+        // Logs first: pending alert events, then the final metric collection and export, each cut at its deadline.
+        await pipeline.shutdown({ timeoutMillis, loggerProvider, meterProvider });
         instrumentation.disable();
-        for (const r of results) if (r.status === 'rejected') diag.error('otel-replication-lag: shutdown failed', r.reason);
       })();
       return shutdownPromise;
     },

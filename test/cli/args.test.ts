@@ -30,6 +30,7 @@ describe('replag arguments', () => {
     assert.deepEqual(o, {
       command: 'run', source: { kind: 'demo', nodes: 1000 }, tls: undefined, intervalMs: 250, timeoutMs: undefined, durationSeconds: 3, otlpEndpoint: 'http://127.0.0.1:4318', otlpProtocol: 'http/json', prometheusPort: 29464,
       prometheusHost: '127.0.0.1', serviceName: 's', warningSeconds: 2, criticalSeconds: 9, stallSeconds: 4, exportIntervalMs: 500, output: 'plain',
+      shutdownTimeoutMs: 10_000,
     });
     assert.equal(parseCliArgs(['--help']).command, 'help');
     assert.equal(parseCliArgs(['--version']).command, 'version');
@@ -38,6 +39,16 @@ describe('replag arguments', () => {
   it('accepts every OTLP protocol startTelemetry speaks, grpc included', () => {
     for (const protocol of ['http/protobuf', 'http/json', 'grpc'] as const) {
       assert.equal(parseCliArgs(['demo', '--otlp-endpoint', 'http://collector:4317', '--otlp-protocol', protocol]).otlpProtocol, protocol);
+    }
+  });
+
+  it('--shutdown-timeout takes 10s, 2500ms or seconds, > 0 and at most an hour, default 10 s', () => {
+    assert.equal(parseCliArgs([]).shutdownTimeoutMs, 10_000);
+    assert.equal(parseCliArgs(['--shutdown-timeout', '25s']).shutdownTimeoutMs, 25_000);
+    assert.equal(parseCliArgs(['--shutdown-timeout', '2500ms']).shutdownTimeoutMs, 2500);
+    assert.equal(parseCliArgs(['--shutdown-timeout', '1.5']).shutdownTimeoutMs, 1500);
+    for (const bad of ['0', '0s', '-1s', 'soon', '10m', '', '3601s']) {
+      assert.throws(() => parseCliArgs([`--shutdown-timeout=${bad}`]), (e: Error) => e instanceof RangeError && e.message.startsWith('--shutdown-timeout must be') && e.message.includes(JSON.stringify(bad)));
     }
   });
 
