@@ -21,9 +21,13 @@ import { ReplicationLagInstrumentation, type ReplicationLagInstrumentationConfig
 import type { ReplicationLagMonitor } from '../monitor.ts';
 import { metricExportInterval, otlpEndpointConfigured, otlpProtocol, redactUrl, signalUrl, type OtlpProtocol } from './env.ts';
 import { StandardNamePrometheusExporter, type PrometheusEndpointOptions } from './prometheus.ts';
+import { AlertLedger, type AlertDelivery } from './alert-ledger.ts';
+import { alertQueueSettings, type AlertQueueOptions } from './log-processing.ts';
 
 export type { OtlpProtocol } from './env.ts';
 export type { PrometheusEndpointOptions } from './prometheus.ts';
+export type { AlertDelivery } from './alert-ledger.ts';
+export type { AlertQueueOptions } from './log-processing.ts';
 export { prometheusName, type PrometheusMetricKind } from './prometheus-names.ts';
 
 /** OTLP/HTTP export settings; each falls back to the standard OTEL_EXPORTER_OTLP_* environment variables. */
@@ -57,6 +61,8 @@ export interface TelemetryOptions {
   prometheus?: PrometheusEndpointOptions | false;
   /** Series per instrument before the SDK folds the rest into an overflow series. Default 20000 (5000 nodes). */
   cardinalityLimit?: number;
+  /** Queue of alert events awaiting OTLP export; each field falls back to its OTEL_BLRP_* variable. */
+  alertQueue?: AlertQueueOptions;
 }
 
 /** A running telemetry pipeline. */
@@ -70,6 +76,11 @@ export interface Telemetry {
   readonly otlp: { readonly protocol: OtlpProtocol; readonly metricsUrl: string; readonly logsUrl: string } | undefined;
   /** The Prometheus endpoint's URL, when enabled. */
   readonly prometheusUrl: string | undefined;
+  /**
+   * What became of the alert events so far: emitted = delivered + lost + pending, and pending is 0 once
+   * `shutdown()` has returned. Undefined when alert events are not exported (no OTLP).
+   */
+  alertDelivery(): AlertDelivery | undefined;
   /** Exports what is pending now. */
   forceFlush(): Promise<void>;
   /** Flushes metrics and pending alert events, then stops. Safe to call twice. */
@@ -95,19 +106,19 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   const cardinalityLimit = options.cardinalityLimit ?? DEFAULT_CARDINALITY_LIMIT;
   if (!Number.isInteger(cardinalityLimit) || cardinalityLimit < 1) throw new RangeError(`cardinalityLimit must be a positive integer, got ${cardinalityLimit}`);
   const otlp = resolveOtlp(env, options.otlp);
+  const alertQueue = alertQueueSettings(env, options.alertQueue, interval);
   const instrumentation = new ReplicationLagInstrumentation({ ...options.instrumentation, enabled: false });
   const resource = await settledResource(buildResource(options));
 
   const readers: IMetricReader[] = [];
   const processors: LogRecordProcessor[] = [];
+  const settings = { headers: otlp?.headers, timeoutMillis: otlp?.timeoutMillis };
+  let metricExporter: OTLPJsonMetricExporter | OTLPProtoMetricExporter | undefined;
   if (otlp !== undefined) {
-    const settings = { headers: otlp.headers, timeoutMillis: otlp.timeoutMillis };
-    const metricExporter =
+    metricExporter =
       otlp.metricsProtocol === 'http/json'
         ? new OTLPJsonMetricExporter({ ...settings, url: otlp.metricsUrl })
         : new OTLPProtoMetricExporter({ ...settings, url: otlp.metricsUrl });
-    const logExporter =
-      otlp.logsProtocol === 'http/json' ? new OTLPJsonLogExporter({ ...settings, url: otlp.logsUrl }) : new OTLPProtoLogExporter({ ...settings, url: otlp.logsUrl });
     readers.push(
       new PeriodicExportingMetricReader({
         exporter: withDeltaGauges(metricExporter),
@@ -116,7 +127,6 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
         cardinalityLimits: { default: cardinalityLimit },
       }),
     );
-    processors.push(new BatchLogRecordProcessor({ exporter: logExporter, scheduledDelayMillis: Math.min(1000, interval) }));
   }
   let prometheus: StandardNamePrometheusExporter | undefined;
   if (options.prometheus !== undefined && options.prometheus !== false) {
@@ -125,7 +135,16 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   }
 
   const meterProvider = new MeterProvider({ resource, readers });
-  const loggerProvider = new LoggerProvider({ resource, processors });
+  // The SDK's self-observability (otel.sdk.*) goes to our own meter provider, next to the package's metrics.
+  let ledger: AlertLedger | undefined;
+  if (otlp !== undefined) {
+    metricExporter?.setSelfObsMeterProvider(meterProvider);
+    const logSettings = { ...settings, url: otlp.logsUrl, selfObsMeterProvider: meterProvider };
+    const logExporter = otlp.logsProtocol === 'http/json' ? new OTLPJsonLogExporter(logSettings) : new OTLPProtoLogExporter(logSettings);
+    ledger = new AlertLedger();
+    processors.push(ledger.processor(new BatchLogRecordProcessor({ exporter: logExporter, ...alertQueue, selfObsMeterProvider: ledger.meterProvider(meterProvider) })));
+  }
+  const loggerProvider = new LoggerProvider({ resource, processors, meterProvider });
   instrumentation.setMeterProvider(meterProvider);
   instrumentation.setLoggerProvider(loggerProvider);
   instrumentation.enable();
@@ -154,13 +173,15 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
         ? undefined
         : { protocol: otlp.metricsProtocol, metricsUrl: redactUrl(otlp.metricsUrl ?? DEFAULT_OTLP_METRICS_URL), logsUrl: redactUrl(otlp.logsUrl ?? DEFAULT_OTLP_LOGS_URL) },
     prometheusUrl,
+    alertDelivery: () => ledger?.snapshot(),
     async forceFlush() {
       await Promise.all([meterProvider.forceFlush(), loggerProvider.forceFlush()]);
     },
     shutdown() {
       shutdownPromise ??= (async () => {
-        // Logs first: pending alert events, then the final metric collection and export.
-        const results = await Promise.allSettled([loggerProvider.shutdown(), meterProvider.shutdown()]);
+        // Logs first: pending alert events, then the final metric collection and export, which so carries the
+        // final delivery and loss counts (otel.sdk.processor.log.processed).
+        const results = [...(await Promise.allSettled([loggerProvider.shutdown()])), ...(await Promise.allSettled([meterProvider.shutdown()]))];
         instrumentation.disable();
         for (const r of results) if (r.status === 'rejected') diag.error('otel-replication-lag: shutdown failed', r.reason);
       })();
