@@ -108,14 +108,15 @@ export class AlertLedger {
   }
 
   private _tee(counter: Counter): Counter {
-    this._counter = counter;
-    return {
+    const tee: Counter = {
       add: (value: number, attributes?: Attributes, context?: Context) => {
         counter.add(value, attributes, context);
         if (attributes !== undefined && attributes[ERROR_TYPE] === undefined) this._componentAttributes = attributes;
         this.record(value, attributes);
       },
     };
+    this._counter = tee;
+    return tee;
   }
 
   /**

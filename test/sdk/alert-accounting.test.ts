@@ -1,0 +1,226 @@
+/**
+ * Every alert is accounted for: against a real OTLP/HTTP receiver that injects faults, a burst of alert events is
+ * delivered or counted with an `error.type` in `otel.sdk.processor.log.processed`, a loss is said once per
+ * episode, updates keep their speed, the heap stays bounded, and what is current arrives after recovery.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import { BatchLogRecordProcessor, InMemoryLogRecordExporter, LoggerProvider } from '@opentelemetry/sdk-logs';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { startTelemetry, type Telemetry } from '../../src/sdk/index.ts';
+import { AlertLedger } from '../../src/sdk/alert-ledger.ts';
+import { startOtlpReceiver, type OtlpReceiver, type ReceiverFault } from '../harness/otlp-receiver.ts';
+import { collect, TestReader } from '../helpers/in-memory-sdk.ts';
+
+const LOSS_WARNING = /alert events are being lost/;
+const BURST = 5000;
+
+/** Collects diag output (what `replag` prints at WARN). */
+function captureDiag(): { warnings: string[]; restore: () => void } {
+  const warnings: string[] = [];
+  const push = (message: string, ...args: unknown[]) => warnings.push([message, ...args.map(String)].join(' '));
+  const logger: DiagLogger = { error: push, warn: push, info: () => {}, debug: () => {}, verbose: () => {} };
+  diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  return { warnings, restore: () => diag.disable() };
+}
+
+/** `count` alerts: db-alert-N toggles critical ↔ normal (cooldown 0: one alert per update). */
+function burst(t: Telemetry, count: number, node = 'db-alert'): void {
+  for (let i = 0; i < count; i++) {
+    const id = `${node}-${i % 10}`;
+    if (Math.floor(i / 10) % 2 === 0) t.monitor.updateLag(id, 500, 400, 45);
+    else t.monitor.updateLag(id, 500, 500, 0);
+  }
+}
+
+/**
+ * Updates per millisecond of 20 healthy nodes: the median of 8 windows of 50 ms, yielding to I/O every 100
+ * updates (a shared machine makes single windows noisy).
+ */
+async function updateRate(t: Telemetry, seq: { n: number }): Promise<number> {
+  const rates: number[] = [];
+  for (let w = 0; w < 8; w++) {
+    const start = performance.now();
+    let updates = 0;
+    while (performance.now() - start < 50) {
+      for (let i = 0; i < 100; i++, updates++) {
+        seq.n++;
+        t.monitor.updateLag(`db-steady-${i % 20}`, seq.n + 10, seq.n, 0.1);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    rates.push(updates / (performance.now() - start));
+  }
+  rates.sort((a, b) => a - b);
+  return (rates[3]! + rates[4]!) / 2;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sums of the last export's cumulative `otel.sdk.processor.log.processed`: delivered, and lost by error.type. */
+function exportedProcessed(receiver: OtlpReceiver): { delivered: number; lost: number; lostBy: Record<string, number> } {
+  const points = receiver.points('otel.sdk.processor.log.processed');
+  const last = Math.max(...points.map((p) => p.request));
+  let delivered = 0;
+  let lost = 0;
+  const lostBy: Record<string, number> = {};
+  for (const p of points.filter((q) => q.request === last)) {
+    const type = p.attributes['error.type'];
+    if (type === undefined) delivered += p.value;
+    else {
+      lost += p.value;
+      lostBy[String(type)] = (lostBy[String(type)] ?? 0) + p.value;
+    }
+  }
+  return { delivered, lost, lostBy };
+}
+
+function exportedAlertsTotal(receiver: OtlpReceiver): number {
+  const points = receiver.points('replication.alerts');
+  const last = Math.max(...points.map((p) => p.request));
+  return points.filter((p) => p.request === last).reduce((sum, p) => sum + p.value, 0);
+}
+
+const FAULTS: { name: string; fault: ReceiverFault; loses: boolean }[] = [
+  { name: 'refused connections', fault: { mode: 'refuse' }, loses: true },
+  { name: 'HTTP 500', fault: { mode: 'status', status: 500 }, loses: true },
+  { name: 'HTTP 503', fault: { mode: 'status', status: 503 }, loses: true },
+  { name: 'HTTP 503 with Retry-After', fault: { mode: 'status', status: 503, retryAfterSeconds: 1 }, loses: true },
+  { name: 'HTTP 429', fault: { mode: 'status', status: 429 }, loses: true },
+  { name: 'a hanging endpoint', fault: { mode: 'hang' }, loses: true },
+  { name: 'a slow endpoint (answers within the timeout)', fault: { mode: 'slow', delayMs: 150 }, loses: false },
+];
+
+describe('every alert event is delivered or counted, whatever the endpoint does', () => {
+  let receiver: OtlpReceiver;
+  let captured: ReturnType<typeof captureDiag>;
+  beforeEach(async () => {
+    receiver = await startOtlpReceiver();
+    captured = captureDiag();
+  });
+  afterEach(async () => {
+    captured.restore();
+    await receiver.setFault({ mode: 'none' });
+    await receiver.close();
+  });
+
+  it(`a burst of ${BURST} alerts against a healthy endpoint with the default queue is delivered completely`, async () => {
+    const t = await startTelemetry({ otlp: { endpoint: receiver.url }, metricExportIntervalMillis: 60_000, instrumentation: { alertCooldownSeconds: 0 } });
+    burst(t, BURST);
+    await t.shutdown();
+    assert.deepEqual(t.alertDelivery(), { emitted: BURST, delivered: BURST, lost: 0, lostBy: {}, pending: 0 });
+    assert.equal(receiver.logRecords().length, BURST);
+    assert.deepEqual(exportedProcessed(receiver), { delivered: BURST, lost: 0, lostBy: {} });
+    assert.equal(exportedAlertsTotal(receiver), BURST);
+    assert.deepEqual(captured.warnings.filter((w) => LOSS_WARNING.test(w)), []);
+  });
+
+  for (const { name, fault, loses } of FAULTS) {
+    it(`${name}: delivered + counted = emitted, one loss warning, updates keep their speed, heap bounded, recovery`, async () => {
+      const t = await startTelemetry({
+        otlp: { endpoint: receiver.url, timeoutMillis: 400 },
+        metricExportIntervalMillis: 300,
+        instrumentation: { alertCooldownSeconds: 0 },
+        alertQueue: { scheduledDelayMillis: 50, exportTimeoutMillis: 1000 },
+      });
+      const seq = { n: 0 };
+      try {
+        // Fault-free phase: the same burst, delivered, while updates are measured.
+        await updateRate(t, seq); // warm-up
+        const heapBefore = process.memoryUsage().heapUsed;
+        burst(t, BURST);
+        const healthyRate = await updateRate(t, seq);
+        await receiver.waitFor('the fault-free burst delivered', () => t.alertDelivery()!.delivered === BURST, 10_000);
+
+        await receiver.setFault(fault);
+        burst(t, BURST);
+        const faultRate = await updateRate(t, seq);
+        await sleep(1200);
+        const heapDuring = process.memoryUsage().heapUsed;
+
+        await receiver.setFault({ mode: 'none' });
+        // Current metrics arrive after recovery: a value set now is exported.
+        t.monitor.updateLag('db-after-recovery', 777, 700, 1);
+        await receiver.waitFor('the current value after recovery', () => receiver.points('replication.lag').some((p) => p.attributes['replication.node.id'] === 'db-after-recovery' && p.value === 77), 10_000);
+        // Alert events emitted after recovery arrive.
+        burst(t, 20, 'db-recovered');
+        await receiver.waitFor('alert events after recovery', () => receiver.logRecords().filter((r) => String(r.attributes['replication.node.id']).startsWith('db-recovered')).length === 20, 10_000);
+
+        const ratio = faultRate / healthyRate;
+        assert.ok(ratio >= 0.3, `updates slowed down to ${ratio.toFixed(2)}× their fault-free speed (${faultRate.toFixed(1)} vs ${healthyRate.toFixed(1)} per ms)`);
+        assert.ok(heapDuring - heapBefore < 150e6, `heap grew by ${((heapDuring - heapBefore) / 1e6).toFixed(0)} MB`);
+      } finally {
+        await t.shutdown();
+      }
+
+      const delivery = t.alertDelivery()!;
+      const emitted = 2 * BURST + 20;
+      assert.equal(delivery.emitted, emitted);
+      assert.equal(delivery.pending, 0, `unaccounted alert events after shutdown: ${JSON.stringify(delivery)}`);
+      assert.equal(delivery.delivered + delivery.lost, emitted);
+      // The same numbers are exported: the SDK's own counter, next to replication.alerts.
+      assert.deepEqual(exportedProcessed(receiver), { delivered: delivery.delivered, lost: delivery.lost, lostBy: delivery.lostBy });
+      assert.equal(exportedAlertsTotal(receiver), emitted);
+      // Delivered means received.
+      assert.equal(receiver.logRecords().length, delivery.delivered);
+      const lossWarnings = captured.warnings.filter((w) => LOSS_WARNING.test(w));
+      if (loses) {
+        assert.ok(delivery.lost > 0, `expected ${name} to lose alert events: ${JSON.stringify(delivery)}`);
+        assert.equal(lossWarnings.length, 1, `one warning per loss episode, got: ${lossWarnings.join(' | ')}`);
+      } else {
+        assert.deepEqual(delivery.lostBy, {});
+        assert.deepEqual(lossWarnings, []);
+      }
+    });
+  }
+});
+
+describe('the alert ledger', () => {
+  it('warns once per loss episode, and again after a loss-free period', () => {
+    const captured = captureDiag();
+    try {
+      let now = 0;
+      const ledger = new AlertLedger({ quietMillis: 60_000, now: () => now });
+      ledger.record(10, { 'error.type': 'queue_full' });
+      now += 1000;
+      ledger.record(512, { 'error.type': 'OTLPExporterError' });
+      now += 59_000;
+      ledger.record(1, { 'error.type': 'queue_full' });
+      ledger.record(5, {});
+      assert.equal(captured.warnings.length, 1);
+      assert.match(captured.warnings[0]!, /10 dropped, queue full/);
+      now += 60_000;
+      ledger.record(3, { 'error.type': 'OTLPExporterError' });
+      assert.equal(captured.warnings.length, 2);
+      assert.match(captured.warnings[1]!, /3 failed to export: OTLPExporterError/);
+      assert.deepEqual(ledger.snapshot(), { emitted: 0, delivered: 5, lost: 526, lostBy: { queue_full: 11, OTLPExporterError: 515 }, pending: -531 });
+    } finally {
+      captured.restore();
+    }
+  });
+
+  it('counts records emitted while the processor shuts down as lost (error.type=shutdown), also in the exported counter', async () => {
+    const reader = new TestReader();
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const ledger = new AlertLedger();
+    const exporter = new InMemoryLogRecordExporter();
+    const processor = ledger.processor(new BatchLogRecordProcessor({ exporter, selfObsMeterProvider: ledger.meterProvider(meterProvider) }));
+    const loggerProvider = new LoggerProvider({ processors: [processor] });
+    const logger = loggerProvider.getLogger('test');
+    logger.emit({ body: 'before' });
+    await loggerProvider.shutdown();
+    // The SDK's processor ignores records after shutdown without counting them.
+    processor.onEmit(undefined as never);
+    assert.deepEqual(ledger.snapshot(), { emitted: 2, delivered: 1, lost: 1, lostBy: { shutdown: 1 }, pending: 0 });
+    const processed = (await collect(reader)).get('otel.sdk.processor.log.processed');
+    assert.deepEqual(
+      processed?.points.map((p) => [p.value, p.attributes['error.type']]).sort(),
+      [
+        [1, undefined],
+        [1, 'shutdown'],
+      ],
+    );
+    await meterProvider.shutdown();
+  });
+});
