@@ -12,6 +12,8 @@ import { startTelemetry, type Telemetry } from '../../src/sdk/index.ts';
 import { AlertLedger } from '../../src/sdk/alert-ledger.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceiverFault } from '../harness/otlp-receiver.ts';
 import { collect, TestReader } from '../helpers/in-memory-sdk.ts';
+import { SDK_PROMETHEUS_METRIC_NAMES } from '../alerting/metric-names.ts';
+import { prometheusName } from '../../src/sdk/prometheus-names.ts';
 
 const LOSS_WARNING = /alert events are being lost/;
 const BURST = 5000;
@@ -174,6 +176,62 @@ describe('every alert event is delivered or counted, whatever the endpoint does'
       }
     });
   }
+});
+
+describe('the SDK self-observability metrics', () => {
+  it('are served on the Prometheus endpoint under their standard names, with error.type on losses', async () => {
+    const receiver = await startOtlpReceiver();
+    await receiver.setFault({ mode: 'hang' });
+    let t: Telemetry | undefined;
+    for (let attempt = 0; attempt < 20 && t === undefined; attempt++) {
+      const port = 20_500 + Math.floor(Math.random() * 500);
+      try {
+        t = await startTelemetry({
+          otlp: { endpoint: receiver.url, timeoutMillis: 300 },
+          prometheus: { port, host: '127.0.0.1' },
+          metricExportIntervalMillis: 60_000,
+          instrumentation: { alertCooldownSeconds: 0 },
+          alertQueue: { maxQueueSize: 20, maxExportBatchSize: 10 },
+        });
+      } catch (error) {
+        if (!/cannot serve Prometheus metrics/.test((error as Error).message)) throw error;
+      }
+    }
+    assert.ok(t !== undefined, 'no free port for the Prometheus endpoint in 20500-20999');
+    try {
+      burst(t, 50); // 10 in flight (hanging), 20 queued, 20 dropped
+      assert.equal(t.alertDelivery()!.lostBy.queue_full, 20);
+      await receiver.waitFor('the hanging export to time out', () => (t.alertDelivery()!.lost > 20 ? true : undefined), 5000);
+      const text = await (await fetch(t.prometheusUrl!.replace('0.0.0.0', '127.0.0.1'))).text();
+      const families = new Map<string, string>();
+      for (const line of text.split('\n')) {
+        const m = /^# TYPE (\S+) (\S+)$/.exec(line);
+        if (m) families.set(m[1]!, m[2]!);
+      }
+      const descriptors: Record<keyof typeof SDK_PROMETHEUS_METRIC_NAMES, [string, 'counter' | 'gauge']> = {
+        'otel.sdk.processor.log.processed': ['{log_record}', 'counter'],
+        'otel.sdk.processor.log.queue.capacity': ['{log_record}', 'gauge'],
+        'otel.sdk.processor.log.queue.size': ['{log_record}', 'gauge'],
+        'otel.sdk.exporter.log.exported': ['{log_record}', 'counter'],
+        'otel.sdk.exporter.log.inflight': ['{log_record}', 'gauge'],
+        'otel.sdk.log.created': ['{log_record}', 'counter'],
+      };
+      for (const [name, promName] of Object.entries(SDK_PROMETHEUS_METRIC_NAMES)) {
+        const [unit, kind] = descriptors[name as keyof typeof descriptors];
+        assert.equal(promName, prometheusName(name, unit, kind), name);
+        assert.equal(families.get(promName), kind, `${promName} not served as a ${kind}:\n${text}`);
+      }
+      assert.match(text, /^otel_sdk_processor_log_processed_total\{[^}]*error_type="queue_full"[^}]*\} 20\b/m);
+      assert.match(text, /^otel_sdk_processor_log_processed_total\{[^}]*error_type="[^"]+"[^}]*\} 10\b/m);
+      assert.match(text, /^otel_sdk_processor_log_queue_capacity\{[^}]*\} 20\b/m);
+      assert.match(text, /^otel_sdk_exporter_log_exported_total\{[^}]*error_type="[^"]+"[^}]*\} 10\b/m);
+      assert.match(text, /^replication_alerts_total\{/m);
+    } finally {
+      await receiver.setFault({ mode: 'none' });
+      await t.shutdown();
+      await receiver.close();
+    }
+  });
 });
 
 describe('the alert ledger', () => {
