@@ -212,8 +212,8 @@ describe('the SDK self-observability metrics', () => {
         'otel.sdk.processor.log.processed': ['{log_record}', 'counter'],
         'otel.sdk.processor.log.queue.capacity': ['{log_record}', 'gauge'],
         'otel.sdk.processor.log.queue.size': ['{log_record}', 'gauge'],
-        'otel.sdk.exporter.log.exported': ['{log_record}', 'counter'],
-        'otel.sdk.exporter.log.inflight': ['{log_record}', 'gauge'],
+        'otel.sdk.exporter.log.exported': ['{log}', 'counter'],
+        'otel.sdk.exporter.log.inflight': ['{log}', 'gauge'],
         'otel.sdk.log.created': ['{log_record}', 'counter'],
       };
       for (const [name, promName] of Object.entries(SDK_PROMETHEUS_METRIC_NAMES)) {
