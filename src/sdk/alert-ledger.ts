@@ -78,12 +78,7 @@ export class AlertLedger {
     const now = this._now();
     const newEpisode = this._lastLossAt === undefined || now - this._lastLossAt >= this._quietMillis;
     this._lastLossAt = now;
-    if (newEpisode) {
-      diag.warn(
-        `otel-replication-lag: alert events are being lost (${count} ${reason === 'queue_full' ? 'dropped, queue full' : `failed to export: ${reason}`}); ` +
-          `each is counted in ${PROCESSED_METRIC} with error.type. Said once until no loss for ${Math.round(this._quietMillis / 1000)} s.`,
-      );
-    }
+    if (newEpisode) warnLoss(count, reason, this._quietMillis);
   }
 
   /**
@@ -139,5 +134,17 @@ export class AlertLedger {
         return inner.shutdown();
       },
     };
+  }
+}
+
+/** The one warning of a loss episode. Runs inside the SDK's export callbacks: never throws. */
+function warnLoss(count: number, reason: string, quietMillis: number): void {
+  try {
+    diag.warn(
+      `otel-replication-lag: alert events are being lost (${count} ${reason === 'queue_full' ? 'dropped, queue full' : `failed to export: ${reason}`}); ` +
+        `each is counted in ${PROCESSED_METRIC} with error.type. Said once until no loss for ${Math.round(quietMillis / 1000)} s.`,
+    );
+  } catch {
+    // A throwing diag logger must not break the export pipeline.
   }
 }
