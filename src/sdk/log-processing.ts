@@ -20,10 +20,10 @@ export interface AlertQueueOptions {
 export type AlertQueueSettings = Required<AlertQueueOptions>;
 
 /**
- * Defaults. A queued alert record costs about 0.72 kB of heap (measured: 65,536 queued records, 47 MB), so a full
- * queue of 65,536 costs under 50 MB and holds a storm of 13 alerts per node across 5,000 nodes (the default
- * cardinality limit), or a 60 s outage at 1,000 alerts/s. 2,048 records per request (about 0.6 MB of protobuf)
- * drain a full queue in 32 requests; the SDK's 2,048 / 512 kept 2,560 of a 5,000-alert burst.
+ * Defaults. A queued alert record costs about 0.69 KiB of heap (BENCHMARKS.md, alert loss accounting), so a full
+ * queue of 65,536 costs at most ~45 MiB and holds a storm of 13 alerts per node across 5,000 nodes (the default
+ * cardinality limit), or a one-minute outage at 1,000 alerts/s. 2,048 records per request drain a full queue in
+ * 32 requests; the SDK's 2,048 / 512 kept 2,560 of a 5,000-alert burst against a healthy endpoint.
  */
 export const DEFAULT_ALERT_QUEUE: Readonly<AlertQueueSettings> = Object.freeze({
   maxQueueSize: 65_536,
