@@ -14,6 +14,7 @@ import { startOtlpReceiver, type OtlpReceiver, type ReceiverFault } from '../har
 import { collect, TestReader } from '../helpers/in-memory-sdk.ts';
 import { SDK_PROMETHEUS_METRIC_NAMES } from '../alerting/metric-names.ts';
 import { prometheusName } from '../../src/sdk/prometheus-names.ts';
+import { runNode } from '../helpers/run-node.ts';
 
 const LOSS_WARNING = /alert events are being lost/;
 const BURST = 5000;
@@ -119,7 +120,7 @@ describe('every alert event is delivered or counted, whatever the endpoint does'
   });
 
   for (const { name, fault, loses } of FAULTS) {
-    it(`${name}: delivered + counted = emitted, one loss warning, updates keep their speed, heap bounded, recovery`, async () => {
+    it(`${name}: delivered + counted = emitted, ${loses ? 'one loss warning' : 'no loss, no warning'}, updates keep their speed, heap bounded, recovery`, async () => {
       const t = await startTelemetry({
         otlp: { endpoint: receiver.url, timeoutMillis: 400 },
         metricExportIntervalMillis: 300,
@@ -176,6 +177,27 @@ describe('every alert event is delivered or counted, whatever the endpoint does'
       }
     });
   }
+});
+
+describe('replag', () => {
+  it('prints the loss warning once per episode on stderr', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      // A queue of 4 (batches of 2) against a healthy endpoint: the demo's first alerts overflow it.
+      const run = await runNode(['src/cli/replag.ts', 'demo', '--nodes', '40', '--interval', '100', '--duration', '3', '--export-interval', '1000', '--output', 'quiet'], {
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BLRP_MAX_QUEUE_SIZE: '4', OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: '2' },
+        timeoutMs: 30_000,
+      });
+      assert.equal(run.code, 0, run.stderr);
+      const lines = run.stderr.split('\n').filter((line) => LOSS_WARNING.test(line));
+      assert.equal(lines.length, 1, run.stderr);
+      assert.match(lines[0]!, /^otel-replication-lag: alert events are being lost \(\d+ dropped, queue full\)/);
+      // And the drops were counted in the export.
+      assert.ok(exportedProcessed(receiver).lostBy.queue_full! > 0);
+    } finally {
+      await receiver.close();
+    }
+  });
 });
 
 describe('the SDK self-observability metrics', () => {
