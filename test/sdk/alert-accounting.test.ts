@@ -39,25 +39,25 @@ function burst(t: Telemetry, count: number, node = 'db-alert'): void {
 }
 
 /**
- * Updates per millisecond of 20 healthy nodes: the median of 8 windows of 50 ms, yielding to I/O every 100
- * updates (a shared machine makes single windows noisy).
+ * Updates per millisecond of 20 healthy nodes: the best of 12 windows of 40 ms, yielding to I/O every 100 updates.
+ * The best window, because the machine is shared: other processes slow single windows at random, while what the
+ * fault could cost (work on this event loop) would slow every window.
  */
 async function updateRate(t: Telemetry, seq: { n: number }): Promise<number> {
-  const rates: number[] = [];
-  for (let w = 0; w < 8; w++) {
+  let best = 0;
+  for (let w = 0; w < 12; w++) {
     const start = performance.now();
     let updates = 0;
-    while (performance.now() - start < 50) {
+    while (performance.now() - start < 40) {
       for (let i = 0; i < 100; i++, updates++) {
         seq.n++;
         t.monitor.updateLag(`db-steady-${i % 20}`, seq.n + 10, seq.n, 0.1);
       }
       await new Promise((r) => setImmediate(r));
     }
-    rates.push(updates / (performance.now() - start));
+    best = Math.max(best, updates / (performance.now() - start));
   }
-  rates.sort((a, b) => a - b);
-  return (rates[3]! + rates[4]!) / 2;
+  return best;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -126,7 +126,7 @@ describe('every alert event is delivered or counted, whatever the endpoint does'
   });
 
   for (const { name, fault, loses, timeoutMillis } of FAULTS) {
-    it(`${name}: delivered + counted = emitted, ${loses ? 'one loss warning' : 'no loss, no warning'}, updates keep their speed, heap bounded, recovery`, async () => {
+    it(`${name}: delivered + counted = emitted, ${loses ? 'one loss warning' : 'no loss, no warning'}, updates keep their speed, heap bounded, recovery`, async (ctx) => {
       const t = await startTelemetry({
         otlp: { endpoint: receiver.url, timeoutMillis: timeoutMillis ?? 1000 },
         // startTelemetry bounds a metric export by the interval: 1 s leaves the final export room on a loaded machine.
@@ -161,6 +161,7 @@ describe('every alert event is delivered or counted, whatever the endpoint does'
         await receiver.waitFor('alert events after recovery', () => receiver.logRecords().filter((r) => String(r.attributes['replication.node.id']).startsWith('db-recovered')).length === 20, 10_000);
 
         const ratio = faultRate / healthyRate;
+        ctx.diagnostic(`update speed ratio ${ratio.toFixed(2)}, heap ${((heapDuring - heapBefore) / 1e6).toFixed(0)} MB more, after recovery ${JSON.stringify(t.alertDelivery())}`);
         assert.ok(ratio >= 0.3, `updates slowed down to ${ratio.toFixed(2)}× their fault-free speed (${faultRate.toFixed(1)} vs ${healthyRate.toFixed(1)} per ms)`);
         assert.ok(heapDuring - heapBefore < 150e6, `heap grew by ${((heapDuring - heapBefore) / 1e6).toFixed(0)} MB`);
       } finally {
