@@ -82,6 +82,21 @@ export class AlertLedger {
   }
 
   /**
+   * Counts every pending record as lost with `error.type=reason`, in the ledger and in the exported counter: for a
+   * shutdown that gives up on the log pipeline before it drained (call it before the final metric export).
+   * Records the pipeline still finishes afterwards would be counted twice: call it only once it is abandoned.
+   * Returns how many were written off.
+   */
+  writeOffPending(reason: string): number {
+    const pending = this._emitted - this._delivered - this._lost;
+    if (pending <= 0) return 0;
+    const attributes = { ...this._componentAttributes, [ERROR_TYPE]: reason };
+    if (this._counter !== undefined) this._counter.add(pending, attributes);
+    else this.record(pending, attributes);
+    return pending;
+  }
+
+  /**
    * A MeterProvider for the processor's `selfObsMeterProvider`: meters of `provider`, whose
    * `otel.sdk.processor.log.processed` counter also counts into this ledger.
    */

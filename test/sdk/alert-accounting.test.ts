@@ -298,6 +298,25 @@ describe('the alert ledger', () => {
     }
   });
 
+  it('writes off what is still pending (for a shutdown that gives up), in the ledger and the exported counter', async () => {
+    const reader = new TestReader();
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const ledger = new AlertLedger();
+    const exporter = new InMemoryLogRecordExporter();
+    const processor = ledger.processor(
+      new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: 60_000, selfObsMeterProvider: ledger.meterProvider(meterProvider) }),
+    );
+    const logger = new LoggerProvider({ processors: [processor] }).getLogger('test');
+    for (let i = 0; i < 5; i++) logger.emit({ body: `queued ${i}` });
+    assert.equal(ledger.snapshot().pending, 5);
+    assert.equal(ledger.writeOffPending('shutdown_timeout'), 5);
+    assert.equal(ledger.writeOffPending('shutdown_timeout'), 0);
+    assert.deepEqual(ledger.snapshot(), { emitted: 5, delivered: 0, lost: 5, lostBy: { shutdown_timeout: 5 }, pending: 0 });
+    const processed = (await collect(reader)).get('otel.sdk.processor.log.processed');
+    assert.deepEqual(processed?.points.map((p) => [p.value, p.attributes['error.type']]), [[5, 'shutdown_timeout']]);
+    await meterProvider.shutdown();
+  });
+
   it('counts records emitted while the processor shuts down as lost (error.type=shutdown), also in the exported counter', async () => {
     const reader = new TestReader();
     const meterProvider = new MeterProvider({ readers: [reader] });
