@@ -5,7 +5,7 @@
  *
  * --quick   tiny sizes, a few seconds per workload (the smoke test's mode; the figures mean nothing).
  *           Writes bench/results.quick.json unless --out is given.
- * --only    some workloads: throughput, collection, memory, accuracy, forecast-accuracy, alert-latency, sidecar, shutdown. Their results
+ * --only    some workloads: throughput, collection, memory, accuracy, forecast-accuracy, alert-latency, sidecar, shutdown, alert-loss. Their results
  *           replace those of the same name in the output file; the others are kept.
  * --out     where to write the JSON (default bench/results.json).
  *
@@ -21,6 +21,7 @@ import { renderTable } from './lib/table.ts';
 import type { Results, WorkloadOptions, WorkloadResult } from './lib/types.ts';
 import { accuracy } from './workloads/accuracy.ts';
 import { alertLatency } from './workloads/alert-latency.ts';
+import { alertLoss } from './workloads/alert-loss.ts';
 import { collection } from './workloads/collection.ts';
 import { forecastAccuracy } from './workloads/forecast-accuracy.ts';
 import { memory } from './workloads/memory.ts';
@@ -37,6 +38,7 @@ export const WORKLOADS: Record<string, (options: WorkloadOptions) => Promise<Wor
   'alert-latency': alertLatency,
   sidecar,
   shutdown: shutdownTime,
+  'alert-loss': alertLoss,
 };
 
 const HERE = dirname(fileURLToPath(import.meta.url));

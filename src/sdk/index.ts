@@ -27,10 +27,14 @@ import { CumulativeSums, type IsLiveNode } from './cumulative-sums.ts';
 import { LiveNodes } from './live-nodes.ts';
 import { createGrpcLogExporter, createGrpcMetricExporter, DEFAULT_OTLP_GRPC_ENDPOINT, grpcDisplayUrl, grpcEndpoint } from './grpc.ts';
 import { StandardNamePrometheusExporter, type PrometheusEndpointOptions } from './prometheus.ts';
+import { AlertLedger, type AlertDelivery } from './alert-ledger.ts';
+import { alertQueueSettings, type AlertQueueOptions } from './log-processing.ts';
 
 export type { OtlpProtocol } from './env.ts';
 export type { PrometheusEndpointOptions } from './prometheus.ts';
 export { isReportedExportFailure, type ExportHealthChange } from './export-health.ts';
+export type { AlertDelivery } from './alert-ledger.ts';
+export type { AlertQueueOptions } from './log-processing.ts';
 export { prometheusName, type PrometheusMetricKind } from './prometheus-names.ts';
 
 /** OTLP export settings; each falls back to the standard OTEL_EXPORTER_OTLP_* environment variables. */
@@ -77,6 +81,8 @@ export interface TelemetryOptions {
    * in one diag warning.
    */
   shutdownTimeoutMillis?: number;
+  /** Queue of alert events awaiting OTLP export; each field falls back to its OTEL_BLRP_* variable. */
+  alertQueue?: AlertQueueOptions;
 }
 
 /** A running telemetry pipeline. */
@@ -101,6 +107,11 @@ export interface Telemetry {
    * monitor's. Returns a function that removes it (its nodes' series then end).
    */
   addMonitor(source: string, monitor: ReplicationLagMonitor): () => void;
+  /**
+   * What became of the alert events so far: emitted = delivered + lost + pending, and pending is 0 once
+   * `shutdown()` has returned. Undefined when alert events are not exported (no OTLP).
+   */
+  alertDelivery(): AlertDelivery | undefined;
   /** Exports what is pending now. */
   forceFlush(): Promise<void>;
   /**
@@ -135,30 +146,23 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   if (!Number.isInteger(cardinalityLimit) || cardinalityLimit < 2) throw new RangeError(`cardinalityLimit must be an integer >= 2, got ${cardinalityLimit}`);
   const otlp = resolveOtlp(env, options.otlp);
   const shutdownTimeout = checkShutdownTimeout(options.shutdownTimeoutMillis ?? DEFAULT_SHUTDOWN_TIMEOUT_MILLIS);
+  const alertQueue = alertQueueSettings(env, options.alertQueue, interval);
   const pipeline = new OtlpExportPipeline({ env, metricsUrl: otlp?.metricsShown ?? redactUrl(DEFAULT_OTLP_METRICS_URL), logsUrl: otlp?.logsShown ?? redactUrl(DEFAULT_OTLP_LOGS_URL) });
   const instrumentation = new ReplicationLagInstrumentation({ ...options.instrumentation, monitor, cardinalityLimit, enabled: false });
   const resource = await settledResource(buildResource(options));
 
   const readers: IMetricReader[] = [];
   const processors: LogRecordProcessor[] = [];
+  const settings = { headers: otlp?.headers, timeoutMillis: otlp?.timeoutMillis };
+  let metricExporter: PushMetricExporter | undefined;
   if (otlp !== undefined) {
-    const settings = { headers: otlp.headers, timeoutMillis: otlp.timeoutMillis };
     const metricSettings = { ...settings, url: otlp.metricsUrl, httpAgentOptions: pipeline.metricConnection.agentFactory };
-    const logSettings = { ...settings, url: otlp.logsUrl, httpAgentOptions: pipeline.logConnection.agentFactory };
-    const metricExporter =
+    metricExporter =
       otlp.metricsProtocol === 'grpc'
         ? await createGrpcMetricExporter({ ...settings, url: otlp.metricsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT })
         : otlp.metricsProtocol === 'http/json'
           ? new OTLPJsonMetricExporter(metricSettings)
           : new OTLPProtoMetricExporter(metricSettings);
-    const logExporter = pipeline.wrapLogs(
-      otlp.logsProtocol === 'grpc'
-        ? await createGrpcLogExporter({ ...settings, url: otlp.logsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT })
-        : otlp.logsProtocol === 'http/json'
-          ? new OTLPJsonLogExporter(logSettings)
-          : new OTLPProtoLogExporter(logSettings),
-      otlp.timeoutMillis,
-    );
     readers.push(
       new PeriodicExportingMetricReader({
         // Answers the reader at once and exports in the background with the exporter's own timeout (not the interval).
@@ -168,7 +172,6 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
         cardinalityLimits: { default: cardinalityLimit },
       }),
     );
-    processors.push(new BatchLogRecordProcessor({ exporter: logExporter, scheduledDelayMillis: Math.min(1000, interval) }));
   }
   let prometheus: StandardNamePrometheusExporter | undefined;
   if (options.prometheus !== undefined && options.prometheus !== false) {
@@ -177,7 +180,23 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   }
 
   const meterProvider = new MeterProvider({ resource, readers });
-  const loggerProvider = new LoggerProvider({ resource, processors });
+  // The SDK's self-observability (otel.sdk.*) goes to our own meter provider, next to the package's metrics.
+  let ledger: AlertLedger | undefined;
+  if (otlp !== undefined) {
+    (metricExporter as { setSelfObsMeterProvider?: (provider: MeterProvider) => void } | undefined)?.setSelfObsMeterProvider?.(meterProvider);
+    const logSettings = { ...settings, url: otlp.logsUrl, selfObsMeterProvider: meterProvider, httpAgentOptions: pipeline.logConnection.agentFactory };
+    const logExporter = pipeline.wrapLogs(
+      otlp.logsProtocol === 'grpc'
+        ? await createGrpcLogExporter({ ...settings, url: otlp.logsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT })
+        : otlp.logsProtocol === 'http/json'
+          ? new OTLPJsonLogExporter(logSettings)
+          : new OTLPProtoLogExporter(logSettings),
+      otlp.timeoutMillis,
+    );
+    ledger = new AlertLedger();
+    processors.push(ledger.processor(new BatchLogRecordProcessor({ exporter: logExporter, ...alertQueue, selfObsMeterProvider: ledger.meterProvider(meterProvider) })));
+  }
+  const loggerProvider = new LoggerProvider({ resource, processors, meterProvider });
   instrumentation.setMeterProvider(meterProvider);
   instrumentation.setLoggerProvider(loggerProvider);
   instrumentation.enable();
@@ -207,6 +226,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
         : { metricsProtocol: otlp.metricsProtocol, metricsUrl: otlp.metricsShown, logsProtocol: otlp.logsProtocol, logsUrl: otlp.logsShown },
     prometheusUrl,
     addMonitor: (source, other) => liveNodes.add(source, other),
+    alertDelivery: () => ledger?.snapshot(),
     async forceFlush() {
       await Promise.all([meterProvider.forceFlush(), loggerProvider.forceFlush()]);
     },

@@ -23,6 +23,19 @@ export const PROMETHEUS_METRIC_NAMES = {
   'replication.source.up': 'replication_source_up',
 } as const;
 
+/**
+ * The OpenTelemetry SDK's own metrics that startTelemetry exports next to the package's (self-observability of
+ * the alert event pipeline), with their Prometheus names. Rules may use them; the dashboard need not.
+ */
+export const SDK_PROMETHEUS_METRIC_NAMES = {
+  'otel.sdk.processor.log.processed': 'otel_sdk_processor_log_processed_total',
+  'otel.sdk.processor.log.queue.capacity': 'otel_sdk_processor_log_queue_capacity',
+  'otel.sdk.processor.log.queue.size': 'otel_sdk_processor_log_queue_size',
+  'otel.sdk.exporter.log.exported': 'otel_sdk_exporter_log_exported_total',
+  'otel.sdk.exporter.log.inflight': 'otel_sdk_exporter_log_inflight',
+  'otel.sdk.log.created': 'otel_sdk_log_created_total',
+} as const;
+
 /** OpenTelemetry attribute → Prometheus label (`.` → `_`); service.name / service.instance.id become job / instance. */
 export const PROMETHEUS_LABELS = {
   'replication.node.id': 'replication_node_id',

@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { before, test } from 'node:test';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { ensureDebianPackages } from '../harness/debian-packages.ts';
-import { ALERTING_FILES, PROMETHEUS_BUILTIN_SERIES, PROMETHEUS_METRIC_NAMES, metricNamesInPromQL, parseRuleFile } from './metric-names.ts';
+import { ALERTING_FILES, PROMETHEUS_BUILTIN_SERIES, PROMETHEUS_METRIC_NAMES, SDK_PROMETHEUS_METRIC_NAMES, metricNamesInPromQL, parseRuleFile } from './metric-names.ts';
 
 const rulesText = readFileSync(ALERTING_FILES.rules, 'utf8');
 const rules = parseRuleFile(rulesText);
@@ -32,6 +32,7 @@ test('promtool check rules accepts every rule', () => {
 test('the file defines the expected alerts, each with a for: clause', () => {
   const alerts = rules.filter((r) => r.kind === 'alert');
   assert.deepEqual(alerts.map((r) => r.name).sort(), [
+    'ReplicationAlertEventsLost',
     'ReplicationDelayCritical',
     'ReplicationDelayCriticalWithin10m',
     'ReplicationDelayPredictedCritical',
@@ -53,7 +54,7 @@ test('thresholds are the package defaults', () => {
 });
 
 test('rules select only translated metric names, built-in series and their own recording rules', () => {
-  const known = new Set<string>([...Object.values(PROMETHEUS_METRIC_NAMES), ...PROMETHEUS_BUILTIN_SERIES, ...rules.filter((r) => r.kind === 'record').map((r) => r.name)]);
+  const known = new Set<string>([...Object.values(PROMETHEUS_METRIC_NAMES), ...Object.values(SDK_PROMETHEUS_METRIC_NAMES), ...PROMETHEUS_BUILTIN_SERIES, ...rules.filter((r) => r.kind === 'record').map((r) => r.name)]);
   for (const rule of rules) {
     const names = metricNamesInPromQL(rule.expr);
     assert.ok(names.length > 0, `${rule.name}: no metric found in ${rule.expr}`);
@@ -83,6 +84,18 @@ const MUTATIONS: { what: string; from: string | RegExp; to: string; caughtBy: st
   { what: 'target down alert on every target', from: 'group by (job, instance) (last_over_time(replication_lag[1h]))', to: 'group by (job, instance) (up)', caughtBy: 'ReplicationTargetDown' },
   { what: 'source down alert on any source', from: 'replication_source_up == 0', to: 'replication_source_up >= 0', caughtBy: 'ReplicationSourceDown' },
   { what: 'source down alert for: 2m → 0s', from: /(ReplicationSourceDown\n.*\n\s+for: )2m/, to: '$10s', caughtBy: 'ReplicationSourceDown' },
+  {
+    what: 'lost-events alert on delivered records too',
+    from: 'increase(otel_sdk_processor_log_processed_total{error_type!=""}[10m])',
+    to: 'increase(otel_sdk_processor_log_processed_total[10m])',
+    caughtBy: 'ReplicationAlertEventsLost',
+  },
+  {
+    what: 'lost-events alert blind to the first loss (a new error series)',
+    from: /(\n\s+)unless(\n\s+otel_sdk_processor_log_processed_total)/,
+    to: '$1and$2',
+    caughtBy: 'ReplicationAlertEventsLost',
+  },
   { what: 'annotation without the replica', from: "Replica {{ $labels.replication_node_id }} has stopped", to: 'A replica has stopped', caughtBy: 'ReplicationStalled' },
 ];
 
