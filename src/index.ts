@@ -2,7 +2,7 @@
 export { ReplicationLagMonitor, type AlertListener } from './monitor.ts';
 export { DEFAULT_CONFIG, type Clock, type ReplicationLagConfig } from './config.ts';
 export { SEVERITIES, severityRank } from './severity.ts';
-export type { LagAlert, LagSample, LagSeverity, LagStatistics, NodeAttributes, Position, ReplicationStatus } from './types.ts';
+export type { LagAlert, LagSample, LagSeverity, LagStatistics, LagUpdateOptions, NodeAttributes, Position, ReplicationStatus } from './types.ts';
 export { ReplicationLagInstrumentation, type ReplicationLagInstrumentationConfig } from './instrumentation.ts';
 export * from './semconv.ts';
 export { PACKAGE_NAME, PACKAGE_VERSION } from './version.ts';

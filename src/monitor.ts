@@ -2,8 +2,8 @@
 import { alertMessage, AlertLog, shouldAlert } from './alerts.ts';
 import { resolveConfig, type ReplicationLagConfig } from './config.ts';
 import { NodeState } from './node-state.ts';
-import type { LagAlert, LagStatistics, Position, ReplicationStatus } from './types.ts';
-import { checkAttributes, checkLagSeconds, checkNodeId, checkPosition, quoteId } from './validate.ts';
+import type { LagAlert, LagStatistics, LagUpdateOptions, Position, ReplicationStatus } from './types.ts';
+import { checkAttributes, checkLagUpdate, checkNodeId, checkPosition, quoteId } from './validate.ts';
 
 /** Receives every alert, synchronously, from the `updateLag` call that caused it. */
 export type AlertListener = (alert: LagAlert) => void;
@@ -50,23 +50,28 @@ export class ReplicationLagMonitor {
 
   /**
    * Records the leader's and the follower's positions for `nodeId` and returns its new status.
-   * `lagSeconds`, when given, is used as the delay; when omitted it is estimated from the leader positions
-   * this node has reported over time. A position going backwards resets the node's history.
+   * The fourth argument is `lagSeconds` (a number) or `LagUpdateOptions`. `lagSeconds`, when given, is used as
+   * the delay; when omitted it is estimated from the leader positions this node has reported over time, and
+   * `reportedDelaySeconds` (the system's own figure) stands in while the monitor has no estimate yet (see
+   * `ReplicationStatus.delayEstimated`). A position going backwards resets the node's history.
    * May emit one alert, synchronously, to the `onAlert` listeners.
    */
-  updateLag(nodeId: string, leaderSeq: Position, followerSeq: Position, lagSeconds?: number): ReplicationStatus {
+  updateLag(nodeId: string, leaderSeq: Position, followerSeq: Position, lagSecondsOrOptions?: number | LagUpdateOptions): ReplicationStatus {
     checkNodeId('updateLag', nodeId);
     checkPosition(nodeId, 'leaderSeq', leaderSeq);
     checkPosition(nodeId, 'followerSeq', followerSeq);
-    checkLagSeconds(nodeId, lagSeconds);
+    const { lagSeconds, reportedDelaySeconds } = checkLagUpdate(nodeId, lagSecondsOrOptions);
     let node = this.nodes.get(nodeId);
     if (node === undefined && !this.config.autoRegister) {
       throw new RangeError(`updateLag(${quoteId(nodeId)}): nodeId is not registered and autoRegister is off`);
     }
     const clock = this.config.now();
     node ??= this.addNode('updateLag', nodeId);
-    const status = node.observe(leaderSeq, followerSeq, lagSeconds, Number.isFinite(clock) ? clock : 0, this.config);
-    if (shouldAlert(node.lastAlerted, node.lastAlertAt, status.severity, status.lastUpdate, this.config.alertCooldownSeconds * 1000)) {
+    const status = node.observe(leaderSeq, followerSeq, lagSeconds, reportedDelaySeconds, Number.isFinite(clock) ? clock : 0, this.config);
+    if (
+      alertable(node, status) &&
+      shouldAlert(node.lastAlerted, node.lastAlertAt, status.severity, status.lastUpdate, this.config.alertCooldownSeconds * 1000)
+    ) {
       this.emit(node, status);
     }
     return status;
@@ -204,4 +209,14 @@ export class ReplicationLagMonitor {
       }
     }
   }
+}
+
+/**
+ * Whether a status may alert at all. A sample whose delay the monitor has not estimated never resolves an
+ * episode (no `normal` alert from a bound); when its severity is only the provisional floor (behind, no estimate,
+ * no reported figure: the delay is unknown) it emits nothing either: the next sample, with evidence, decides.
+ */
+function alertable(node: NodeState, status: ReplicationStatus): boolean {
+  if (status.delayEstimated) return true;
+  return status.severity !== 'normal' && !node.provisional;
 }

@@ -41,8 +41,21 @@ export class NodeState {
     this.coarse = new CoarseHistory(config.maxSamplesPerNode, this.recent, this.retentionMs, this.retentionMs / (config.maxSamplesPerNode - 2));
   }
 
+  /**
+   * Whether the last observation's severity is only the provisional floor: behind, no estimate of the delay and
+   * no reported figure, so `warning` stands for "unknown yet". Such a sample emits no alert.
+   */
+  provisional = false;
+
   /** Records one observation and returns the node's new status. Inputs are already validated. */
-  observe(leaderSeq: Position, followerSeq: Position, givenLagSeconds: number | undefined, clock: number, config: Readonly<ReplicationLagConfig>): ReplicationStatus {
+  observe(
+    leaderSeq: Position,
+    followerSeq: Position,
+    givenLagSeconds: number | undefined,
+    reportedDelaySeconds: number | undefined,
+    clock: number,
+    config: Readonly<ReplicationLagConfig>,
+  ): ReplicationStatus {
     const now = clock > this.lastTime ? clock : this.lastTime; // a clock that steps back must not reorder history
     let leader = this.offset(leaderSeq);
     let follower = this.offset(followerSeq);
@@ -60,7 +73,20 @@ export class NodeState {
     const lagEntries = lagBetween(leaderSeq, followerSeq);
     if (lagEntries === 0 || follower > this.lastFollower) this.lastProgressAt = now;
 
-    const lagSeconds = givenLagSeconds ?? estimateDelaySeconds(this.recent, this.coarse, follower, leader, now, this.retentionMs);
+    let lagSeconds: number;
+    let delayEstimated = true;
+    if (givenLagSeconds !== undefined) {
+      lagSeconds = givenLagSeconds;
+    } else {
+      lagSeconds = estimateDelaySeconds(this.recent, this.coarse, follower, leader, now, this.retentionMs);
+      if (lagEntries > 0 && !this.withinHistory(follower)) {
+        // No estimate of our own: the leader passed this position before the oldest sample we hold.
+        delayEstimated = false;
+        const bound = this.oldestTime() === undefined ? 0 : (now - this.oldestTime()!) / 1000;
+        if (reportedDelaySeconds !== undefined) lagSeconds = Math.max(reportedDelaySeconds, bound);
+        else if (!(lagSeconds >= bound)) lagSeconds = bound;
+      }
+    }
     const recent = this.recent;
     this.coarse.advance(now); // reads the previous observation from `recent`: before the push
     const trend = config.enablePrediction ? this.trend : undefined; // no forecast: no sums to keep
@@ -71,29 +97,49 @@ export class NodeState {
     this.lastFollower = follower;
     this.lastTime = now;
 
-    const severity = classifySeverity(lagEntries, lagSeconds, (now - this.lastProgressAt) / 1000, config);
-    const status = new StatusSnapshot(
-      this,
+    let severity = classifySeverity(lagEntries, lagSeconds, (now - this.lastProgressAt) / 1000, config);
+    // Behind with no estimate and no reported figure: the delay is unknown, not 0. Never `normal` (which would
+    // claim a known small delay); the lowest non-normal level, provisional: it emits no alert.
+    this.provisional = !delayEstimated && reportedDelaySeconds === undefined && severity === 'normal';
+    if (this.provisional) severity = 'warning';
+    const status = new StatusSnapshot(this, {
       leaderSeq,
       followerSeq,
       lagEntries,
       lagSeconds,
+      delayEstimated,
       severity,
-      applyRate(this.recent),
-      trend?.predict(recent, config.predictionHorizonSeconds),
-      now,
-    );
+      replicationRate: applyRate(this.recent),
+      predictedLagSeconds: trend?.predict(recent, config.predictionHorizonSeconds),
+      catchUpSeconds: lagEntries === 0 ? 0 : undefined,
+      secondsToCritical: lagSeconds >= config.criticalThresholdSeconds ? 0 : undefined,
+      lastUpdate: now,
+    });
     this.status = status;
     return status;
+  }
+
+  /** Whether the leader's history reaches back to `follower`: the leader was seen at or below it. */
+  private withinHistory(follower: number): boolean {
+    const r = this.recent;
+    const c = this.coarse;
+    // (this observation is not pushed yet: both series hold past samples only)
+    return (r.size > 0 && r.leader(0) <= follower) || (c.size > 0 && c.leader(0) <= follower);
+  }
+
+  /** Time (ms) of the oldest sample held, undefined with no history. */
+  private oldestTime(): number | undefined {
+    const r = this.recent;
+    const c = this.coarse;
+    if (r.size === 0) return c.size > 0 ? c.time(0) : undefined;
+    return c.size > 0 && c.time(0) < r.time(0) ? c.time(0) : r.time(0);
   }
 
   /** Replaces the node's attributes; its current status shows them at once (not only after the next update). */
   setAttributes(attributes: NodeAttributes): void {
     this.attributes = attributes;
     const s = this.status;
-    if (s !== undefined) {
-      this.status = new StatusSnapshot(this, s.leaderSeq, s.followerSeq, s.lagEntries, s.lagSeconds, s.severity, s.replicationRate, s.predictedLagSeconds, s.lastUpdate);
-    }
+    if (s !== undefined) this.status = new StatusSnapshot(this, s);
   }
 
   /** The coarse history as samples, oldest first, up to `until` (ms). */
@@ -150,6 +196,22 @@ function rebase(leader: Position, follower: Position): bigint | undefined {
   return l < f ? l : f;
 }
 
+/** The figures of a status (everything but the node's id, attributes and history). */
+type StatusFigures = Pick<
+  ReplicationStatus,
+  | 'leaderSeq'
+  | 'followerSeq'
+  | 'lagEntries'
+  | 'lagSeconds'
+  | 'delayEstimated'
+  | 'severity'
+  | 'replicationRate'
+  | 'predictedLagSeconds'
+  | 'catchUpSeconds'
+  | 'secondsToCritical'
+  | 'lastUpdate'
+>;
+
 /** The immutable status returned by `updateLag`; `history` is read from the node when accessed. */
 class StatusSnapshot implements ReplicationStatus {
   readonly nodeId: string;
@@ -157,34 +219,30 @@ class StatusSnapshot implements ReplicationStatus {
   readonly followerSeq: Position;
   readonly lagEntries: number;
   readonly lagSeconds: number;
+  readonly delayEstimated: boolean;
   readonly severity: LagSeverity;
   readonly replicationRate: number;
   readonly predictedLagSeconds: number | undefined;
+  readonly catchUpSeconds: number | undefined;
+  readonly secondsToCritical: number | undefined;
   readonly lastUpdate: number;
   readonly attributes: NodeAttributes;
   readonly #node: NodeState;
 
-  constructor(
-    node: NodeState,
-    leaderSeq: Position,
-    followerSeq: Position,
-    lagEntries: number,
-    lagSeconds: number,
-    severity: LagSeverity,
-    replicationRate: number,
-    predictedLagSeconds: number | undefined,
-    lastUpdate: number,
-  ) {
+  constructor(node: NodeState, f: StatusFigures) {
     this.#node = node;
     this.nodeId = node.nodeId;
-    this.leaderSeq = leaderSeq;
-    this.followerSeq = followerSeq;
-    this.lagEntries = lagEntries;
-    this.lagSeconds = lagSeconds;
-    this.severity = severity;
-    this.replicationRate = replicationRate;
-    this.predictedLagSeconds = predictedLagSeconds;
-    this.lastUpdate = lastUpdate;
+    this.leaderSeq = f.leaderSeq;
+    this.followerSeq = f.followerSeq;
+    this.lagEntries = f.lagEntries;
+    this.lagSeconds = f.lagSeconds;
+    this.delayEstimated = f.delayEstimated;
+    this.severity = f.severity;
+    this.replicationRate = f.replicationRate;
+    this.predictedLagSeconds = f.predictedLagSeconds;
+    this.catchUpSeconds = f.catchUpSeconds;
+    this.secondsToCritical = f.secondsToCritical;
+    this.lastUpdate = f.lastUpdate;
     this.attributes = node.attributes;
   }
 
@@ -200,9 +258,12 @@ class StatusSnapshot implements ReplicationStatus {
       followerSeq: big(this.followerSeq),
       lagEntries: this.lagEntries,
       lagSeconds: this.lagSeconds,
+      delayEstimated: this.delayEstimated,
       severity: this.severity,
       replicationRate: this.replicationRate,
       predictedLagSeconds: this.predictedLagSeconds,
+      catchUpSeconds: this.catchUpSeconds,
+      secondsToCritical: this.secondsToCritical,
       lastUpdate: this.lastUpdate,
       attributes: this.attributes,
       history: this.history.map((s) => ({ ...s, leaderSeq: big(s.leaderSeq), followerSeq: big(s.followerSeq) })),

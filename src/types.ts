@@ -28,13 +28,43 @@ export interface ReplicationStatus {
   readonly followerSeq: Position;
   /** Entries the follower is behind; 0 when caught up or briefly ahead. Exact for bigint positions. */
   readonly lagEntries: number;
-  /** Seconds the oldest unapplied entry has waited: given by the caller, or estimated. Never NaN or negative. */
+  /**
+   * Seconds the oldest unapplied entry has waited: given by the caller, or estimated. Never NaN or negative.
+   * While `delayEstimated` is false it is only a lower bound or the system's reported figure (see there).
+   */
   readonly lagSeconds: number;
+  /**
+   * true when `lagSeconds` is a measurement: given by the caller as `lagSeconds`, or estimated by the monitor from
+   * the leader positions in the node's history (a follower caught up is a true 0). false while the monitor has no
+   * estimate of its own: the follower is behind and its position is older than all of the node's history (its
+   * first observation, after a re-registration or a history reset, or a follower further behind than the history
+   * reaches). `lagSeconds` is then the larger of the system's reported figure (`reportedDelaySeconds`) and the
+   * time since the oldest sample of the history (a lower bound: 0 on a first observation), or the delay
+   * extrapolated at the leader's rate; such a sample is never `normal` unless a reported figure says so, and
+   * never resolves an alert.
+   */
+  readonly delayEstimated: boolean;
   readonly severity: LagSeverity;
   /** Follower apply rate in entries per second over recent samples. */
   readonly replicationRate: number;
-  /** Least-squares forecast of `lagSeconds` at now + horizon; undefined before 5 samples or when prediction is off. */
+  /**
+   * Forecast of `lagSeconds` at now + `predictionHorizonSeconds`, from the replication model (see the README):
+   * the follower keeps its recent progress through the leader's timeline, the leader keeps its rate.
+   * Undefined before 3 updates or when prediction is off.
+   */
   readonly predictedLagSeconds: number | undefined;
+  /**
+   * 0 when caught up (no entries behind); when behind and gaining on the leader, the seconds until the lag reaches
+   * 0 at the current (smoothed) apply and leader rates; undefined when not gaining (or not known yet).
+   * Never NaN, negative or infinite.
+   */
+  readonly catchUpSeconds: number | undefined;
+  /**
+   * 0 when `lagSeconds` is at or above `criticalThresholdSeconds`; when the forecast model says the delay will
+   * reach it, the seconds until then (not limited to the horizon); undefined when it will not (or not known yet).
+   * Never NaN, negative or infinite.
+   */
+  readonly secondsToCritical: number | undefined;
   /** Milliseconds, from the monitor's clock. */
   readonly lastUpdate: number;
   /**
@@ -43,6 +73,17 @@ export interface ReplicationStatus {
    */
   readonly history: readonly LagSample[];
   readonly attributes: NodeAttributes;
+}
+
+/** `updateLag`'s options (its fourth argument; a plain number there is `lagSeconds`). */
+export interface LagUpdateOptions {
+  /** The delay in seconds, when the caller knows it; used as is. Omitted: the monitor estimates it. */
+  lagSeconds?: number;
+  /**
+   * The system's own delay figure (PostgreSQL `replay_lag`, MySQL `Seconds_Behind_Master`), used only while the
+   * monitor has no estimate of its own (first observation, or a follower older than the node's history).
+   */
+  reportedDelaySeconds?: number;
 }
 
 /** Emitted when a node's severity changes (see the alert policy in the README). */

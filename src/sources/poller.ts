@@ -85,7 +85,7 @@ export function startPoller(options: PollerOptions): Poller {
         try {
           seen.add(r.nodeId);
           if (r.attributes !== undefined && !known.has(r.nodeId)) monitor.registerNode(r.nodeId, r.attributes);
-          monitor.updateLag(r.nodeId, r.leaderSeq, r.followerSeq, r.lagSeconds);
+          monitor.updateLag(r.nodeId, r.leaderSeq, r.followerSeq, { lagSeconds: r.lagSeconds, reportedDelaySeconds: r.reportedDelaySeconds });
         } catch (error) {
           // One bad replica must not hide the others.
           report(error);

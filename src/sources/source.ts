@@ -9,7 +9,7 @@ export interface ReplicaPosition {
   readonly followerSeq: Position;
   /** The system's own delay figure when it reports one; omitted to let the monitor estimate it. */
   readonly lagSeconds?: number;
-  /** The system's own delay figure for this sample (PostgreSQL `replay_lag`, MySQL `Seconds_Behind_Master`), when it has one. */
+  /** The system's own delay figure (PostgreSQL replay_lag, MySQL Seconds_Behind_Master), used when the monitor has no estimate of its own yet (first observation). */
   readonly reportedDelaySeconds?: number;
   /** Attributes to register the node with (e.g. `server.address`, `replication.system`). */
   readonly attributes?: Readonly<Record<string, string | number | boolean>>;
