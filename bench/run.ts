@@ -5,7 +5,7 @@
  *
  * --quick   tiny sizes, a few seconds per workload (the smoke test's mode; the figures mean nothing).
  *           Writes bench/results.quick.json unless --out is given.
- * --only    some workloads: throughput, collection, memory, accuracy, alert-latency, sidecar. Their results
+ * --only    some workloads: throughput, collection, memory, accuracy, forecast-accuracy, alert-latency, sidecar. Their results
  *           replace those of the same name in the output file; the others are kept.
  * --out     where to write the JSON (default bench/results.json).
  *
@@ -22,6 +22,7 @@ import type { Results, WorkloadOptions, WorkloadResult } from './lib/types.ts';
 import { accuracy } from './workloads/accuracy.ts';
 import { alertLatency } from './workloads/alert-latency.ts';
 import { collection } from './workloads/collection.ts';
+import { forecastAccuracy } from './workloads/forecast-accuracy.ts';
 import { memory } from './workloads/memory.ts';
 import { sidecar } from './workloads/sidecar.ts';
 import { throughput } from './workloads/throughput.ts';
@@ -31,6 +32,7 @@ export const WORKLOADS: Record<string, (options: WorkloadOptions) => Promise<Wor
   collection,
   memory,
   accuracy,
+  'forecast-accuracy': forecastAccuracy,
   'alert-latency': alertLatency,
   sidecar,
 };

@@ -1,6 +1,7 @@
 /** Per-node state: the two sample rings, positions, stall clock, alert bookkeeping. @internal */
 import type { ReplicationLagConfig } from './config.ts';
-import { applyRate, estimateDelaySeconds, TrendFit } from './estimate.ts';
+import { applyRate, estimateDelaySeconds } from './estimate.ts';
+import { DelayForecast } from './forecast.ts';
 import { CoarseHistory, SampleRing } from './history.ts';
 import { classifySeverity } from './severity.ts';
 import type { LagSample, LagSeverity, NodeAttributes, Position, ReplicationStatus } from './types.ts';
@@ -20,8 +21,8 @@ export class NodeState {
 
   /** Fine-grained: the newest raw samples. */
   private readonly recent = new SampleRing(RECENT_SAMPLES);
-  /** Least-squares sums over `recent`, for an O(1) forecast. */
-  private readonly trend = new TrendFit();
+  /** The forecast model: smoothed delay growth and gain on the leader, O(1) per update. */
+  private readonly forecast = new DelayForecast();
   /** Coarse: spans the retention window; samples closer than one slot are coalesced, keeping the newest. */
   private readonly coarse: CoarseHistory;
   private readonly retentionMs: number;
@@ -89,10 +90,9 @@ export class NodeState {
     }
     const recent = this.recent;
     this.coarse.advance(now); // reads the previous observation from `recent`: before the push
-    const trend = config.enablePrediction ? this.trend : undefined; // no forecast: no sums to keep
-    if (trend !== undefined && recent.size === recent.capacity) trend.evict(recent.time(0), recent.lagSeconds(0));
     recent.push(now, leader, follower, lagSeconds);
-    trend?.pushed(recent, now, lagSeconds);
+    this.forecast.observe(now, leader, follower, lagSeconds, delayEstimated);
+    const model = this.forecast.figures(lagEntries, lagSeconds, config.predictionHorizonSeconds, config.criticalThresholdSeconds, this.retentionMs / 1000);
     this.lastLeader = leader;
     this.lastFollower = follower;
     this.lastTime = now;
@@ -110,9 +110,9 @@ export class NodeState {
       delayEstimated,
       severity,
       replicationRate: applyRate(this.recent),
-      predictedLagSeconds: trend?.predict(recent, config.predictionHorizonSeconds),
-      catchUpSeconds: lagEntries === 0 ? 0 : undefined,
-      secondsToCritical: lagSeconds >= config.criticalThresholdSeconds ? 0 : undefined,
+      predictedLagSeconds: config.enablePrediction ? model.predicted : undefined,
+      catchUpSeconds: model.catchUpSeconds,
+      secondsToCritical: model.secondsToCritical,
       lastUpdate: now,
     });
     this.status = status;
@@ -166,7 +166,7 @@ export class NodeState {
 
   private resetHistory(): void {
     this.recent.clear();
-    this.trend.reset();
+    this.forecast.reset();
     this.coarse.clear();
   }
 

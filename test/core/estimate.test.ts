@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ReplicationLagMonitor } from '../../src/index.ts';
-import { fakeMonitor, near, referenceForecast } from './helpers.ts';
+import { fakeMonitor, near } from './helpers.ts';
 
 const TOL = 1e-6;
 
@@ -246,97 +246,73 @@ describe('replicationRate (follower apply rate)', () => {
 });
 
 describe('predictedLagSeconds', () => {
-  test('undefined for updates 1–4, defined from the 5th (1 s updates, retention 60 s)', () => {
+  test('undefined for updates 1–2, defined from the 3rd (two intervals to measure rates)', () => {
     const { clock, monitor } = fakeMonitor({ retentionWindowSeconds: 60 });
     for (let i = 1; i <= 10; i++) {
       clock.t = i * 1000;
       const p = monitor.updateLag('a', 100 * i, 100 * i - 10, 2).predictedLagSeconds;
-      if (i < 5) assert.equal(p, undefined, `update ${i}`);
+      if (i < 3) assert.equal(p, undefined, `update ${i}`);
       else near(p, 2, 1e-9, `update ${i}`);
     }
   });
 
-  test('defined from the 5th update even when 1000 updates fall within one ms', () => {
+  test('defined from the 3rd update even when 1000 updates fall within one ms', () => {
     const { clock, monitor } = fakeMonitor();
     for (let i = 1; i <= 1000; i++) {
       clock.t = 1_000_000 + i / 1000; // all within one millisecond
       const p = monitor.updateLag('a', 10 * i, 10 * i - 5, 3).predictedLagSeconds;
-      if (i < 5) assert.equal(p, undefined, `update ${i}`);
+      if (i < 3) assert.equal(p, undefined, `update ${i}`);
       else near(p, 3, 1e-6, `update ${i}`);
     }
   });
 
-  test('defined from the 5th update when all updates are at the same instant: the mean delay', () => {
-    const { monitor } = fakeMonitor();
-    const lags = [1, 2, 3, 4, 10];
+  test('updates all at one instant measure no rate: no forecast until time passes', () => {
+    const { clock, monitor } = fakeMonitor();
     let p: number | undefined;
-    lags.forEach((lag, i) => {
+    [1, 2, 3, 4, 10].forEach((lag, i) => {
       p = monitor.updateLag('a', 100 + i, 90, lag).predictedLagSeconds;
+      assert.equal(p, undefined, `update ${i + 1}`);
     });
-    near(p, 4, 1e-9, 'prediction');
+    clock.t = 1000;
+    monitor.updateLag('a', 110, 90, 11);
+    clock.t = 2000;
+    p = monitor.updateLag('a', 120, 90, 12).predictedLagSeconds;
+    assert.ok(p !== undefined && p >= 12, `prediction ${p}`);
   });
 
-  test('lag growing at 1 s/s predicts current + horizon', () => {
+  test('a given lag growing at 1 s/s is forecast at current + horizon within a few time constants', () => {
     const { clock, monitor } = fakeMonitor({ predictionHorizonSeconds: 60 });
+    let previousError = Number.POSITIVE_INFINITY;
     for (let i = 0; i < 50; i++) {
       clock.t = i * 1000;
       const st = monitor.updateLag('a', 1000 + i, 500, 3 + i);
-      if (i >= 4) near(st.predictedLagSeconds, 3 + i + 60, 1e-6, `prediction at ${i}s`);
+      if (i >= 2) {
+        const error = 3 + i + 60 - st.predictedLagSeconds!;
+        assert.ok(error >= -1e-9 && error <= previousError + 1e-9, `at ${i}s the error ${error} does not shrink (was ${previousError})`);
+        previousError = error;
+      }
+      if (i >= 30) near(st.predictedLagSeconds, 3 + i + 60, 0.5, `prediction at ${i}s`);
     }
   });
 
-  test('lag growing at 1 s/s from an estimated delay (frozen follower) predicts current + horizon', () => {
-    const { clock, monitor } = fakeMonitor({ predictionHorizonSeconds: 30 });
-    for (let s = 0; s <= 60; s++) {
-      clock.t = s * 1000;
-      const st = monitor.updateLag('a', 100 * s, Math.min(100 * s, 500)); // frozen at 5 s: delay s − 5 from 5 s on
-      // once the 32 most recent delays all lie on the line (from 5 + 31 s)
-      if (s >= 36) near(st.predictedLagSeconds, s - 5 + 30, 1e-6, `prediction at ${s}s`);
-    }
-  });
-
-  test('a shrinking lag is forecast along the line and clamped at 0', () => {
+  test('a shrinking lag is forecast along its slope and clamped at 0', () => {
     const { clock, monitor } = fakeMonitor({ predictionHorizonSeconds: 60 });
     for (let i = 0; i <= 100; i++) {
       clock.t = i * 1000;
       const lag = 100 - i;
       const st = monitor.updateLag('a', 1000 + i, 500, lag);
-      if (i >= 4) near(st.predictedLagSeconds, Math.max(0, lag - 60), 1e-6, `prediction at ${i}s`);
+      if (i >= 30) near(st.predictedLagSeconds, Math.max(0, lag - 60), 0.5, `prediction at ${i}s`);
     }
   });
 
-  test('enablePrediction false: always undefined', () => {
+  test('enablePrediction false: always undefined (the catch-up ETA and time to critical are still given)', () => {
     const { clock, monitor } = fakeMonitor({ enablePrediction: false });
     for (let i = 0; i < 50; i++) {
       clock.t = i * 1000;
-      assert.equal(monitor.updateLag('a', 100 * i, 50 * i, i).predictedLagSeconds, undefined);
+      const st = monitor.updateLag('a', 100 * i, 50 * i, i);
+      assert.equal(st.predictedLagSeconds, undefined);
+      if (i >= 40) assert.equal(st.secondsToCritical, 0);
     }
-  });
-
-  test('matches an independent least-squares fit of the last 32 samples (random delays, irregular times)', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.double({ min: 0, max: 1000, noNaN: true })), { minLength: 1, maxLength: 80 }),
-        fc.integer({ min: 0, max: 600 }),
-        (steps, horizon) => {
-          const { clock, monitor } = fakeMonitor({ predictionHorizonSeconds: horizon });
-          const points: { tMs: number; y: number }[] = [];
-          steps.forEach(([dt, lag], i) => {
-            clock.t += dt;
-            const st = monitor.updateLag('a', 10 * i + 10, 10 * i, lag);
-            points.push({ tMs: clock.t, y: lag });
-            const window = points.slice(-32);
-            if (window.length < 5) {
-              assert.equal(st.predictedLagSeconds, undefined);
-            } else {
-              const expected = referenceForecast(window, horizon);
-              near(st.predictedLagSeconds, expected, 1e-6 * Math.max(1, Math.abs(expected)), `prediction after ${i + 1} updates`);
-            }
-          });
-        },
-      ),
-      { numRuns: 100, seed: 42 },
-    );
   });
 
   test('the forecast is never negative or NaN', () => {

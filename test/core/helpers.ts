@@ -1,4 +1,4 @@
-/** Shared helpers of the core tests: a monitor on a fake clock, plain snapshots of observable state, a reference forecast. */
+/** Shared helpers of the core tests: a monitor on a fake clock, plain snapshots of observable state. */
 import { ReplicationLagMonitor, type LagAlert, type LagSample, type ReplicationLagConfig, type ReplicationStatus } from '../../src/index.ts';
 
 /** A fake clock in milliseconds, moved by the test. */
@@ -21,7 +21,10 @@ export interface PlainStatus {
   lagSeconds: number;
   severity: string;
   replicationRate: number;
+  delayEstimated: boolean;
   predictedLagSeconds: number | undefined;
+  catchUpSeconds: number | undefined;
+  secondsToCritical: number | undefined;
   lastUpdate: number;
   attributes: Record<string, unknown>;
   history: LagSample[];
@@ -37,7 +40,10 @@ export function plainStatus(s: ReplicationStatus): PlainStatus {
     lagSeconds: s.lagSeconds,
     severity: s.severity,
     replicationRate: s.replicationRate,
+    delayEstimated: s.delayEstimated,
     predictedLagSeconds: s.predictedLagSeconds,
+    catchUpSeconds: s.catchUpSeconds,
+    secondsToCritical: s.secondsToCritical,
     lastUpdate: s.lastUpdate,
     attributes: { ...s.attributes },
     history: s.history.map((h) => ({ ...h })),
@@ -57,27 +63,6 @@ export function observable(m: ReplicationLagMonitor): {
     stats: m.getStats(),
     critical: m.getCriticalNodes(),
   };
-}
-
-/**
- * Reference forecast, written independently of the implementation: ordinary least squares of y on t
- * (t in seconds), evaluated `horizon` seconds after the newest point, clamped at 0.
- * Points all at one instant: the mean of y.
- */
-export function referenceForecast(points: readonly { tMs: number; y: number }[], horizonSeconds: number): number {
-  const n = points.length;
-  const tMean = points.reduce((a, p) => a + p.tMs / 1000, 0) / n;
-  const yMean = points.reduce((a, p) => a + p.y, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const p of points) {
-    const dt = p.tMs / 1000 - tMean;
-    num += dt * (p.y - yMean);
-    den += dt * dt;
-  }
-  const newest = points[n - 1]!.tMs / 1000;
-  const value = den === 0 ? yMean : yMean + (num / den) * (newest + horizonSeconds - tMean);
-  return Math.max(0, value);
 }
 
 /** max(0, leader − follower) computed exactly with bigints, as a number. */

@@ -129,12 +129,19 @@ function run(config: Omit<ReplicationLagConfig, 'now' | 'onListenerError'>, cmds
         const f = encode(follower);
         valid = mode === 'number' ? Number.isSafeInteger(l) && Number.isSafeInteger(f) : true;
         valid &&= registered.has(cmd.id) || (config.autoRegister && canAdd(cmd.id));
+        // every third update with a delay passes it as the system's reported figure instead of lagSeconds
+        const reported = cmd.lag !== undefined && cmd.step % 3 === 0;
         call = (mon) => {
-          const st = mon.updateLag(cmd.id, l, f, cmd.lag);
+          const st = reported ? mon.updateLag(cmd.id, l, f, { reportedDelaySeconds: cmd.lag }) : mon.updateLag(cmd.id, l, f, cmd.lag);
           assert.equal(st.leaderSeq, l, where);
           assert.equal(st.followerSeq, f, where);
           assert.equal(st.lagEntries, exactLag(l, f), where);
-          if (cmd.lag !== undefined) assert.equal(st.lagSeconds, cmd.lag, where);
+          if (cmd.lag !== undefined && !reported) assert.equal(st.lagSeconds, cmd.lag, where);
+          if (!st.delayEstimated) {
+            assert.ok(st.lagEntries > 0, `${where}: a caught-up follower's 0 is a true 0`);
+            if (reported) assert.ok(st.lagSeconds >= cmd.lag!, `${where}: below the reported figure`);
+            else assert.notEqual(st.severity, 'normal', `${where}: a delay without estimate nor figure is never normal`);
+          }
         };
         onValid = () => {
           registered.add(cmd.id);
@@ -229,6 +236,13 @@ function run(config: Omit<ReplicationLagConfig, 'now' | 'onListenerError'>, cmds
       } else {
         assert.equal(s.predictedLagSeconds, undefined, where);
       }
+      for (const [name, v] of [['catchUpSeconds', s.catchUpSeconds], ['secondsToCritical', s.secondsToCritical]] as const) {
+        assert.ok(v === undefined || (Number.isFinite(v) && v >= 0), `${where}: ${name} ${v}`);
+      }
+      if (s.lagEntries === 0) assert.equal(s.catchUpSeconds, 0, `${where}: caught up, catchUpSeconds ${s.catchUpSeconds}`);
+      else assert.notEqual(s.catchUpSeconds, 0, `${where}: behind, catchUpSeconds 0`);
+      assert.equal(s.secondsToCritical === 0, s.lagSeconds >= config.criticalThresholdSeconds, `${where}: secondsToCritical ${s.secondsToCritical} at ${s.lagSeconds} s`);
+      assert.equal(typeof s.delayEstimated, 'boolean', where);
       assert.ok(s.history.length >= 1 && s.history.length <= config.maxSamplesPerNode, `${where}: history length ${s.history.length}`);
       for (let i = 0; i < s.history.length; i++) {
         const h = s.history[i]!;
@@ -318,5 +332,54 @@ test('long sequences of valid updates on one node keep the invariants', () => {
       );
     }),
     { numRuns: 40, seed: 7 },
+  );
+});
+
+test('forecast figures are never NaN, negative or infinite, whatever the positions, delays, times and horizon', () => {
+  const step = fc.record({
+    ms: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 5000, max: 10_000_000 })),
+    leaderStep: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 10_000 }), fc.constant(2 ** 40)),
+    followerStep: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 20_000 }), fc.constant(2 ** 40)),
+    lag: fc.option(fc.oneof(fc.double({ min: 0, max: 1e10, noNaN: true }), fc.constant(0), fc.constant(1e10))),
+    how: fc.constantFrom('lagSeconds', 'reported', 'both'),
+  });
+  const cfg = fc.record({
+    predictionHorizonSeconds: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 600 }), fc.constant(1e12)),
+    criticalThresholdSeconds: fc.oneof(fc.constant(1e-9), fc.integer({ min: 1, max: 100 }), fc.constant(1e12)),
+    retentionWindowSeconds: fc.constantFrom(1, 60, 3600),
+  });
+  fc.assert(
+    fc.property(cfg, fc.array(step, { minLength: 1, maxLength: 120 }), (c, steps) => {
+      const clock = { t: 0 };
+      const m = new ReplicationLagMonitor({ ...c, warningThresholdSeconds: Math.min(5, c.criticalThresholdSeconds), now: () => clock.t });
+      let leader = 0;
+      let follower = 0;
+      for (const [i, u] of steps.entries()) {
+        clock.t += u.ms;
+        leader += u.leaderStep;
+        follower = Math.min(leader, follower + u.followerStep);
+        const options = u.lag === null ? undefined : u.how === 'lagSeconds' ? u.lag : u.how === 'reported' ? { reportedDelaySeconds: u.lag } : { lagSeconds: u.lag, reportedDelaySeconds: u.lag };
+        const st = m.updateLag('a', leader, follower, options);
+        for (const [name, v] of [['predictedLagSeconds', st.predictedLagSeconds], ['catchUpSeconds', st.catchUpSeconds], ['secondsToCritical', st.secondsToCritical]] as const) {
+          assert.ok(v === undefined || (Number.isFinite(v) && v >= 0), `update ${i}: ${name} ${v}`);
+        }
+      }
+    }),
+    { numRuns: 300, seed: 1111 },
+  );
+});
+
+test('a first observation behind, with no delay and no reported figure, is never normal and never alerts', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 2 ** 52 }), fc.integer({ min: 1, max: 2 ** 20 }), fc.integer({ min: 1, max: 100 }), (leader, behind, warning) => {
+      const m = new ReplicationLagMonitor({ now: () => 0, warningThresholdSeconds: warning, criticalThresholdSeconds: warning * 2 });
+      const alerts: unknown[] = [];
+      m.onAlert((a) => alerts.push(a));
+      const st = m.updateLag('a', leader, Math.max(0, leader - behind));
+      assert.equal(st.delayEstimated, false);
+      assert.notEqual(st.severity, 'normal');
+      assert.deepEqual(alerts, []);
+    }),
+    { numRuns: 200, seed: 5 },
   );
 });
