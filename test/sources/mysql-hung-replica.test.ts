@@ -38,7 +38,7 @@ test('a replica SIGSTOPped for 20 s under load stays reported, turns stalled in 
   const source = new MySqlSource({ primary: url('primary'), replicas: [url('replica')], timeoutMs: 2000, replicaTimeoutMs: 300, onReplicaError: (_r, e) => errors.push(e) });
   const monitor = new ReplicationLagMonitor({ stallTimeoutSeconds: STALL_SECONDS });
   /** performance.now() at the end of each successful poll, with the replica's status then. */
-  const polls: { at: number; severity: string | undefined; followerSeq: unknown }[] = [];
+  const polls: { at: number; severity: string | undefined; followerSeq: unknown; lagEntries: number | undefined; lagSeconds: number | undefined }[] = [];
   const pollErrors: Error[] = [];
   const load = await cluster.startLoad(100);
   const poller = startPoller({
@@ -48,7 +48,7 @@ test('a replica SIGSTOPped for 20 s under load stays reported, turns stalled in 
     onError: (e) => pollErrors.push(e),
     onPoll: () => {
       const s = monitor.getStatus(replicaId);
-      polls.push({ at: performance.now(), severity: s?.severity, followerSeq: s?.followerSeq });
+      polls.push({ at: performance.now(), severity: s?.severity, followerSeq: s?.followerSeq, lagEntries: s?.lagEntries, lagSeconds: s?.lagSeconds });
     },
   });
   let stoppedAt = 0;
@@ -91,6 +91,9 @@ test('a replica SIGSTOPped for 20 s under load stays reported, turns stalled in 
     assert.deepEqual(pollErrors, [], 'every poll of the primary succeeded');
     const after = polls.filter((p) => p.at > continuedAt);
     assert.ok(after.some((p) => p.followerSeq !== frozen), 'read again after SIGCONT');
+    // Never "far behind, 0 s, normal" (what a replica re-registered after vanishing used to show).
+    const madeUp = polls.filter((p) => (p.lagEntries ?? 0) >= 30 && (p.severity === 'normal' || (p.lagSeconds ?? 0) < 1));
+    assert.deepEqual(madeUp, [], 'a status far behind that claims a small delay or normal');
     console.log(`# polls/s before ${before.toFixed(2)}, while hung ${during.toFixed(2)}; stalled ${Math.round(toStall)} ms after SIGSTOP; ${load.rows} rows written`);
   } finally {
     if (stoppedAt > 0 && continuedAt === 0) await cluster.signal('replica', 'SIGCONT');
