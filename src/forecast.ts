@@ -52,9 +52,8 @@ export class SmoothedRate {
   /** Σ of squared weights' share: the variance of the mean relative to one sample's, `α/(2−α)` in steady state. */
   private meanShare = 1;
 
-  /** Adds one observation `x`, weighted for an interval of `dtSeconds`. */
-  add(x: number, dtSeconds: number, timeConstantSeconds: number): void {
-    const alpha = -Math.expm1(-dtSeconds / timeConstantSeconds);
+  /** Adds one observation `x` with weight `alpha` = `1 − e^(−Δt/T)` (see `weight`). */
+  add(x: number, alpha: number): void {
     if (!(alpha > 0) || !Number.isFinite(x)) return;
     const diff = x - this.mean;
     const incr = alpha * diff;
@@ -93,7 +92,11 @@ export interface ForecastFigures {
 }
 
 /** The per-node forecast model. @internal */
-export class DelayForecast {
+export class DelayForecast implements ForecastFigures {
+  /** Results of the last `figures` call (fields rather than a returned object: nothing allocated per update). */
+  predicted: number | undefined = undefined;
+  catchUpSeconds: number | undefined = undefined;
+  secondsToCritical: number | undefined = undefined;
   /** Delay growth, seconds per second (≤ 1). */
   private readonly growth = new SmoothedRate();
   /** Follower rate minus leader rate, entries per second. */
@@ -108,6 +111,10 @@ export class DelayForecast {
   private lastFollower = 0;
   private lastDelay = 0;
   private lastEstimated = false;
+  /** The weights of the last interval, reused while the interval does not change (a poller's fixed period). */
+  private weightsDt = Number.NaN;
+  private growthWeight = 0;
+  private gainWeight = 0;
 
   /**
    * Takes one observation: offsets of leader and follower (from a fresh history: `reset` first when positions
@@ -118,14 +125,19 @@ export class DelayForecast {
       const dt = (now - this.lastTime) / 1000;
       // Several updates at one instant: keep the first as the interval's start, so its progress is not lost.
       if (!(dt > 0)) return;
-      this.gain.add((follower - this.lastFollower - (leader - this.lastLeader)) / dt, dt, GAIN_TIME_CONSTANT_SECONDS);
-      this.apply.add((follower - this.lastFollower) / dt, dt, GAIN_TIME_CONSTANT_SECONDS);
+      if (dt !== this.weightsDt) {
+        this.weightsDt = dt;
+        this.growthWeight = weight(dt, GROWTH_TIME_CONSTANT_SECONDS);
+        this.gainWeight = weight(dt, GAIN_TIME_CONSTANT_SECONDS);
+      }
+      this.gain.add((follower - this.lastFollower - (leader - this.lastLeader)) / dt, this.gainWeight);
+      this.apply.add((follower - this.lastFollower) / dt, this.gainWeight);
       this.leaderIdle = leader === this.lastLeader ? this.leaderIdle + 1 : 0;
       // The growth compares like with like: two estimates, or two bounds (a follower older than the history),
       // never the first observation of a history (its delay is a bare bound) nor a switch between the two.
       if (delayEstimated === this.lastEstimated && this.updates > 1) {
         // The delay cannot age faster than the clock: a steeper rise is an estimation step, not a rate.
-        this.growth.add(Math.min(1, (delay - this.lastDelay) / dt), dt, GROWTH_TIME_CONSTANT_SECONDS);
+        this.growth.add(Math.min(1, (delay - this.lastDelay) / dt), this.growthWeight);
       }
     }
     this.updates++;
@@ -146,13 +158,13 @@ export class DelayForecast {
   }
 
   /**
-   * The model's figures for a follower `lagEntries` behind with delay `delay` (the observation just made).
+   * Computes the model's figures (into `predicted`, `catchUpSeconds`, `secondsToCritical`) for a follower `lagEntries` behind with delay `delay` (the observation just made).
    * `secondsToCritical` is not limited to the horizon, but to `maxSeconds`. Every number returned is finite and ≥ 0.
    */
-  figures(lagEntries: number, delay: number, horizonSeconds: number, criticalSeconds: number, maxSeconds: number): ForecastFigures {
+  figures(lagEntries: number, delay: number, horizonSeconds: number, criticalSeconds: number, maxSeconds: number): void {
     const ready = this.updates >= MIN_FORECAST_UPDATES;
     // An idle leader adds nothing: the follower gains at its own apply rate.
-    const gain = !ready ? 0 : this.leaderIdle >= IDLE_UPDATES ? this.apply.significant(GAIN_SIGNIFICANCE) : this.gain.significant(GAIN_SIGNIFICANCE);
+    const gain = !ready || lagEntries === 0 ? 0 : this.leaderIdle >= IDLE_UPDATES ? this.apply.significant(GAIN_SIGNIFICANCE) : this.gain.significant(GAIN_SIGNIFICANCE);
     const growth = ready ? this.growth.shrunk(GROWTH_SIGNIFICANCE) : 0;
     const catchUp = lagEntries === 0 ? 0 : gain > 0 ? finite(lagEntries / gain) : undefined;
     let predicted: number | undefined;
@@ -168,8 +180,15 @@ export class DelayForecast {
       // that small is the noise left over by the soft threshold, not a trend.
       toCritical = s === undefined || s > maxSeconds || (lagEntries > 0 && catchUp !== undefined && catchUp <= s) ? undefined : s;
     }
-    return { predicted, catchUpSeconds: catchUp, secondsToCritical: toCritical };
+    this.predicted = predicted;
+    this.catchUpSeconds = catchUp;
+    this.secondsToCritical = toCritical;
   }
+}
+
+/** The weight of an observation after `dtSeconds` in an average of time constant `timeConstantSeconds`. */
+function weight(dtSeconds: number, timeConstantSeconds: number): number {
+  return -Math.expm1(-dtSeconds / timeConstantSeconds);
 }
 
 /** `x` when finite and ≥ 0 (negative clamps to 0), else undefined. */

@@ -36,6 +36,8 @@ interface Instruments {
   lag: ObservableGauge;
   delay: ObservableGauge;
   predicted: ObservableGauge;
+  catchUp: ObservableGauge;
+  criticalTime: ObservableGauge;
   rate: ObservableGauge;
   severity: ObservableGauge;
   sourceUp: ObservableGauge;
@@ -163,6 +165,16 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_DELAY_PREDICTED],
         valueType: ValueType.DOUBLE,
       }),
+      catchUp: meter.createObservableGauge(semconv.METRIC_REPLICATION_CATCHUP_TIME, {
+        unit: semconv.UNIT_SECONDS,
+        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_CATCHUP_TIME],
+        valueType: ValueType.DOUBLE,
+      }),
+      criticalTime: meter.createObservableGauge(semconv.METRIC_REPLICATION_CRITICAL_TIME, {
+        unit: semconv.UNIT_SECONDS,
+        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_CRITICAL_TIME],
+        valueType: ValueType.DOUBLE,
+      }),
       rate: meter.createObservableGauge(semconv.METRIC_REPLICATION_APPLY_RATE, {
         unit: semconv.UNIT_ENTRY_PER_SECOND,
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_APPLY_RATE],
@@ -204,7 +216,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   private _addCallback(): void {
     const i = this._instruments;
     if (i === undefined || this._registration !== undefined) return;
-    const observables = [i.lag, i.delay, i.predicted, i.rate, i.severity, i.sourceUp];
+    const observables = [i.lag, i.delay, i.predicted, i.catchUp, i.criticalTime, i.rate, i.severity, i.sourceUp];
     this.meter.addBatchObservableCallback(this._collect, observables);
     this._registration = { meter: this.meter, observables };
   }
@@ -227,6 +239,8 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         observeFinite(result, instruments.lag, status.lagEntries, attrs.base);
         observeFinite(result, instruments.delay, status.lagSeconds, attrs.base);
         if (status.predictedLagSeconds !== undefined) observeFinite(result, instruments.predicted, status.predictedLagSeconds, attrs.base);
+        if (status.catchUpSeconds !== undefined) observeFinite(result, instruments.catchUp, status.catchUpSeconds, attrs.base);
+        if (status.secondsToCritical !== undefined) observeFinite(result, instruments.criticalTime, status.secondsToCritical, attrs.base);
         observeFinite(result, instruments.rate, status.replicationRate, attrs.base);
         for (let i = 0; i < SEVERITIES.length; i++) {
           result.observe(instruments.severity, SEVERITIES[i] === status.severity ? 1 : 0, attrs.bySeverity[i]);

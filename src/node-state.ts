@@ -92,7 +92,8 @@ export class NodeState {
     this.coarse.advance(now); // reads the previous observation from `recent`: before the push
     recent.push(now, leader, follower, lagSeconds);
     this.forecast.observe(now, leader, follower, lagSeconds, delayEstimated);
-    const model = this.forecast.figures(lagEntries, lagSeconds, config.predictionHorizonSeconds, config.criticalThresholdSeconds, this.retentionMs / 1000);
+    const model = this.forecast;
+    model.figures(lagEntries, lagSeconds, config.predictionHorizonSeconds, config.criticalThresholdSeconds, this.retentionMs / 1000);
     this.lastLeader = leader;
     this.lastFollower = follower;
     this.lastTime = now;

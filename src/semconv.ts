@@ -4,6 +4,10 @@ export const METRIC_REPLICATION_LAG = 'replication.lag';
 export const METRIC_REPLICATION_DELAY = 'replication.delay';
 export const METRIC_REPLICATION_DELAY_PREDICTED = 'replication.delay.predicted';
 export const METRIC_REPLICATION_APPLY_RATE = 'replication.apply.rate';
+/** Seconds until the lag reaches 0 at the current rates; no point while the follower is not gaining. */
+export const METRIC_REPLICATION_CATCHUP_TIME = 'replication.catchup.time';
+/** Seconds until the delay reaches the critical threshold (0 when it is there); no point when it will not. */
+export const METRIC_REPLICATION_CRITICAL_TIME = 'replication.critical.time';
 export const METRIC_REPLICATION_SEVERITY = 'replication.severity';
 export const METRIC_REPLICATION_ALERTS = 'replication.alerts';
 /** 1 while a polled source's last poll succeeded, 0 after a failed one (its replicas' figures are then stale). */
@@ -37,7 +41,9 @@ export const EVENT_REPLICATION_ALERT = 'replication.alert';
 export const DESCRIPTION = {
   [METRIC_REPLICATION_LAG]: 'Entries the follower is behind its leader.',
   [METRIC_REPLICATION_DELAY]: 'How long the oldest entry the follower has not applied has waited.',
-  [METRIC_REPLICATION_DELAY_PREDICTED]: 'Least-squares forecast of the replication delay at the prediction horizon.',
+  [METRIC_REPLICATION_DELAY_PREDICTED]: 'Forecast of the replication delay at the prediction horizon, from the follower\'s recent progress and the leader\'s rate.',
+  [METRIC_REPLICATION_CATCHUP_TIME]: 'Seconds until the follower has caught up with its leader at the current rates (no point while it is not gaining).',
+  [METRIC_REPLICATION_CRITICAL_TIME]: 'Seconds until the replication delay reaches the critical threshold (0 when it has; no point when it will not).',
   [METRIC_REPLICATION_APPLY_RATE]: 'Entries the follower applies per second.',
   [METRIC_REPLICATION_SEVERITY]: 'Replication severity as a state set: 1 for the current severity, 0 for the others.',
   [METRIC_REPLICATION_ALERTS]: 'Replication lag alerts emitted.',

@@ -56,22 +56,37 @@ describe('ReplicationLagInstrumentation metrics', () => {
     await t.shutdown();
   });
 
-  it('exports the predicted delay only for nodes with a forecast (5 samples)', async () => {
+  it('exports the forecast, catch-up time and time to critical only where they are defined', async () => {
     const t = setup();
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 2; i++) {
       t.advance(1000);
-      t.monitor.updateLag('a', 100 + i, 90, 1 + i); // delay grows 1 s per s
+      t.monitor.updateLag('a', 100 + i, 90, 1 + i); // delay grows 1 s per s, the follower is not gaining
     }
     let metrics = await t.collect();
-    assert.equal(pointsOf(metrics.get('replication.delay.predicted'), 'a').length, 0, 'no forecast before the 5th sample');
-    t.advance(1000);
-    t.monitor.updateLag('a', 104, 90, 5);
+    assert.equal(pointsOf(metrics.get('replication.delay.predicted'), 'a').length, 0, 'no forecast before the 3rd update');
+    assert.equal(pointsOf(metrics.get('replication.catchup.time'), 'a').length, 0, 'not gaining: no catch-up point');
+    assert.equal(pointsOf(metrics.get('replication.critical.time'), 'a').length, 0, 'no trend yet: no time to critical');
+    for (let i = 2; i < 20; i++) {
+      t.advance(1000);
+      t.monitor.updateLag('a', 100 + i, 90, 1 + i);
+    }
+    t.monitor.updateLag('caught-up', 500, 500);
+    t.monitor.updateLag('critical', 500, 100, 45);
     metrics = await t.collect();
-    const predicted = metrics.get('replication.delay.predicted');
-    assert.equal(predicted?.unit, 's');
-    const [point] = pointsOf(predicted, 'a');
-    assert.ok(point, 'forecast exported from the 5th sample');
-    assert.ok(Math.abs(point.value - (5 + 60)) < 1e-6, `linear growth forecast at the 60 s horizon, got ${point.value}`);
+    for (const name of ['replication.delay.predicted', 'replication.catchup.time', 'replication.critical.time']) {
+      const metric = metrics.get(name);
+      assert.equal(metric?.unit, 's', `${name} unit`);
+      assert.equal(metric?.type, DataPointType.GAUGE, `${name} is a gauge`);
+      assert.ok((metric?.description.length ?? 0) > 10, `${name} has a description`);
+    }
+    const [predicted] = pointsOf(metrics.get('replication.delay.predicted'), 'a');
+    assert.ok(predicted !== undefined && Math.abs(predicted.value - (20 + 60)) < 2, `forecast near the 60 s horizon (the smoothed slope converges), got ${predicted?.value}`);
+    assert.deepEqual(pointsOf(metrics.get('replication.catchup.time'), 'caught-up'), [{ value: 0, attributes: { 'replication.node.id': 'caught-up' } }]);
+    assert.equal(pointsOf(metrics.get('replication.catchup.time'), 'a').length, 0);
+    assert.deepEqual(pointsOf(metrics.get('replication.critical.time'), 'critical'), [{ value: 0, attributes: { 'replication.node.id': 'critical' } }]);
+    const [toCritical] = pointsOf(metrics.get('replication.critical.time'), 'a');
+    assert.ok(toCritical !== undefined && Math.abs(toCritical.value - 10) < 1.5, `a is at 20 s, growing 1 s/s: critical in ~10 s, got ${toCritical?.value}`);
+    assert.equal(pointsOf(metrics.get('replication.critical.time'), 'caught-up').length, 0, 'a caught-up replica is not heading to critical');
     await t.shutdown();
   });
 

@@ -79,6 +79,9 @@ export class SimulatedClusterSource implements ReplicationSource {
         nodeId: `${profile}-${Math.floor(i / PROFILES.length) + 1}`,
         leaderSeq,
         followerSeq,
+        // The simulated system's own delay figure (as PostgreSQL's replay_lag would be): what the monitor shows
+        // on a follower's first poll, before its history can estimate the delay.
+        reportedDelaySeconds: frozenAt === undefined ? delay : t - frozenAt,
         attributes: { 'replication.system': 'raft', 'replication.profile': profile },
       });
     }

@@ -15,6 +15,8 @@ export const PROMETHEUS_METRIC_NAMES = {
   'replication.lag': 'replication_lag',
   'replication.delay': 'replication_delay_seconds',
   'replication.delay.predicted': 'replication_delay_predicted_seconds',
+  'replication.catchup.time': 'replication_catchup_time_seconds',
+  'replication.critical.time': 'replication_critical_time_seconds',
   'replication.apply.rate': 'replication_apply_rate_per_second',
   'replication.severity': 'replication_severity_ratio',
   'replication.alerts': 'replication_alerts_total',

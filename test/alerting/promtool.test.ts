@@ -33,6 +33,7 @@ test('the file defines the expected alerts, each with a for: clause', () => {
   const alerts = rules.filter((r) => r.kind === 'alert');
   assert.deepEqual(alerts.map((r) => r.name).sort(), [
     'ReplicationDelayCritical',
+    'ReplicationDelayCriticalWithin10m',
     'ReplicationDelayPredictedCritical',
     'ReplicationDelayWarning',
     'ReplicationReplicaAbsent',
@@ -73,7 +74,10 @@ const MUTATIONS: { what: string; from: string | RegExp; to: string; caughtBy: st
   { what: 'critical threshold inclusive → exclusive', from: 'replication_delay_seconds >= 30', to: 'replication_delay_seconds > 30', caughtBy: 'ReplicationDelayCritical' },
   { what: 'warning for: 2m → 1m', from: /(ReplicationDelayWarning\n.*\n\s+for: )2m/, to: '$11m', caughtBy: 'ReplicationDelayWarning' },
   { what: 'predicted alert without the "not yet breached" guard', from: 'replication_delay_seconds < 30', to: 'replication_delay_seconds < 1000', caughtBy: 'ReplicationDelayPredictedCritical' },
-  { what: 'predicted alert for: 30s → 0s', from: /(ReplicationDelayPredictedCritical\n(?:.*\n){4}\s+for: )30s/, to: '$10s', caughtBy: 'ReplicationDelayPredictedCritical' },
+  { what: 'predicted alert for: 15s → 0s', from: /(ReplicationDelayPredictedCritical\n(?:.*\n){4}\s+for: )15s/, to: '$10s', caughtBy: 'ReplicationDelayPredictedCritical' },
+  { what: 'critical-within-10m alert also once critical', from: 'replication_critical_time_seconds > 0', to: 'replication_critical_time_seconds >= 0', caughtBy: 'ReplicationDelayCriticalWithin10m' },
+  { what: 'critical-within-10m alert at 20 minutes', from: 'replication_critical_time_seconds <= 600', to: 'replication_critical_time_seconds <= 1200', caughtBy: 'ReplicationDelayCriticalWithin10m' },
+  { what: 'critical-within-10m alert for: 2m → 0s', from: /(ReplicationDelayCriticalWithin10m\n(?:.*\n){4}\s+for: )2m/, to: '$10s', caughtBy: 'ReplicationDelayCriticalWithin10m' },
   { what: 'stalled alert on the wrong state', from: 'replication_severity="stalled"', to: 'replication_severity="critical"', caughtBy: 'ReplicationStalled' },
   { what: 'absent replica alert also while the target is down', from: '(up == 1 or target_info)', to: '(up >= 0 or target_info)', caughtBy: 'ReplicationReplicaAbsent' },
   { what: 'target down alert on every target', from: 'group by (job, instance) (last_over_time(replication_lag[1h]))', to: 'group by (job, instance) (up)', caughtBy: 'ReplicationTargetDown' },

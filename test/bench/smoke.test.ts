@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { REPO_ROOT, runNode } from '../helpers/run-node.ts';
 
-const WORKLOADS = ['throughput', 'collection', 'memory', 'accuracy', 'alert-latency', 'sidecar'];
+const WORKLOADS = ['throughput', 'collection', 'memory', 'accuracy', 'forecast-accuracy', 'alert-latency', 'sidecar'];
 
 const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 
@@ -50,7 +50,7 @@ describe('bench/run.ts --quick', () => {
       }
     }
     // Every in-process workload compares with the baseline (or the floor) measured in the same run.
-    for (const name of ['throughput', 'collection', 'memory', 'accuracy', 'sidecar']) {
+    for (const name of ['throughput', 'collection', 'memory', 'accuracy', 'forecast-accuracy', 'sidecar']) {
       const w = results.workloads.find((x: { name: string }) => x.name === name);
       assert.ok(w.rows.some((r: { baseline?: number; ratio?: number }) => r.baseline !== undefined && r.ratio !== undefined), `${name} has a ratio to the baseline`);
     }
@@ -61,6 +61,12 @@ describe('bench/run.ts --quick', () => {
       assert.ok(s.ours.samples > 0, name);
       assert.equal(s.ours.nan, 0, `${name}: NaN estimates`);
       assert.equal(s.ours.negative, 0, `${name}: negative estimates`);
+    }
+    const forecast = results.workloads.find((x: { name: string }) => x.name === 'forecast-accuracy');
+    for (const [name, s] of Object.entries(forecast.details) as [string, { nanOrNegative?: number; ours?: { scored: number } }][]) {
+      if (s?.nanOrNegative === undefined) continue;
+      assert.ok(s.ours!.scored > 0, `${name}: no forecast scored`);
+      assert.equal(s.nanOrNegative, 0, `${name}: NaN or negative forecast figures`);
     }
     const alerts = results.workloads.find((x: { name: string }) => x.name === 'alert-latency');
     assert.equal(alerts.details.sameStackShare, 1, 'every alert record is exported within its updateLag call');

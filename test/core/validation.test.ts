@@ -61,6 +61,27 @@ const lagSecondsCases: Case[] = [
   })),
 ];
 
+const optionsCases: Case[] = [
+  ...([['-1', -1], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['1e10 + 1', 1e10 + 1]] as const).flatMap(([label, v]) =>
+    (['lagSeconds', 'reportedDelaySeconds'] as const).map((field) => ({
+      name: `options.${field} ${label}`,
+      call: ((m: ReplicationLagMonitor) => m.updateLag(NODE, 2_000_000, 1_999_000, { [field]: v })) as Call,
+      error: RangeError,
+      mentions: [Q, field],
+    })),
+  ),
+  ...([["'5'", '5'], ['null', null], ['5n', 5n]] as const).map(([label, v]) => ({
+    name: `options.reportedDelaySeconds ${label}`,
+    call: ((m: ReplicationLagMonitor) => m.updateLag(NODE, 2_000_000, 1_999_000, { reportedDelaySeconds: bad(v) })) as Call,
+    error: TypeError,
+    mentions: [Q, 'reportedDelaySeconds'],
+  })),
+  { name: 'a valid lagSeconds with a bad reportedDelaySeconds', call: (m) => m.updateLag(NODE, 2_000_000, 1_999_000, { lagSeconds: 1, reportedDelaySeconds: -1 }), error: RangeError, mentions: [Q, 'reportedDelaySeconds'] },
+  { name: 'options as an array', call: (m) => m.updateLag(NODE, 2_000_000, 1_999_000, bad([1])), error: TypeError, mentions: [Q, 'lagSeconds'] },
+  { name: 'options as a string', call: (m) => m.updateLag(NODE, 2_000_000, 1_999_000, bad('{}')), error: TypeError, mentions: [Q, 'lagSeconds'] },
+  { name: 'new node with a bad reportedDelaySeconds', call: (m) => m.updateLag('brand-new', 10, 5, { reportedDelaySeconds: -3 }), error: RangeError, mentions: ['"brand-new"', 'reportedDelaySeconds'] },
+];
+
 const nodeIdCases: Case[] = [
   { name: "nodeId ''", call: (m) => m.updateLag('', 1, 1), error: RangeError, mentions: ['nodeId'] },
   { name: 'nodeId 5', call: (m) => m.updateLag(bad(5) as unknown as string, 1, 1), error: TypeError, mentions: ['nodeId'] },
@@ -119,6 +140,7 @@ describe('updateLag: bad positions', () => {
 
 describe('updateLag: bad lagSeconds', () => {
   for (const c of lagSecondsCases) test(`${c.name} → ${c.error.name}, nothing changes`, () => check(c));
+  for (const c of optionsCases) test(`${c.name} → ${c.error.name}, nothing changes`, () => check(c));
 });
 
 describe('updateLag: bad nodeId', () => {

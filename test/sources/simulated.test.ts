@@ -22,7 +22,7 @@ function simulate(followers: number, seconds = 120): Run {
     t = s * 1000;
     for (const r of source.read()) {
       if (r.attributes !== undefined && monitor.getStatus(r.nodeId) === undefined) monitor.registerNode(r.nodeId, r.attributes);
-      const st = monitor.updateLag(r.nodeId, r.leaderSeq, r.followerSeq, r.lagSeconds);
+      const st = monitor.updateLag(r.nodeId, r.leaderSeq, r.followerSeq, { lagSeconds: r.lagSeconds, reportedDelaySeconds: r.reportedDelaySeconds }); // as the poller does
       let list = severities.get(r.nodeId);
       if (list === undefined) severities.set(r.nodeId, (list = []));
       list.push(st.severity);
@@ -74,6 +74,31 @@ describe('SimulatedClusterSource', () => {
         assert.ok(Number(r.followerSeq) >= 0);
       }
     }
+  });
+
+  test('reports its own delay figure: the delay that its positions encode', () => {
+    let t = 0;
+    const src = new SimulatedClusterSource({ followers: 4, leaderRate: 1000, now: () => t });
+    for (let s = 0; s <= 120; s += 5) {
+      t = s * 1000;
+      for (const r of src.read()) {
+        const behind = Number(r.leaderSeq) - Number(r.followerSeq);
+        assert.ok(r.reportedDelaySeconds !== undefined && Math.abs(r.reportedDelaySeconds - behind / 1000) <= 0.002, `${r.nodeId} at ${s}s: ${r.reportedDelaySeconds} vs ${behind / 1000}`);
+      }
+    }
+  });
+
+  test('a monitor fed like the poller shows no made-up zero on the first poll: the reported figure', () => {
+    let t = 0;
+    const src = new SimulatedClusterSource({ followers: 4, now: () => t });
+    t = 25_000; // the frozen follower is 5 s into its stall
+    const monitor = new ReplicationLagMonitor({ now: () => t });
+    for (const r of src.read()) {
+      const st = monitor.updateLag(r.nodeId, r.leaderSeq, r.followerSeq, { reportedDelaySeconds: r.reportedDelaySeconds });
+      assert.equal(st.lagSeconds, st.lagEntries === 0 ? 0 : r.reportedDelaySeconds, r.nodeId);
+    }
+    assert.equal(monitor.getStatus('frozen-1')!.delayEstimated, false);
+    assert.ok(monitor.getStatus('frozen-1')!.lagSeconds >= 5);
   });
 
   test('is deterministic for a given clock, and poll() resolves to the same positions as read()', async () => {
