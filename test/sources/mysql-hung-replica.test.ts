@@ -91,9 +91,11 @@ test('a replica SIGSTOPped for 20 s under load stays reported, turns stalled in 
     assert.deepEqual(pollErrors, [], 'every poll of the primary succeeded');
     const after = polls.filter((p) => p.at > continuedAt);
     assert.ok(after.some((p) => p.followerSeq !== frozen), 'read again after SIGCONT');
-    // Never "far behind, 0 s, normal" (what a replica re-registered after vanishing used to show).
-    const madeUp = polls.filter((p) => (p.lagEntries ?? 0) >= 30 && (p.severity === 'normal' || (p.lagSeconds ?? 0) < 1));
-    assert.deepEqual(madeUp, [], 'a status far behind that claims a small delay or normal');
+    // Never "far behind, ~0 s" (what a replica re-registered after vanishing used to show): at most ~10 writes a
+    // second, 30 transactions behind means the oldest waited about 3 s or more.
+    const madeUp = polls.filter((p) => (p.lagEntries ?? 0) >= 30 && (p.lagSeconds ?? 0) < 2);
+    assert.deepEqual(madeUp, [], `a status far behind that claims a small delay or normal; after SIGCONT: ${JSON.stringify(after.slice(0, 8).map((p) => [Math.round(p.at - continuedAt), p.severity, p.lagEntries, p.lagSeconds?.toFixed(2)]))}`);
+    console.log(`# first polls after SIGCONT [ms, severity, lag, delay s]: ${JSON.stringify(after.slice(0, 3).map((p) => [Math.round(p.at - continuedAt), p.severity, p.lagEntries, p.lagSeconds?.toFixed(2)]))}`);
     console.log(`# polls/s before ${before.toFixed(2)}, while hung ${during.toFixed(2)}; stalled ${Math.round(toStall)} ms after SIGSTOP; ${load.rows} rows written`);
   } finally {
     if (stoppedAt > 0 && continuedAt === 0) await cluster.signal('replica', 'SIGCONT');
