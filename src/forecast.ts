@@ -1,6 +1,6 @@
 /**
  * The forecast model over one node: where the delay will be if the follower keeps its recent progress and the
- * leader keeps its rate. O(1) per update, a dozen numbers per node.
+ * leader keeps its rate. O(1) per update, 25 numbers per node.
  *
  * The delay is `now − τ`, where τ is when the leader wrote the follower's position. The follower moves τ forward
  * by `τ'` seconds of the leader's history per second: 0 when it stops applying (the delay then ages 1 s/s),
@@ -158,8 +158,9 @@ export class DelayForecast implements ForecastFigures {
   }
 
   /**
-   * Computes the model's figures (into `predicted`, `catchUpSeconds`, `secondsToCritical`) for a follower `lagEntries` behind with delay `delay` (the observation just made).
-   * `secondsToCritical` is not limited to the horizon, but to `maxSeconds`. Every number returned is finite and ≥ 0.
+   * Computes the model's figures into `predicted`, `catchUpSeconds` and `secondsToCritical`, for a follower
+   * `lagEntries` behind with delay `delay` (the observation just made). `secondsToCritical` is not limited to the
+   * horizon, but to `maxSeconds`. Every number set is finite and ≥ 0.
    */
   figures(lagEntries: number, delay: number, horizonSeconds: number, criticalSeconds: number, maxSeconds: number): void {
     const ready = this.updates >= MIN_FORECAST_UPDATES;

@@ -137,6 +137,11 @@ test('the shipped rules fire and resolve on metrics scraped from the package\'s 
   assert.equal(predicted.alert.labels.severity, 'page');
   assert.ok(delaySeconds < 30, `fired before the breach (delay ${delaySeconds.toFixed(1)} s)`);
   assert.equal((await alertsNamed('ReplicationDelayCritical')).length, 0);
+  // ... and so does the time to critical, well within 10 minutes
+  const soon = await watchUntilFiring('ReplicationDelayCriticalWithin10m', 20_000);
+  assert.equal(soon.alert.labels.replication_node_id, 'replica-1');
+  assert.equal(soon.alert.labels.severity, 'critical');
+  assert.ok(delaySeconds < 30, `critical-within-10m fired before the breach (delay ${delaySeconds.toFixed(1)} s)`);
 
   // critical: the forecast alert resolves once the breach is there (the critical alert takes over)
   delayStep = 0;
@@ -147,6 +152,7 @@ test('the shipped rules fire and resolve on metrics scraped from the package\'s 
   const [state] = await prometheus.query(`${PROMETHEUS_METRIC_NAMES['replication.severity']}{replication_severity="critical"}`);
   assert.equal(state?.value, 1, 'the state set says critical');
   await watchUntilResolved('ReplicationDelayPredictedCritical', 20_000);
+  await watchUntilResolved('ReplicationDelayCriticalWithin10m', 20_000); // time to critical 0: critical already
 
   // recovery: both resolve
   delaySeconds = 0;
