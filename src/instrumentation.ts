@@ -41,6 +41,7 @@ interface Instruments {
   rate: ObservableGauge;
   severity: ObservableGauge;
   sourceUp: ObservableGauge;
+  replicaReadable: ObservableGauge;
   alerts: Counter;
 }
 
@@ -190,6 +191,11 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_SOURCE_UP],
         valueType: ValueType.INT,
       }),
+      replicaReadable: meter.createObservableGauge(semconv.METRIC_REPLICATION_REPLICA_READABLE, {
+        unit: semconv.UNIT_NONE,
+        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_REPLICA_READABLE],
+        valueType: ValueType.INT,
+      }),
       alerts: meter.createCounter(semconv.METRIC_REPLICATION_ALERTS, {
         unit: semconv.UNIT_ALERT,
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_ALERTS],
@@ -216,7 +222,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   private _addCallback(): void {
     const i = this._instruments;
     if (i === undefined || this._registration !== undefined) return;
-    const observables = [i.lag, i.delay, i.predicted, i.catchUp, i.criticalTime, i.rate, i.severity, i.sourceUp];
+    const observables = [i.lag, i.delay, i.predicted, i.catchUp, i.criticalTime, i.rate, i.severity, i.sourceUp, i.replicaReadable];
     this.meter.addBatchObservableCallback(this._collect, observables);
     this._registration = { meter: this.meter, observables };
   }
@@ -250,11 +256,14 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     } catch (error) {
       diag.error(`${PACKAGE_NAME}: collection failed`, error);
     }
-    for (const source of this._sources) this._observeSource(result, instruments.sourceUp, source);
+    for (const source of this._sources) this._observeSource(result, instruments.sourceUp, source, instruments.replicaReadable);
   };
 
-  /** One source's `replication.source.up` point. Never throws (a broken poller is reported through diag). */
-  private _observeSource(result: BatchObservableResult, gauge: ObservableGauge, source: ObservedSource): void {
+  /**
+   * One source's `replication.source.up` point, and a `replication.replica.readable` point per replica when the source
+   * reports them. Never throws (a broken poller is reported through diag).
+   */
+  private _observeSource(result: BatchObservableResult, gauge: ObservableGauge, source: ObservedSource, readableGauge: ObservableGauge): void {
     try {
       const health = source.poller.health();
       if (health.up === undefined) return;
@@ -263,6 +272,9 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         source.attributes = { ...source.extra, [semconv.ATTR_REPLICATION_SOURCE]: health.source };
       }
       result.observe(gauge, health.up ? 1 : 0, source.attributes);
+      for (const [id, readable] of health.replicasReadable ?? []) {
+        result.observe(readableGauge, readable ? 1 : 0, { ...source.attributes, [semconv.ATTR_REPLICATION_NODE_ID]: id });
+      }
     } catch (error) {
       diag.error(`${PACKAGE_NAME}: reading a source's health failed`, error);
     }

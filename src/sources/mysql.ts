@@ -488,6 +488,8 @@ export class MySqlSource implements ReplicationSource {
   private readonly timeoutMs: number;
   private readonly replicaTimeoutMs: number;
   private readonly onReplicaError: ((replica: string, error: Error) => void) | undefined;
+  /** Per replica address: read at the last poll (fresh, no error). */
+  private readonly readable = new Map<string, boolean>();
   private closed = false;
 
   /** @throws TypeError / RangeError naming the bad option; no I/O happens here. */
@@ -543,6 +545,7 @@ export class MySqlSource implements ReplicationSource {
     this.readers.forEach((reader, i) => {
       const replica = this.replicas[i]!;
       const { value, fresh, error, late } = reader.take();
+      this.readable.set(replica.address, fresh && error === undefined);
       const fail = (e: unknown, rejects: boolean) => {
         const message = e instanceof Error ? e.message : String(e);
         failures.push([replica, new Error(message.startsWith('MySqlSource:') ? message : `MySqlSource: replica ${replica.address}: ${message}`), rejects]);
@@ -574,6 +577,14 @@ export class MySqlSource implements ReplicationSource {
       }
     }
     return positions;
+  }
+
+  /**
+   * Per replica (`host:port`, its node id): whether the last poll read it — an answer within `replicaTimeoutMs`, or
+   * a late answer to the poll before. Exported as `replication.replica.readable` through the poller's health.
+   */
+  replicaReadability(): ReadonlyMap<string, boolean> {
+    return new Map(this.readable);
   }
 
   /** Closes every connection (QUIT, then the socket is destroyed if the server does not answer). Idempotent. */

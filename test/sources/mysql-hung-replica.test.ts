@@ -7,11 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ReplicationLagMonitor } from '../../src/monitor.ts';
+import { ReplicationLagInstrumentation } from '../../src/instrumentation.ts';
 import { MySqlSource } from '../../src/sources/mysql.ts';
 import { startPoller } from '../../src/sources/poller.ts';
 import { startMariaDbCluster, type MariaDbCluster } from '../harness/mariadb.ts';
 import { waitUntil } from '../harness/wait.ts';
+import { inMemoryPipeline } from '../helpers/in-memory-sdk.ts';
 
 const PORTS = { minPort: 25000, maxPort: 27000 };
 const PASSWORD = 'hung-Pw-3kq9Zr';
@@ -36,7 +37,13 @@ test('a replica SIGSTOPped for 20 s under load stays reported, turns stalled in 
   const url = (server: 'primary' | 'replica') => `mysql://replag:${PASSWORD}@127.0.0.1:${cluster.port(server)}`;
   const errors: Error[] = [];
   const source = new MySqlSource({ primary: url('primary'), replicas: [url('replica')], timeoutMs: 2000, replicaTimeoutMs: 300, onReplicaError: (_r, e) => errors.push(e) });
-  const monitor = new ReplicationLagMonitor({ stallTimeoutSeconds: STALL_SECONDS });
+  // The real instrumentation over an in-memory SDK pipeline: replication.replica.readable is checked as exported.
+  const pipeline = inMemoryPipeline();
+  const instrumentation = new ReplicationLagInstrumentation({ stallTimeoutSeconds: STALL_SECONDS, enabled: false });
+  instrumentation.setMeterProvider(pipeline.meterProvider);
+  instrumentation.enable();
+  const monitor = instrumentation.monitor;
+  const readable = async () => (await pipeline.collect()).get('replication.replica.readable')?.points ?? [];
   /** performance.now() at the end of each successful poll, with the replica's status then. */
   const polls: { at: number; severity: string | undefined; followerSeq: unknown; lagEntries: number | undefined; lagSeconds: number | undefined }[] = [];
   const pollErrors: Error[] = [];
@@ -51,11 +58,14 @@ test('a replica SIGSTOPped for 20 s under load stays reported, turns stalled in 
       polls.push({ at: performance.now(), severity: s?.severity, followerSeq: s?.followerSeq, lagEntries: s?.lagEntries, lagSeconds: s?.lagSeconds });
     },
   });
+  instrumentation.observeSource(poller);
+  const point = (value: number) => [{ value, attributes: { 'replication.source': 'mysql', 'replication.node.id': replicaId } }];
   let stoppedAt = 0;
   let continuedAt = 0;
   try {
     // Baseline: the rate of polls with a healthy replica, in this run, on this machine.
     await waitUntil('a normal status', 10_000, () => monitor.getStatus(replicaId)?.severity === 'normal', 50);
+    assert.deepEqual(await readable(), point(1), 'readable while it answers');
     const baselineFrom = performance.now();
     await new Promise((resolve) => setTimeout(resolve, 5000));
     const baselineTo = performance.now();
@@ -64,6 +74,7 @@ test('a replica SIGSTOPped for 20 s under load stays reported, turns stalled in 
     stoppedAt = performance.now();
     try {
       await new Promise((resolve) => setTimeout(resolve, STOP_MS));
+      assert.deepEqual(await readable(), point(0), 'not readable while hung');
     } finally {
       await cluster.signal('replica', 'SIGCONT');
       continuedAt = performance.now();
@@ -73,6 +84,7 @@ test('a replica SIGSTOPped for 20 s under load stays reported, turns stalled in 
       return s?.severity === 'normal' && (s.lagSeconds ?? 99) < 2;
     }, 50);
 
+    assert.deepEqual(await readable(), point(1), 'readable again');
     const rate = (from: number, to: number) => polls.filter((p) => p.at >= from && p.at < to).length / ((to - from) / 1000);
     const before = rate(baselineFrom, baselineTo);
     const during = rate(stoppedAt, continuedAt);
@@ -102,5 +114,7 @@ test('a replica SIGSTOPped for 20 s under load stays reported, turns stalled in 
     await poller.stop();
     await source.close();
     await load.stop();
+    instrumentation.disable();
+    await pipeline.shutdown();
   }
 });

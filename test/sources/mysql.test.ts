@@ -337,8 +337,10 @@ describe('MySqlSource on a MariaDB primary and replica', () => {
   test('a SIGSTOPped replica: the poll waits replicaTimeoutMs once, then not at all; its last known position is reported, its failures go to onReplicaError; read again after SIGCONT', async () => {
     const errors: Error[] = [];
     const s = source({ timeoutMs: 1500, replicaTimeoutMs: 300 }, errors);
+    assert.deepEqual(s.replicaReadability(), new Map(), 'nothing before the first poll');
     const [before] = await s.poll();
     assert.equal(before?.reportedDelaySeconds, 0);
+    assert.deepEqual(s.replicaReadability(), new Map([[replicaId, true]]));
     await cluster.signal('replica', 'SIGSTOP');
     try {
       await cluster.insert(2);
@@ -350,6 +352,7 @@ describe('MySqlSource on a MariaDB primary and replica', () => {
       assert.deepEqual(first, { nodeId: before!.nodeId, leaderSeq: (before!.leaderSeq as bigint) + 2n, followerSeq: before!.followerSeq, attributes: before!.attributes },
         'the last known follower position against the advancing primary, without the replica\'s own figure');
       assert.equal(errors.at(-1)?.message, `MySqlSource: replica ${replicaId}: did not answer within 300 ms (replicaTimeoutMs); reported at its last known position until it answers`);
+      assert.deepEqual(s.replicaReadability(), new Map([[replicaId, false]]));
       // The next polls do not wait for it: its read is still in flight (up to timeoutMs), then fails and is retried.
       started = performance.now();
       const [second] = await s.poll();
@@ -372,6 +375,7 @@ describe('MySqlSource on a MariaDB primary and replica', () => {
     const errorsBefore = errors.length;
     assert.equal((await s.poll())[0]?.reportedDelaySeconds, 0);
     assert.equal(errors.length, errorsBefore, 'no more errors once it answers');
+    assert.deepEqual(s.replicaReadability(), new Map([[replicaId, true]]));
   });
 
   test('a SIGSTOPped primary makes poll() reject within timeoutMs, naming the primary', async () => {
@@ -461,6 +465,7 @@ describe('MySqlSource on a MariaDB primary and replica', () => {
     const s = source({ primary: url('primary', 'nogrant'), replicas: [url('replica', 'nogrant')] }, errors);
     assert.deepEqual(await s.poll(), [], 'the primary is read without any privilege: the poll resolves');
     assert.equal(errors.length, 1);
+    assert.deepEqual(s.replicaReadability(), new Map([[replicaId, false]]), 'never read: left out of the positions, not readable');
     const message = errors[0]!.message;
     assert.match(message, new RegExp(`^MySqlSource: replica ${replicaId}: the monitoring user may not run SHOW ALL REPLICAS STATUS \\(server said: .*SLAVE MONITOR.*\\): `));
     const grant = /run (GRANT REPLICA MONITOR ON \*\.\* TO 'nogrant'@'%') on the primary/.exec(message)?.[1];
