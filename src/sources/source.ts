@@ -7,7 +7,10 @@ export interface ReplicaPosition {
   readonly nodeId: string;
   readonly leaderSeq: Position;
   readonly followerSeq: Position;
-  /** The system's own delay figure when it reports one; omitted to let the monitor estimate it. */
+  /**
+   * A delay the monitor uses as is, instead of estimating it; omitted to let the monitor estimate it (what the
+   * built-in sources do: a system's own figure goes in `reportedDelaySeconds`).
+   */
   readonly lagSeconds?: number;
   /** The system's own delay figure (PostgreSQL replay_lag, MySQL Seconds_Behind_Master), used when the monitor has no estimate of its own yet (first observation). */
   readonly reportedDelaySeconds?: number;
