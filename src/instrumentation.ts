@@ -74,6 +74,7 @@ interface Instruments {
   severity: Gauge;
   /** Also hosts the batch callback that records the gauges above at collection time. */
   sourceUp: ObservableGauge;
+  replicaReadable: ObservableGauge;
   alerts: Counter;
 }
 
@@ -230,6 +231,11 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_SOURCE_UP],
         valueType: ValueType.INT,
       }),
+      replicaReadable: meter.createObservableGauge(semconv.METRIC_REPLICATION_REPLICA_READABLE, {
+        unit: semconv.UNIT_NONE,
+        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_REPLICA_READABLE],
+        valueType: ValueType.INT,
+      }),
       alerts: meter.createCounter(semconv.METRIC_REPLICATION_ALERTS, {
         unit: semconv.UNIT_ALERT,
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_ALERTS],
@@ -256,7 +262,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   private _addCallback(): void {
     const i = this._instruments;
     if (i === undefined || this._registration !== undefined) return;
-    const observables = [i.sourceUp];
+    const observables = [i.sourceUp, i.replicaReadable];
     this.meter.addBatchObservableCallback(this._collect, observables);
     this._registration = { meter: this.meter, observables };
   }
@@ -296,7 +302,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     } catch (error) {
       diag.error(`${PACKAGE_NAME}: collection failed`, error);
     }
-    for (const source of this._sources) this._observeSource(result, instruments.sourceUp, source);
+    for (const source of this._sources) this._observeSource(result, instruments.sourceUp, source, instruments.replicaReadable);
   };
 
   /** One warning when the live nodes stop fitting in the cardinality limit, one note when they fit again. */
@@ -316,8 +322,11 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     }
   }
 
-  /** One source's `replication.source.up` point. Never throws (a broken poller is reported through diag). */
-  private _observeSource(result: BatchObservableResult, gauge: ObservableGauge, source: ObservedSource): void {
+  /**
+   * One source's `replication.source.up` point, and a `replication.replica.readable` point per replica when the source
+   * reports them. Never throws (a broken poller is reported through diag).
+   */
+  private _observeSource(result: BatchObservableResult, gauge: ObservableGauge, source: ObservedSource, readableGauge: ObservableGauge): void {
     try {
       const health = source.poller.health();
       if (health.up === undefined) return;
@@ -326,6 +335,9 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         source.attributes = { ...source.extra, [semconv.ATTR_REPLICATION_SOURCE]: health.source };
       }
       result.observe(gauge, health.up ? 1 : 0, source.attributes);
+      for (const [id, readable] of health.replicasReadable ?? []) {
+        result.observe(readableGauge, readable ? 1 : 0, { ...source.attributes, [semconv.ATTR_REPLICATION_NODE_ID]: id });
+      }
     } catch (error) {
       diag.error(`${PACKAGE_NAME}: reading a source's health failed`, error);
     }

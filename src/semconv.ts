@@ -12,6 +12,8 @@ export const METRIC_REPLICATION_SEVERITY = 'replication.severity';
 export const METRIC_REPLICATION_ALERTS = 'replication.alerts';
 /** 1 while a polled source's last poll succeeded, 0 after a failed one (its replicas' figures are then stale). */
 export const METRIC_REPLICATION_SOURCE_UP = 'replication.source.up';
+/** Per replica of a polled source that reads each replica itself (MySQL / MariaDB): 1 when read at the last poll, 0 when not. */
+export const METRIC_REPLICATION_REPLICA_READABLE = 'replication.replica.readable';
 
 export const UNIT_ENTRY = '{entry}';
 export const UNIT_SECONDS = 's';
@@ -48,4 +50,5 @@ export const DESCRIPTION = {
   [METRIC_REPLICATION_SEVERITY]: 'Replication severity as a state set: 1 for the current severity, 0 for the others.',
   [METRIC_REPLICATION_ALERTS]: 'Replication lag alerts emitted.',
   [METRIC_REPLICATION_SOURCE_UP]: 'Whether the last poll of the replication source succeeded (1) or failed (0, the replication figures are stale).',
+  [METRIC_REPLICATION_REPLICA_READABLE]: 'Whether the source read this replica at its last poll (1) or not (0: reported at its last known position).',
 } as const;

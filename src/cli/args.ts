@@ -9,7 +9,7 @@ export type SourceSpec =
   | { kind: 'redis'; url: string }
   | { kind: 'redis'; sentinels: string[]; masterName: string }
   | { kind: 'etcd'; endpoints: string[] }
-  | { kind: 'mysql'; primary: string; replicas: string[] };
+  | { kind: 'mysql'; primary: string; replicas: string[]; replicaTimeoutMs?: number };
 
 /** The `--tls-*` flags: files are read when the source is created. */
 export interface TlsFlags {
@@ -61,8 +61,9 @@ Commands:
                            the master Redis Sentinel monitors as NAME, followed across failovers
                            (Sentinel's own password: REDIS_SENTINEL_PASSWORD)
   etcd --endpoints URLS    an etcd cluster: comma-separated client URLs, e.g. http://host:2379
-  mysql --primary URL --replica URL [--replica URL ...]
-                           a MySQL / MariaDB primary and its replicas: mysql://user@host:3306 (password: MYSQL_PWD)
+  mysql --primary URL --replica URL [--replica URL ...] [--replica-timeout MS]
+                           a MySQL / MariaDB primary and its replicas: mysql://user@host:3306 (password: MYSQL_PWD);
+                           --replica-timeout: how long a poll waits for each replica (default 1000, at most --timeout)
 
 TLS to the database (postgres, redis, etcd, mysql; also on with rediss:// and https:// URLs):
   --tls-ca FILE            PEM CA certificate(s) that sign the server's certificate (default: Node's public roots)
@@ -116,6 +117,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         endpoints: { type: 'string' },
         primary: { type: 'string' },
         replica: { type: 'string', multiple: true },
+        'replica-timeout': { type: 'string' },
         sentinel: { type: 'string', multiple: true },
         'master-name': { type: 'string' },
         interval: { type: 'string' },
@@ -227,7 +229,7 @@ const SOURCE_FLAGS: Record<(typeof COMMANDS)[number], readonly string[]> = {
   postgres: ['url'],
   redis: ['url', 'sentinel', 'master-name'],
   etcd: ['endpoints'],
-  mysql: ['primary', 'replica'],
+  mysql: ['primary', 'replica', 'replica-timeout'],
 };
 
 interface SourceFlags {
@@ -236,6 +238,7 @@ interface SourceFlags {
   endpoints?: string;
   primary?: string;
   replica?: string[];
+  'replica-timeout'?: string;
   sentinel?: string[];
   'master-name'?: string;
 }
@@ -245,7 +248,7 @@ function sourceSpec(command: string, values: SourceFlags): SourceSpec {
     throw new RangeError(`unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.join(', ')})`);
   }
   const kind = command as (typeof COMMANDS)[number];
-  for (const flag of ['nodes', 'url', 'endpoints', 'primary', 'replica', 'sentinel', 'master-name'] as const) {
+  for (const flag of ['nodes', 'url', 'endpoints', 'primary', 'replica', 'replica-timeout', 'sentinel', 'master-name'] as const) {
     if (values[flag] !== undefined && !SOURCE_FLAGS[kind].includes(flag)) {
       const users = COMMANDS.filter((c) => SOURCE_FLAGS[c].includes(flag));
       throw new RangeError(`--${flag} applies to ${users.join(' and ')}, not to ${kind}`);
@@ -279,7 +282,8 @@ function sourceSpec(command: string, values: SourceFlags): SourceSpec {
       const primary = required('primary');
       const replicas = (values.replica ?? []).map((r) => r.trim());
       if (replicas.length === 0 || replicas.some((r) => r === '')) throw new RangeError('mysql needs at least one --replica URL');
-      return { kind, primary, replicas };
+      const replicaTimeoutMs = number('replica-timeout', values['replica-timeout'], positive, 'a number of milliseconds > 0');
+      return { kind, primary, replicas, ...(replicaTimeoutMs !== undefined ? { replicaTimeoutMs } : {}) };
     }
   }
 }

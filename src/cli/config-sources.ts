@@ -38,7 +38,7 @@ export async function createConfiguredSource(config: FleetSourceConfig, hooks: C
     }
     case 'mysql': {
       const { MySqlSource } = await import('../sources/mysql.ts');
-      return new MySqlSource({ primary: o.primary, replicas: o.replicas, password: o.password, onReplicaError: hooks.onReplicaError, ...timeout, ...tls });
+      return new MySqlSource({ primary: o.primary, replicas: o.replicas, password: o.password, replicaTimeoutMs: o.replicaTimeoutMs, onReplicaError: hooks.onReplicaError, ...timeout, ...tls });
     }
   }
 }

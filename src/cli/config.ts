@@ -21,7 +21,7 @@ export type FleetSourceOptions =
   | { type: 'postgres'; url: string; password?: string; logicalSlots?: boolean }
   | { type: 'redis'; url?: string; sentinels?: string[]; masterName?: string; sentinelPassword?: string; username?: string; password?: string }
   | { type: 'etcd'; endpoints: string[] }
-  | { type: 'mysql'; primary: string; replicas: string[]; password?: string };
+  | { type: 'mysql'; primary: string; replicas: string[]; password?: string; replicaTimeoutMs?: number };
 
 /** Alert thresholds of one source's monitor, in seconds; undefined: the monitor's default. */
 export interface FleetThresholds {
@@ -118,7 +118,7 @@ const SOURCE_KEYS: Record<FleetSourceType, readonly string[]> = {
   postgres: ['url', 'password', 'tls', 'logicalSlots'],
   redis: ['url', 'sentinels', 'masterName', 'sentinelPassword', 'username', 'password', 'tls'],
   etcd: ['endpoints', 'tls'],
-  mysql: ['primary', 'replicas', 'password', 'tls'],
+  mysql: ['primary', 'replicas', 'password', 'tls', 'replicaTimeout'],
 };
 
 type Mapping = Record<string, unknown>;
@@ -256,8 +256,9 @@ class Checker {
         const primary = need('primary');
         const replicas = this.required(`${path}.replicas`, raw.replicas, () => list('replicas'));
         const password = str('password');
-        if (primary === undefined || replicas === undefined) return undefined;
-        return { type, primary, replicas, ...(password !== undefined ? { password } : {}) };
+        const replicaTimeoutMs = raw.replicaTimeout === undefined ? undefined : this.duration(`${path}.replicaTimeout`, raw.replicaTimeout);
+        if (primary === undefined || replicas === undefined || (raw.replicaTimeout !== undefined && replicaTimeoutMs === undefined)) return undefined;
+        return { type, primary, replicas, ...(password !== undefined ? { password } : {}), ...(replicaTimeoutMs !== undefined ? { replicaTimeoutMs } : {}) };
       }
     }
   }

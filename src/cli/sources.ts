@@ -83,6 +83,7 @@ export async function createSource(spec: SourceSpec, context: SourceContext): Pr
       return new MySqlSource({
         primary: spec.primary,
         replicas: spec.replicas,
+        ...(spec.replicaTimeoutMs !== undefined ? { replicaTimeoutMs: spec.replicaTimeoutMs } : {}),
         password: password(context.env, PASSWORD_VARIABLES.mysql),
         onReplicaError: context.onReplicaError,
         ...timeout,

@@ -16,6 +16,7 @@ import { connect as connectSocket, type Socket } from 'node:net';
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import { createConnection, type Connection, type RowDataPacket, type SslOptions } from 'mysql2';
 import type { Connection as PromiseConnection } from 'mysql2/promise';
+import { DeadlineReader } from './deadline-reader.ts';
 import type { ReplicaPosition, ReplicationSource } from './source.ts';
 import { describeTlsError, validateTlsOptions, type SourceTlsOptions } from './tls.ts';
 
@@ -27,11 +28,21 @@ export interface MySqlSourceOptions {
   replicas: string[];
   /** Password for connections whose URL has none (the CLI passes MYSQL_PWD here). */
   password?: string;
-  /** Bound on each poll, ms. Default 5000. */
+  /** Bound on each read of a server (connect + queries), ms: the primary's read bounds the poll. Default 5000. */
   timeoutMs?: number;
   /**
-   * Called when one replica cannot be read; that replica is left out of this poll's result, the others are reported.
-   * Without it, a replica that cannot be read makes `poll()` reject.
+   * How long a poll waits for each replica, ms (at most `timeoutMs`). Default 1000 (`timeoutMs` when smaller). A replica that has not answered
+   * by then is reported at its last known position (so it ages, and turns stalled while the primary advances); its
+   * read goes on in the background, up to `timeoutMs`, and its answer is used at the next poll. A replica that
+   * missed this deadline is not waited for again until a read of it settles within it: one hung replica does not
+   * slow the sampling of the primary.
+   */
+  replicaTimeoutMs?: number;
+  /**
+   * Called at each poll for each replica that could not be read: its read failed (the error of the newest attempt,
+   * until one succeeds), or it has not answered within `replicaTimeoutMs`. A replica read before is still reported at
+   * its last known position; one never read is left out. Without it, a replica whose read failed makes `poll()`
+   * reject (one that is only late does not).
    */
   onReplicaError?: (replica: string, error: Error) => void;
   /**
@@ -45,6 +56,7 @@ type System = 'mariadb' | 'mysql';
 type Role = 'primary' | 'replica';
 
 const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_REPLICA_TIMEOUT_MS = 1000;
 const MAX_TIMEOUT_MS = 2_147_483_647;
 const DEFAULT_PORT = 3306;
 const MAX_UINT32 = 0xffff_ffffn;
@@ -413,8 +425,33 @@ async function readPrimary(query: (sql: string) => Promise<RowDataPacket[]>, sys
   return { system, gtids: String(row?.gtids ?? '') };
 }
 
+/** What a replica's replication status says. */
+interface ReplicaRead {
+  readonly system: System;
+  /** Applied GTIDs: `Gtid_Slave_Pos` (MariaDB) or `Executed_Gtid_Set` (MySQL). */
+  readonly gtids: string;
+  /** `Seconds_Behind_Master` (`Seconds_Behind_Source`); undefined when NULL (a replication thread stopped). */
+  readonly secondsBehind: number | undefined;
+}
+
+/**
+ * `Seconds_Behind_Master` (MariaDB, MySQL before 8.0.22) or `Seconds_Behind_Source` of the status rows: undefined
+ * when NULL in any row (a replication thread stopped), else the largest (MariaDB multi-source: one row per connection).
+ */
+export function secondsBehindOf(rows: readonly Record<string, unknown>[]): number | undefined {
+  let worst: number | undefined;
+  for (const row of rows) {
+    const raw = row.Seconds_Behind_Master ?? row.Seconds_Behind_Source;
+    if (raw === null || raw === undefined || raw === '') return undefined;
+    const seconds = Number(raw);
+    if (!Number.isFinite(seconds) || seconds < 0) return undefined;
+    worst = worst === undefined || seconds > worst ? seconds : worst;
+  }
+  return worst;
+}
+
 /** The replica's applied GTIDs from its replication status; a permission error says which GRANT fixes it. */
-async function readReplica(query: (sql: string) => Promise<RowDataPacket[]>, system: System): Promise<{ system: System; gtids: string }> {
+async function readReplica(query: (sql: string) => Promise<RowDataPacket[]>, system: System): Promise<ReplicaRead> {
   const statement = system === 'mariadb' ? 'SHOW ALL REPLICAS STATUS' : 'SHOW REPLICA STATUS';
   let rows: RowDataPacket[];
   try {
@@ -432,19 +469,27 @@ async function readReplica(query: (sql: string) => Promise<RowDataPacket[]>, sys
   }
   if (rows.length === 0) throw new ExplainedError(`is not a replica: ${statement} returned no row; configure replication on it or remove it from the replicas`);
   const gtids = system === 'mariadb' ? rows[0]!.Gtid_Slave_Pos : rows[0]!.Executed_Gtid_Set;
-  return { system, gtids: String(gtids ?? '') };
+  return { system, gtids: String(gtids ?? ''), secondsBehind: secondsBehindOf(rows) };
 }
 
 /**
  * Reports each replica of a MySQL 8 or MariaDB primary: `leaderSeq` and `followerSeq` count GTID transactions
- * (bigint), the node id is the replica's `host:port`. Connects on the first poll; reconnects after a failure.
+ * (bigint), the node id is the replica's `host:port`, `reportedDelaySeconds` is the replica's own
+ * `Seconds_Behind_Master` when it has one (not NULL) and was read for this poll. Connects on the first poll;
+ * reconnects after a failure. A replica that cannot be read (hung, down, not replicating) keeps being reported at
+ * its last known position against the advancing primary, without `reportedDelaySeconds`, so the monitor sees it age
+ * and turn stalled; see `MySqlSourceOptions.replicaTimeoutMs` and `onReplicaError`.
  */
 export class MySqlSource implements ReplicationSource {
   readonly name = 'mysql';
   private readonly primary: Server;
   private readonly replicas: readonly Server[];
+  private readonly readers: readonly DeadlineReader<ReplicaRead>[];
   private readonly timeoutMs: number;
+  private readonly replicaTimeoutMs: number;
   private readonly onReplicaError: ((replica: string, error: Error) => void) | undefined;
+  /** Per replica address: read at the last poll (fresh, no error). */
+  private readonly readable = new Map<string, boolean>();
   private closed = false;
 
   /** @throws TypeError / RangeError naming the bad option; no I/O happens here. */
@@ -455,6 +500,11 @@ export class MySqlSource implements ReplicationSource {
     if (password !== undefined && typeof password !== 'string') throw new TypeError(`MySqlSourceOptions.password must be a string, got ${typeof password}`);
     if (typeof timeoutMs !== 'number') throw new TypeError(`MySqlSourceOptions.timeoutMs must be a number, got ${typeof timeoutMs}`);
     if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) throw new RangeError(`MySqlSourceOptions.timeoutMs must be > 0 and <= ${MAX_TIMEOUT_MS} ms, got ${timeoutMs}`);
+    const replicaTimeoutMs = options.replicaTimeoutMs ?? Math.min(DEFAULT_REPLICA_TIMEOUT_MS, timeoutMs);
+    if (typeof replicaTimeoutMs !== 'number') throw new TypeError(`MySqlSourceOptions.replicaTimeoutMs must be a number, got ${typeof replicaTimeoutMs}`);
+    if (!(replicaTimeoutMs > 0 && replicaTimeoutMs <= timeoutMs)) {
+      throw new RangeError(`MySqlSourceOptions.replicaTimeoutMs must be > 0 and <= timeoutMs (${timeoutMs} ms), got ${replicaTimeoutMs}`);
+    }
     if (onReplicaError !== undefined && typeof onReplicaError !== 'function') throw new TypeError(`MySqlSourceOptions.onReplicaError must be a function, got ${typeof onReplicaError}`);
     if (!Array.isArray(replicas)) throw new TypeError(`MySqlSourceOptions.replicas must be an array of mysql:// URLs, got ${typeof replicas}`);
     if (replicas.length === 0) throw new RangeError('MySqlSourceOptions.replicas must list at least one replica URL');
@@ -466,23 +516,24 @@ export class MySqlSource implements ReplicationSource {
       seen.add(replica.address);
       return replica;
     });
+    this.readers = this.replicas.map(() => new DeadlineReader<ReplicaRead>());
     this.timeoutMs = timeoutMs;
+    this.replicaTimeoutMs = replicaTimeoutMs;
     this.onReplicaError = onReplicaError;
   }
 
   /**
-   * Reads the primary and every replica concurrently, each within `timeoutMs`.
-   * Rejects when the primary cannot be read; a replica that cannot be read goes to `onReplicaError` and is left out.
+   * Reads the primary (within `timeoutMs`) and every replica (each waited for at most `replicaTimeoutMs`), all at
+   * once. Rejects when the primary cannot be read. A replica that cannot be read goes to `onReplicaError` and is
+   * reported at its last known position (left out when it was never read).
    */
   async poll(): Promise<readonly ReplicaPosition[]> {
     if (this.closed) throw new Error('MySqlSource: poll() called after close()');
-    const [primary, ...replicas] = await Promise.allSettled([
-      this.primary.read(this.timeoutMs, readPrimary),
-      ...this.replicas.map((r) => r.read(this.timeoutMs, readReplica)),
-    ]);
+    const primaryRead = this.primary.read(this.timeoutMs, readPrimary);
+    primaryRead.catch(() => {}); // awaited below, after the replicas' deadlines
+    await Promise.all(this.readers.map((reader, i) => reader.wait(() => this.replicas[i]!.read(this.timeoutMs, readReplica), this.replicaTimeoutMs)));
+    const leader = await primaryRead;
     if (this.closed) throw new Error('MySqlSource: closed during poll()');
-    if (primary!.status === 'rejected') throw primary!.reason;
-    const leader = primary!.value;
     let leaderSeq: bigint;
     try {
       leaderSeq = leader.system === 'mariadb' ? mariadbGtidSeq(leader.gtids) : mysqlGtidCount(leader.gtids);
@@ -490,26 +541,34 @@ export class MySqlSource implements ReplicationSource {
       throw new Error(`MySqlSource: primary ${this.primary.address}: ${(error as Error).message}`);
     }
     const positions: ReplicaPosition[] = [];
-    const failures: [Server, Error][] = [];
-    replicas.forEach((result, i) => {
+    const failures: [Server, Error, boolean][] = [];
+    this.readers.forEach((reader, i) => {
       const replica = this.replicas[i]!;
+      const { value, fresh, error, late } = reader.take();
+      this.readable.set(replica.address, fresh && error === undefined);
+      const fail = (e: unknown, rejects: boolean) => {
+        const message = e instanceof Error ? e.message : String(e);
+        failures.push([replica, new Error(message.startsWith('MySqlSource:') ? message : `MySqlSource: replica ${replica.address}: ${message}`), rejects]);
+      };
+      if (error !== undefined) fail(error, true);
+      else if (late && !fresh) fail(`did not answer within ${this.replicaTimeoutMs} ms (replicaTimeoutMs); reported at its last known position until it answers`, false);
+      if (value === undefined) return;
       try {
-        if (result.status === 'rejected') throw result.reason;
-        const { system, gtids } = result.value;
-        if (system !== leader.system) throw new Error(`runs ${system} but the primary runs ${leader.system}: their GTIDs cannot be compared`);
-        const followerSeq = system === 'mariadb' ? mariadbGtidSeq(gtids, leader.gtids) : mysqlGtidCount(gtids, leader.gtids);
+        if (value.system !== leader.system) throw new Error(`runs ${value.system} but the primary runs ${leader.system}: their GTIDs cannot be compared`);
+        const followerSeq = value.system === 'mariadb' ? mariadbGtidSeq(value.gtids, leader.gtids) : mysqlGtidCount(value.gtids, leader.gtids);
         positions.push({
           nodeId: replica.address,
           leaderSeq,
           followerSeq,
-          attributes: { 'replication.system': system, 'server.address': replica.host, 'server.port': replica.port },
+          ...(fresh && error === undefined && value.secondsBehind !== undefined ? { reportedDelaySeconds: value.secondsBehind } : {}),
+          attributes: { 'replication.system': value.system, 'server.address': replica.host, 'server.port': replica.port },
         });
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        failures.push([replica, new Error(message.startsWith('MySqlSource:') ? message : `MySqlSource: replica ${replica.address}: ${message}`)]);
+      } catch (e) {
+        if (error === undefined) fail(e, true);
       }
     });
-    if (this.onReplicaError === undefined && failures.length > 0) throw failures[0]![1];
+    const rejecting = failures.find(([, , rejects]) => rejects);
+    if (this.onReplicaError === undefined && rejecting !== undefined) throw rejecting[1];
     for (const [replica, error] of failures) {
       try {
         this.onReplicaError?.(replica.address, error);
@@ -518,6 +577,14 @@ export class MySqlSource implements ReplicationSource {
       }
     }
     return positions;
+  }
+
+  /**
+   * Per replica (`host:port`, its node id): whether the last poll read it — an answer within `replicaTimeoutMs`, or
+   * a late answer to the poll before. Exported as `replication.replica.readable` through the poller's health.
+   */
+  replicaReadability(): ReadonlyMap<string, boolean> {
+    return new Map(this.readable);
   }
 
   /** Closes every connection (QUIT, then the socket is destroyed if the server does not answer). Idempotent. */

@@ -26,6 +26,8 @@ export interface SourceHealth {
   readonly consecutiveFailures: number;
   /** `Date.now()` at the end of the last successful poll; undefined until one succeeds. */
   readonly lastSuccessAt: number | undefined;
+  /** The source's `replicaReadability()` after the last successful poll, for sources that have it. */
+  readonly replicasReadable?: ReadonlyMap<string, boolean>;
 }
 
 /** A running poller. */
@@ -68,6 +70,17 @@ export function startPoller(options: PollerOptions): Poller {
     report(error);
   };
 
+  /** `replicasReadable` for the health, when the source has `replicaReadability()`; a throwing one is reported. */
+  const readability = (): { replicasReadable?: ReadonlyMap<string, boolean> } => {
+    if (typeof source.replicaReadability !== 'function') return {};
+    try {
+      return { replicasReadable: new Map(source.replicaReadability()) };
+    } catch (error) {
+      report(error);
+      return {};
+    }
+  };
+
   const pollOnce = (): Promise<void> => {
     inFlight = inFlight.then(async () => {
       let replicas: readonly ReplicaPosition[];
@@ -96,7 +109,7 @@ export function startPoller(options: PollerOptions): Poller {
       }
       if (forgetMissing) for (const id of known.keys()) if (!seen.has(id)) monitor.unregisterNode(id);
       known = seen;
-      health = { source: source.name, up: true, consecutiveFailures: 0, lastSuccessAt: Date.now() };
+      health = { source: source.name, up: true, consecutiveFailures: 0, lastSuccessAt: Date.now(), ...readability() };
       try {
         options.onPoll?.(replicas.length);
       } catch (error) {

@@ -113,6 +113,8 @@ interface WalSenderRow {
   client_port: number | null;
   applied_lsn: string | null;
   restart_lsn: string | null;
+  /** `replay_lag` in seconds when the standby's last reply is recent (see REPLY_FRESH_SECONDS), else null. */
+  replay_lag: number | null;
 }
 
 interface ServerRow {
@@ -125,7 +127,15 @@ interface ServerRow {
 }
 
 /**
- * The whole poll, one round trip. Walsenders (minus base backups and logical decoding) are joined to the
+ * A standby's `replay_lag` is passed on (as `reportedDelaySeconds`) only when its last reply (`reply_time`, in the
+ * standby's clock) is at most this old: a standby that stopped answering keeps its last figure in
+ * `pg_stat_replication`, which then no longer says anything about now.
+ */
+const REPLY_FRESH_SECONDS = 2;
+
+/**
+ * The whole poll, one round trip. `reply_time` is read through `to_jsonb(r)` so that the query also runs on
+ * PostgreSQL 10 and 11, which lack the column (`replay_lag` is then never passed on). Walsenders (minus base backups and logical decoding) are joined to the
  * physical slot they hold (`active_pid`), and inactive physical slots are kept as rows of their own.
  */
 const POLL_QUERY = `
@@ -140,7 +150,9 @@ SELECT pg_is_in_recovery() AS in_recovery,
                  'client_addr', host(r.client_addr),
                  'client_port', r.client_port,
                  'applied_lsn', coalesce(r.replay_lsn, r.flush_lsn)::text,
-                 'restart_lsn', s.restart_lsn::text)), '[]')
+                 'restart_lsn', s.restart_lsn::text,
+                 'replay_lag', CASE WHEN (to_jsonb(r) ->> 'reply_time')::timestamptz >= clock_timestamp() - interval '${REPLY_FRESH_SECONDS} seconds'
+                                    THEN extract(epoch FROM r.replay_lag)::float8 END)), '[]')
           FROM pg_stat_replication r
           FULL JOIN pg_replication_slots s ON s.active_pid = r.pid
          WHERE coalesce(s.slot_type, 'physical') = 'physical'
@@ -174,7 +186,8 @@ interface Found {
  * Reads replication positions from a PostgreSQL primary (PostgreSQL 10 or later).
  *
  * Per standby: `leaderSeq` is the primary's `pg_current_wal_lsn()`, `followerSeq` the standby's `replay_lsn`
- * in `pg_stat_replication` (what its readers see). Node id: the physical slot's name when the standby uses
+ * in `pg_stat_replication` (what its readers see), `reportedDelaySeconds` its `replay_lag` when not NULL and the
+ * standby's last reply is at most 2 s old (omitted for a slot without a walsender). Node id: the physical slot's name when the standby uses
  * one, else its `application_name`. Needs a role with `pg_monitor` (or `pg_read_all_stats`).
  *
  * With several hosts in the URL, a poll queries the connection it keeps while that still reaches a primary
@@ -426,7 +439,8 @@ export class PostgresSource implements ReplicationSource {
       if (followerSeq === undefined) return;
       const attributes = r.pid === null && before !== undefined ? before.attributes : attributesOf(r);
       seen.set(nodeId, { followerSeq, attributes });
-      out.push({ nodeId, leaderSeq, followerSeq, attributes });
+      const reported = r.pid !== null && r.applied_lsn !== null ? reportedDelay(r.replay_lag) : undefined;
+      out.push({ nodeId, leaderSeq, followerSeq, ...(reported !== undefined ? { reportedDelaySeconds: reported } : {}), attributes });
     });
     this.seen = seen;
     if (this.logicalSlots) out.push(...logicalReplicas(row.logical_slots, leaderSeq, parseLsn));
@@ -486,6 +500,11 @@ function nodeIds(rows: readonly WalSenderRow[]): string[] {
   const count = new Map<string, number>();
   for (const id of base) count.set(id, (count.get(id) ?? 0) + 1);
   return rows.map((r, i) => (r.slot === null && count.get(base[i]!)! > 1 ? `${base[i]}#${r.pid}` : base[i]!));
+}
+
+/** `replay_lag` as passed on: a finite number of seconds ≥ 0, else undefined (NULL, stale, or nonsense). */
+function reportedDelay(seconds: unknown): number | undefined {
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
 }
 
 function attributesOf(r: WalSenderRow): Attributes {

@@ -26,4 +26,9 @@ export interface ReplicationSource {
   poll(): Promise<readonly ReplicaPosition[]>;
   /** Releases connections. */
   close?(): Promise<void>;
+  /**
+   * Sources that read each follower on its own server (MySQL / MariaDB): per configured follower id, whether the
+   * last poll read it (false: not read, reported at its last known position or, never read, left out).
+   */
+  replicaReadability?(): ReadonlyMap<string, boolean>;
 }

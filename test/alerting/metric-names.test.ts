@@ -40,6 +40,7 @@ const INSTRUMENTS: [string, string, Kind][] = [
   [semconv.METRIC_REPLICATION_SEVERITY, semconv.UNIT_ONE, 'gauge'],
   [semconv.METRIC_REPLICATION_ALERTS, semconv.UNIT_ALERT, 'monotonic-counter'],
   [semconv.METRIC_REPLICATION_SOURCE_UP, semconv.UNIT_NONE, 'gauge'],
+  [semconv.METRIC_REPLICATION_REPLICA_READABLE, semconv.UNIT_NONE, 'gauge'],
 ];
 
 test('the translation reproduces the documented examples', () => {

@@ -21,6 +21,7 @@ export const PROMETHEUS_METRIC_NAMES = {
   'replication.severity': 'replication_severity_ratio',
   'replication.alerts': 'replication_alerts_total',
   'replication.source.up': 'replication_source_up',
+  'replication.replica.readable': 'replication_replica_readable',
 } as const;
 
 /**

@@ -52,6 +52,14 @@ describe('replag arguments', () => {
     }
   });
 
+  it('--replica-timeout applies to mysql only, in milliseconds > 0', () => {
+    const base = ['mysql', '--primary', 'mysql://p', '--replica', 'mysql://r'];
+    assert.deepEqual(parseCliArgs([...base, '--replica-timeout', '250']).source, { kind: 'mysql', primary: 'mysql://p', replicas: ['mysql://r'], replicaTimeoutMs: 250 });
+    assert.deepEqual(parseCliArgs(base).source, { kind: 'mysql', primary: 'mysql://p', replicas: ['mysql://r'] });
+    assert.throws(() => parseCliArgs([...base, '--replica-timeout', '0']), /--replica-timeout/);
+    assert.throws(() => parseCliArgs(['postgres', '--url', 'postgres://h/db', '--replica-timeout', '250']), /--replica-timeout applies to mysql, not to postgres/);
+  });
+
   it('parses each database command with its own flags', () => {
     assert.deepEqual(parseCliArgs(['postgres', '--url', 'postgres://monitor@db1:5432/postgres', '--timeout', '2500']).source, { kind: 'postgres', url: 'postgres://monitor@db1:5432/postgres' });
     assert.equal(parseCliArgs(['postgres', '--url', 'postgres://db1/x', '--timeout', '2500']).timeoutMs, 2500);

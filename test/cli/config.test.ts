@@ -63,6 +63,7 @@ const BAD_FILES: [string, string, RegExp[]][] = [
   ['mysql without replicas', `sources:\n  - { name: a, type: mysql, primary: mysql://h }\n`, [/sources\[0\]\.replicas: required/]],
   ['bad port', `export: { prometheus: { port: 70000 } }\n${DEMO}`, [/export\.prometheus\.port: expected an integer from 1 to 65535/]],
   ['bad protocol', `export: { otlp: { protocol: grpc-web } }\n${DEMO}`, [/export\.otlp\.protocol: expected one of http\/protobuf, http\/json, grpc$/m]],
+  ['mysql replicaTimeout without unit', `sources:\n  - { name: a, type: mysql, primary: mysql://p, replicas: [mysql://r], replicaTimeout: 250 }\n`, [/sources\[0\]\.replicaTimeout: expected a duration > 0 such as 500ms, 1s or 2m \(a unit is required\)/]],
   ['logicalSlots not a boolean', `sources:\n  - { name: a, type: postgres, url: postgres://h/db, logicalSlots: "no" }\n`, [/sources\[0\]\.logicalSlots: expected true or false, got a string/]],
   ['reserved attribute', `sources:\n  - { name: a, type: demo, attributes: { replication.source: x, ok: [1] } }\n`, [/sources\[0\]\.attributes\.replication\.source: reserved/, /sources\[0\]\.attributes\.ok: expected a string, number or boolean, got a list/]],
   ['warning above critical', `defaults: { thresholds: { critical: 10s } }\nsources:\n  - { name: a, type: demo, thresholds: { warning: 20s } }\n`, [/sources\[0\]\.thresholds: expected warning not above critical/]],

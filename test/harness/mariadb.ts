@@ -10,7 +10,9 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { createConnection } from 'mysql2/promise';
 import { ensureDebianPackages } from './debian-packages.ts';
 import { ensureServiceUser } from './service-user.ts';
 import { findFreePort, waitUntil } from './wait.ts';
@@ -131,6 +133,42 @@ export class MariaDbCluster {
   /** Inserts `count` rows on the primary, one transaction (one GTID) each. */
   async insert(count: number): Promise<void> {
     await this.sql('primary', 'INSERT INTO app.t (v) VALUES (1);'.repeat(count));
+  }
+
+  /**
+   * Keeps inserting one row (one transaction) every `intervalMs` on the primary, over one TCP connection of its
+   * own (user `loader`, created on first use), until `stop()`, which rethrows a write error. Bounded to 10,000 rows.
+   */
+  async startLoad(intervalMs = 100): Promise<{ stop(): Promise<void>; readonly rows: number }> {
+    const password = 'loader-pw-5d1c';
+    await this.sql('primary', `CREATE USER IF NOT EXISTS 'loader'@'127.0.0.1' IDENTIFIED BY '${password}'; GRANT INSERT ON app.* TO 'loader'@'127.0.0.1';`);
+    const conn = await createConnection({ host: '127.0.0.1', port: this.port('primary'), user: 'loader', password });
+    let stopped = false;
+    let failure: unknown;
+    let rows = 0;
+    const loop = (async () => {
+      for (let i = 0; i < 10_000 && !stopped; i++) {
+        try {
+          await conn.query('INSERT INTO app.t (v) VALUES (1)');
+          rows++;
+        } catch (error) {
+          failure = error;
+          return;
+        }
+        await sleep(intervalMs);
+      }
+    })();
+    return {
+      get rows() {
+        return rows;
+      },
+      async stop() {
+        stopped = true;
+        await loop;
+        await conn.end().catch(() => conn.destroy());
+        if (failure !== undefined) throw failure;
+      },
+    };
   }
 
   /** Waits until the replica has applied everything the primary has written. */

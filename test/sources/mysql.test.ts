@@ -8,8 +8,10 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import type { RowDataPacket } from 'mysql2';
+import { createConnection } from 'mysql2/promise';
 import { ReplicationLagMonitor } from '../../src/monitor.ts';
-import { mariadbGtidSeq, MySqlSource, mysqlGtidCount, type MySqlSourceOptions } from '../../src/sources/mysql.ts';
+import { mariadbGtidSeq, MySqlSource, mysqlGtidCount, secondsBehindOf, type MySqlSourceOptions } from '../../src/sources/mysql.ts';
 import { startPoller, type Poller } from '../../src/sources/poller.ts';
 import { startMariaDbCluster, type MariaDbCluster } from '../harness/mariadb.ts';
 import { ensureServiceUser } from '../harness/service-user.ts';
@@ -81,6 +83,19 @@ describe('GTID arithmetic', () => {
   });
 });
 
+test('secondsBehindOf: Seconds_Behind_Master (or _Source) as a number, undefined when NULL in any row; the largest of several', () => {
+  assert.equal(secondsBehindOf([{ Seconds_Behind_Master: 0 }]), 0);
+  assert.equal(secondsBehindOf([{ Seconds_Behind_Master: 17 }]), 17);
+  assert.equal(secondsBehindOf([{ Seconds_Behind_Master: '42' }]), 42, 'as text');
+  assert.equal(secondsBehindOf([{ Seconds_Behind_Source: 9 }]), 9, 'MySQL 8.0.22+ column name');
+  assert.equal(secondsBehindOf([{ Seconds_Behind_Master: null }]), undefined, 'NULL: a replication thread is stopped');
+  assert.equal(secondsBehindOf([{}]), undefined, 'no such column');
+  assert.equal(secondsBehindOf([]), undefined);
+  assert.equal(secondsBehindOf([{ Seconds_Behind_Master: 3 }, { Seconds_Behind_Master: 11 }]), 11, 'multi-source: the worst connection');
+  assert.equal(secondsBehindOf([{ Seconds_Behind_Master: 3 }, { Seconds_Behind_Master: null }]), undefined, 'one connection unknown: unknown');
+  for (const bad of [-1, 'x', Number.NaN, Number.POSITIVE_INFINITY]) assert.equal(secondsBehindOf([{ Seconds_Behind_Master: bad }]), undefined, String(bad));
+});
+
 test('options are validated in the constructor, naming the option, never echoing a password, before any I/O', async () => {
   let connections = 0;
   const sockets = new Set<Socket>();
@@ -116,6 +131,10 @@ test('options are validated in the constructor, naming the option, never echoing
       [{ primary: ok, replicas: ['mysql://u@r1'], timeoutMs: '5000' as unknown as number }, TypeError, /MySqlSourceOptions\.timeoutMs must be a number/],
       [{ primary: ok, replicas: ['mysql://u@r1'], password: 12345678 as unknown as string }, TypeError, /MySqlSourceOptions\.password must be a string, got number$/],
       [{ primary: ok, replicas: ['mysql://u@r1'], onReplicaError: 'log' as unknown as () => void }, TypeError, /MySqlSourceOptions\.onReplicaError must be a function/],
+      [{ primary: ok, replicas: ['mysql://u@r1'], replicaTimeoutMs: 0 }, RangeError, /MySqlSourceOptions\.replicaTimeoutMs must be > 0 and <= timeoutMs \(5000 ms\), got 0/],
+      [{ primary: ok, replicas: ['mysql://u@r1'], timeoutMs: 2000, replicaTimeoutMs: 2001 }, RangeError, /MySqlSourceOptions\.replicaTimeoutMs must be > 0 and <= timeoutMs \(2000 ms\), got 2001/],
+      [{ primary: ok, replicas: ['mysql://u@r1'], replicaTimeoutMs: Number.NaN }, RangeError, /MySqlSourceOptions\.replicaTimeoutMs/],
+      [{ primary: ok, replicas: ['mysql://u@r1'], replicaTimeoutMs: '500' as unknown as number }, TypeError, /MySqlSourceOptions\.replicaTimeoutMs must be a number/],
     ];
     for (const [options, type, message] of cases) {
       assert.throws(() => new MySqlSource(options as MySqlSourceOptions), (error: Error) => {
@@ -209,6 +228,7 @@ describe('MySqlSource on a MariaDB primary and replica', () => {
       nodeId: replicaId,
       leaderSeq: sumOf(primaryPos),
       followerSeq: sumOf(await cluster.gtidPos('replica')),
+      reportedDelaySeconds: 0,
       attributes: { 'replication.system': 'mariadb', 'server.address': '127.0.0.1', 'server.port': cluster.port('replica') },
     });
     assert.equal(typeof position!.leaderSeq, 'bigint');
@@ -271,26 +291,91 @@ describe('MySqlSource on a MariaDB primary and replica', () => {
     await poller.stop();
   });
 
-  test('a SIGSTOPped replica goes to onReplicaError within timeoutMs and the poll still resolves; it is read again after SIGCONT', async () => {
+  test('reportedDelaySeconds is the replica\'s Seconds_Behind_Master: 0 caught up, the apply delay with MASTER_DELAY, omitted while NULL (SQL thread stopped)', async () => {
+    const s = source();
+    assert.equal((await s.poll())[0]?.reportedDelaySeconds, 0);
+    /** The replica's own Seconds_Behind_Master, read independently of the source (NULL as 'NULL'). */
+    const own = async () => {
+      const conn = await createConnection({ host: '127.0.0.1', port: cluster.port('replica'), user: 'replag', password: MONITOR_PASSWORD });
+      try {
+        const [rows] = await conn.query<RowDataPacket[]>('SHOW ALL REPLICAS STATUS');
+        return String(rows[0]?.Seconds_Behind_Master ?? 'NULL');
+      } finally {
+        await conn.end();
+      }
+    };
+    await cluster.sql('replica', 'STOP REPLICA SQL_THREAD');
+    try {
+      await cluster.insert(1);
+      assert.equal(await own(), 'NULL');
+      const [stopped] = await s.poll();
+      assert.ok(stopped !== undefined && stopped.followerSeq < stopped.leaderSeq, 'behind');
+      assert.equal(stopped.reportedDelaySeconds, undefined, 'NULL is omitted, not 0');
+      assert.ok(!('reportedDelaySeconds' in stopped));
+    } finally {
+      await cluster.sql('replica', 'START REPLICA SQL_THREAD');
+    }
+    await cluster.waitCaughtUp();
+    await cluster.sql('replica', 'STOP REPLICA; CHANGE MASTER TO MASTER_DELAY = 3; START REPLICA');
+    try {
+      await cluster.insert(1);
+      let reported: number | undefined;
+      let server = '';
+      await waitUntil('the replica to report a delay of 2 s or more', 10_000, async () => {
+        reported = (await s.poll())[0]?.reportedDelaySeconds;
+        server = (await own()) ?? '';
+        return reported !== undefined && reported >= 2;
+      }, 200);
+      assert.ok(Math.abs(reported! - Number(server)) <= 1, `polled ${reported} s, the replica said ${server} s right after`);
+      assert.ok(reported! <= 4, `${reported} s with MASTER_DELAY = 3`);
+    } finally {
+      await cluster.sql('replica', 'STOP REPLICA; CHANGE MASTER TO MASTER_DELAY = 0; START REPLICA');
+    }
+    await cluster.waitCaughtUp();
+  });
+
+  test('a SIGSTOPped replica: the poll waits replicaTimeoutMs once, then not at all; its last known position is reported, its failures go to onReplicaError; read again after SIGCONT', async () => {
     const errors: Error[] = [];
-    const s = source({ timeoutMs: 1000 }, errors);
-    assert.equal((await s.poll()).length, 1);
+    const s = source({ timeoutMs: 1500, replicaTimeoutMs: 300 }, errors);
+    assert.deepEqual(s.replicaReadability(), new Map(), 'nothing before the first poll');
+    const [before] = await s.poll();
+    assert.equal(before?.reportedDelaySeconds, 0);
+    assert.deepEqual(s.replicaReadability(), new Map([[replicaId, true]]));
     await cluster.signal('replica', 'SIGSTOP');
     try {
-      for (const round of [1, 2]) { // 1: on the open connection, 2: a new connection the server never answers
-        const started = performance.now();
-        const positions = await s.poll();
-        const elapsed = performance.now() - started;
-        assert.deepEqual(positions, []);
-        assert.ok(elapsed >= 900 && elapsed < 2000, `round ${round}: poll took ${elapsed} ms with timeoutMs 1000`);
-        assert.equal(errors.length, round);
-        assert.equal(errors.at(-1)!.message, `MySqlSource: replica ${replicaId}: did not answer within 1000 ms (timeoutMs): the server may be hung, overloaded or unreachable`);
-      }
+      await cluster.insert(2);
+      let started = performance.now();
+      const [first, ...more] = await s.poll();
+      const waited = performance.now() - started;
+      assert.equal(more.length, 0);
+      assert.ok(waited >= 250 && waited < 1400, `the first poll waited ${waited} ms for the hung replica with replicaTimeoutMs 300`);
+      assert.deepEqual(first, { nodeId: before!.nodeId, leaderSeq: (before!.leaderSeq as bigint) + 2n, followerSeq: before!.followerSeq, attributes: before!.attributes },
+        'the last known follower position against the advancing primary, without the replica\'s own figure');
+      assert.equal(errors.at(-1)?.message, `MySqlSource: replica ${replicaId}: did not answer within 300 ms (replicaTimeoutMs); reported at its last known position until it answers`);
+      assert.deepEqual(s.replicaReadability(), new Map([[replicaId, false]]));
+      // The next polls do not wait for it: its read is still in flight (up to timeoutMs), then fails and is retried.
+      started = performance.now();
+      const [second] = await s.poll();
+      assert.ok(performance.now() - started < 250, `the second poll waited ${performance.now() - started} ms for a replica known to be hung`);
+      assert.equal(second?.followerSeq, before!.followerSeq);
+      await waitUntil('the hung read to fail at timeoutMs', 5000, async () => {
+        await s.poll();
+        return /did not answer within 1500 ms \(timeoutMs\)/.test(errors.at(-1)?.message ?? '');
+      }, 100);
+      assert.equal(errors.at(-1)!.message, `MySqlSource: replica ${replicaId}: did not answer within 1500 ms (timeoutMs): the server may be hung, overloaded or unreachable`);
+      const [still] = await s.poll();
+      assert.equal(still?.followerSeq, before!.followerSeq, 'still reported, at its last known position');
+      assert.equal(still?.reportedDelaySeconds, undefined);
     } finally {
       await cluster.signal('replica', 'SIGCONT');
     }
-    await waitUntil('the replica to be read again', 10_000, async () => (await s.poll()).length === 1);
     await cluster.waitCaughtUp();
+    const leader = sumOf(await cluster.gtidPos('primary'));
+    await waitUntil('the replica to be read again, caught up', 10_000, async () => (await s.poll())[0]?.followerSeq === leader, 100);
+    const errorsBefore = errors.length;
+    assert.equal((await s.poll())[0]?.reportedDelaySeconds, 0);
+    assert.equal(errors.length, errorsBefore, 'no more errors once it answers');
+    assert.deepEqual(s.replicaReadability(), new Map([[replicaId, true]]));
   });
 
   test('a SIGSTOPped primary makes poll() reject within timeoutMs, naming the primary', async () => {
@@ -310,16 +395,20 @@ describe('MySqlSource on a MariaDB primary and replica', () => {
     await waitUntil('the primary to be read again', 10_000, async () => (await s.poll()).length === 1);
   });
 
-  test('a replica that is shut down is left out (the poller forgets it), and is reported again once restarted', async () => {
-    const monitor = new ReplicationLagMonitor();
+  test('a replica that is shut down keeps being reported at its last position and turns stalled as the primary advances; normal again once restarted', async () => {
+    const monitor = new ReplicationLagMonitor({ stallTimeoutSeconds: 2 });
     const errors: Error[] = [];
     const pollErrors: Error[] = [];
     const poller = watch(source({}, errors), monitor, pollErrors);
-    await waitUntil('a first status', 5000, () => monitor.getStatus(replicaId) !== undefined, 50);
+    await waitUntil('a first status', 5000, () => monitor.getStatus(replicaId)?.severity === 'normal', 50);
+    const frozen = monitor.getStatus(replicaId)!.followerSeq;
     await cluster.stop('replica');
-    await cluster.insert(3);
-    await waitUntil('the replica to be forgotten', 5000, () => monitor.getStatus(replicaId) === undefined, 50);
-    await waitUntil('a connection refused error', 5000, () => /connection refused/.test(errors.at(-1)?.message ?? ''), 50);
+    await waitUntil('the replica to be stalled', 15_000, async () => {
+      await cluster.insert(1);
+      return monitor.getStatus(replicaId)?.severity === 'stalled';
+    }, 250);
+    assert.equal(monitor.getStatus(replicaId)!.followerSeq, frozen, 'reported at its last known position');
+    assert.ok(monitor.getStatus(replicaId)!.lagEntries > 0);
     assert.equal(errors.at(-1)!.message, `MySqlSource: replica ${replicaId}: connection refused: is the server running and listening on this address?`);
     assert.deepEqual(pollErrors, [], 'the primary is still read: polls succeed');
 
@@ -330,6 +419,20 @@ describe('MySqlSource on a MariaDB primary and replica', () => {
       const s = monitor.getStatus(replicaId);
       return s?.followerSeq === leader && s.lagEntries === 0 && s.severity === 'normal';
     }, 50);
+    await poller.stop();
+  });
+
+  test('a replica removed from the configuration disappears (a source without it; the poller forgets it)', async () => {
+    const monitor = new ReplicationLagMonitor();
+    const withReplica = source();
+    let current: MySqlSource = withReplica;
+    const switching = { name: 'mysql', poll: () => current.poll() };
+    const poller = startPoller({ source: switching, monitor, intervalMs: 100 });
+    pollers.push(poller);
+    await waitUntil('the replica to be reported', 5000, () => monitor.getStatus(replicaId) !== undefined, 50);
+    // The same primary with another (unreachable) replica only: the removed one is no longer reported.
+    current = source({ replicas: [`mysql://replag:${MONITOR_PASSWORD}@127.0.0.1:${await findFreePort(PORTS.minPort, PORTS.maxPort)}`] });
+    await waitUntil('the removed replica to be forgotten', 5000, () => monitor.getStatus(replicaId) === undefined, 50);
     await poller.stop();
   });
 
@@ -362,6 +465,7 @@ describe('MySqlSource on a MariaDB primary and replica', () => {
     const s = source({ primary: url('primary', 'nogrant'), replicas: [url('replica', 'nogrant')] }, errors);
     assert.deepEqual(await s.poll(), [], 'the primary is read without any privilege: the poll resolves');
     assert.equal(errors.length, 1);
+    assert.deepEqual(s.replicaReadability(), new Map([[replicaId, false]]), 'never read: left out of the positions, not readable');
     const message = errors[0]!.message;
     assert.match(message, new RegExp(`^MySqlSource: replica ${replicaId}: the monitoring user may not run SHOW ALL REPLICAS STATUS \\(server said: .*SLAVE MONITOR.*\\): `));
     const grant = /run (GRANT REPLICA MONITOR ON \*\.\* TO 'nogrant'@'%') on the primary/.exec(message)?.[1];
