@@ -117,77 +117,260 @@ export class SampleRing implements SampleSeries {
   }
 }
 
+/** Resolution of the history: two consecutive samples are at most this fraction of the newer one's age apart. */
+export const HISTORY_RESOLUTION = 0.05;
+
+/** Samples per level of the history's cascade (the last level takes what is left of the capacity). */
+export const LEVEL_SAMPLES = 8;
+
 /**
- * The history spanning the retention window, at most `capacity` samples: one per slot of time (the newest
- * observation of the slot), plus one sample at or before the window's start as the anchor for interpolation.
- * The newest observation is always the newest sample of `recent`, so it is not stored here: `committed` holds
- * the older samples and the series reads the last one from `recent`. Coalescing an update into the current
- * slot thus writes nothing here; a sample is committed once per slot, when an update lands in a new one.
+ * The history spanning the retention window in at most `capacity` samples, fine for recent time and coarse for
+ * old: the gap between two consecutive samples is at most `HISTORY_RESOLUTION` (5 %) of the newer one's age, or
+ * the gap between the two updates themselves when that is wider. A delay interpolated between two samples is off
+ * by less than their gap, so by less than max(one update interval, 5 % of the delay), at every age.
+ *
+ * A cascade of levels, each a ring of `LEVEL_SAMPLES` samples in one Float64Array: every observation enters
+ * level 0; when a level is full its oldest sample moves on to the next level, unless the gap it would leave is
+ * within the resolution at that moment (the sample after it minus the next level's newest ≤ 5 % of the sample
+ * after it's age), in which case it is dropped. Ages only grow, so a gap that is within the resolution once
+ * stays within it. Samples cross the levels oldest first, so the series stays in time order: the oldest
+ * non-empty level holds the oldest samples and every level below it is full. Each sample is written once per
+ * level it reaches, and the samples reaching a level thin out geometrically: O(1) amortised per update.
+ *
+ * Retention: samples older than the window are dropped, keeping one at or before the window's start as the
+ * anchor for interpolation. When the update rate is so high that the window needs more samples than the
+ * capacity (above ~10 Hz with the defaults), the last level, when full, drops the sample whose gap would be the
+ * smallest relative to its age: the history still spans the window, coarser than 5 % at its old end.
+ *
+ * The newest observation is always the newest sample of `recent`, so the series reads it from there: every
+ * other observation is in the cascade (`advance` moves the previous one in before the next is pushed).
  * @internal
  */
 export class CoarseHistory implements SampleSeries {
-  private readonly committed: SampleRing;
   private readonly recent: SampleRing;
   private readonly retentionMs: number;
-  private readonly slotMs: number;
-  /** Time of committed sample 1 (the pruning test), cached; +∞ with fewer than two committed samples. */
-  private secondTime = Number.POSITIVE_INFINITY;
+  /** Level k's ring is samples k × levelSize … (k + 1) × levelSize − 1. */
+  private readonly data: Float64Array;
+  /** log2 of the level size (a power of two, so a ring slot is a mask). */
+  private readonly shift: number;
+  private readonly mask: number;
+  private readonly levels: number;
+  /** Per level, the ring slot of its oldest sample. */
+  private readonly heads: Uint8Array;
+  /** The oldest non-empty level (-1: empty) and how many samples it holds; the levels below it are full. */
+  private top = -1;
+  private topCount = 0;
+  /** The window's start at the last `advance`. */
+  private cutoff = Number.NEGATIVE_INFINITY;
 
-  constructor(capacity: number, recent: SampleRing, retentionMs: number, slotMs: number) {
-    this.committed = new SampleRing(capacity - 1);
+  /** `capacity`: at most `capacity − 1` samples besides the raw ring's (rounded down to whole levels). */
+  constructor(capacity: number, recent: SampleRing, retentionMs: number) {
+    const samples = Math.max(2, capacity - 1);
+    let size = LEVEL_SAMPLES;
+    while (size > samples) size /= 2;
+    this.shift = Math.log2(size);
+    this.mask = size - 1;
+    this.levels = Math.floor(samples / size);
+    this.data = new Float64Array(this.levels * size * 4);
+    this.heads = new Uint8Array(this.levels);
     this.recent = recent;
     this.retentionMs = retentionMs;
-    this.slotMs = slotMs;
   }
 
+  /** Stored samples, then the raw ring's samples (those before the anchor hidden). */
   get size(): number {
-    return this.recent.size > 0 ? this.committed.size + 1 : 0;
+    return this.stored() + this.recent.size - this.hidden();
   }
   time(i: number): number {
-    return i < this.committed.size ? this.committed.time(i) : this.recent.time(this.recent.size - 1);
+    const n = this.stored();
+    return i < n ? this.data[this.offset(i)]! : this.recent.time(i - n + this.hidden());
   }
   leader(i: number): number {
-    return i < this.committed.size ? this.committed.leader(i) : this.recent.leader(this.recent.size - 1);
+    const n = this.stored();
+    return i < n ? this.data[this.offset(i) + 1]! : this.recent.leader(i - n + this.hidden());
   }
   follower(i: number): number {
-    return i < this.committed.size ? this.committed.follower(i) : this.recent.follower(this.recent.size - 1);
+    const n = this.stored();
+    return i < n ? this.data[this.offset(i) + 2]! : this.recent.follower(i - n + this.hidden());
   }
   lagSeconds(i: number): number {
-    return i < this.committed.size ? this.committed.lagSeconds(i) : this.recent.lagSeconds(this.recent.size - 1);
+    const n = this.stored();
+    return i < n ? this.data[this.offset(i) + 3]! : this.recent.lagSeconds(i - n + this.hidden());
   }
+
+  /** Index of the newest sample whose leader offset is ≤ `offset`, or -1: the raw ring first, then the cascade (gallop back from its newest, bisect). */
   latestAtOrBelow(offset: number): number {
-    const r = this.recent;
-    if (r.size === 0) return -1;
-    if (r.leader(r.size - 1) <= offset) return this.committed.size;
-    return this.committed.latestAtOrBelow(offset);
+    const n = this.stored();
+    const r = this.recent.latestAtOrBelow(offset);
+    if (r >= 0) {
+      const hidden = this.hidden();
+      return r >= hidden ? n + r - hidden : -1; // (hidden samples only when the cascade is empty)
+    }
+    const last = n - 1;
+    if (last < 0) return -1;
+    const data = this.data;
+    if (data[this.offset(last) + 1]! <= offset) return last;
+    let hi = last;
+    let step = 1;
+    let lo = last - step;
+    while (lo >= 0 && data[this.offset(lo) + 1]! > offset) {
+      hi = lo;
+      step *= 2;
+      lo = last - step;
+    }
+    if (lo < 0) {
+      if (data[this.offset(0) + 1]! > offset) return -1;
+      lo = 0;
+    }
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >>> 1;
+      if (data[this.offset(mid) + 1]! <= offset) lo = mid;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /**
    * Makes room for the observation at `now`, which the caller then pushes to `recent`: prunes what left the
-   * window (keeping the anchor) and, when `now` falls in a new slot, commits the previous observation.
+   * window (keeping the anchor) and, when `recent` is full, moves its oldest sample (about to be overwritten)
+   * into the cascade.
    */
   advance(now: number): void {
     const r = this.recent;
-    if (r.size === 0) return;
-    const c = this.committed;
-    const last = r.size - 1;
-    const previousTime = r.time(last);
     const cutoff = now - this.retentionMs;
-    if (this.secondTime <= cutoff) {
-      while (c.size > 1 && c.time(1) <= cutoff) c.dropOldest();
-      this.secondTime = c.size > 1 ? c.time(1) : Number.POSITIVE_INFINITY;
+    this.cutoff = cutoff;
+    let n = this.stored();
+    while (n >= 2 && this.data[this.offset(1)]! <= cutoff) {
+      this.dropOldest();
+      n--;
     }
-    // With one committed sample, the second sample of the series is the previous observation.
-    if (c.size === 1 && previousTime <= cutoff) c.dropOldest();
-    if (Math.floor(now / this.slotMs) !== Math.floor(previousTime / this.slotMs)) {
-      c.push(previousTime, r.leader(last), r.follower(last), r.lagSeconds(last));
-      this.secondTime = c.size > 1 ? c.time(1) : Number.POSITIVE_INFINITY;
-    }
+    // With one stored sample, the second sample of the series is the raw ring's oldest.
+    if (n === 1 && r.size > 0 && r.time(0) <= cutoff) this.dropOldest();
+    if (r.size === r.capacity) this.insert(r.time(0), r.leader(0), r.follower(0), r.lagSeconds(0), now);
   }
 
   /** Call with `recent.clear()`. */
   clear(): void {
-    this.committed.clear();
-    this.secondTime = Number.POSITIVE_INFINITY;
+    this.top = -1;
+    this.topCount = 0;
+    this.cutoff = Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * Raw samples listed before the anchor, hence hidden: only when the cascade is empty (slow updates, whose
+   * raw ring reaches back beyond the window): those followed by another raw sample at or before the cutoff.
+   */
+  private hidden(): number {
+    if (this.top >= 0) return 0;
+    const r = this.recent;
+    const cutoff = this.cutoff;
+    let h = 0;
+    while (h + 1 < r.size && r.time(h + 1) <= cutoff) h++;
+    return h;
+  }
+
+  /** Samples in the cascade (the series also lists the raw ring's). */
+  private stored(): number {
+    return this.top < 0 ? 0 : this.topCount + (this.top << this.shift);
+  }
+
+  /** Offset in `data` of the i-th stored sample, oldest first. */
+  private offset(i: number): number {
+    if (i < this.topCount) return this.slot(this.top, i);
+    const j = i - this.topCount;
+    const below = j >>> this.shift; // full levels between it and the top
+    return this.slot(this.top - 1 - below, j & this.mask);
+  }
+
+  /** Offset in `data` of the i-th oldest sample of `level`. */
+  private slot(level: number, i: number): number {
+    return ((level << this.shift) + ((this.heads[level]! + i) & this.mask)) << 2;
+  }
+
+  /**
+   * Offers the raw ring's oldest sample (about to be overwritten) to level 0; a level that is full passes its
+   * oldest on to the next. A sample is dropped instead when the gap it would leave — from the newest sample of
+   * the level it enters to the sample after it — is within the resolution at `now`.
+   */
+  private insert(time: number, leader: number, follower: number, lagSeconds: number, now: number): void {
+    const data = this.data;
+    const heads = this.heads;
+    const shift = this.shift;
+    const mask = this.mask;
+    const size = mask + 1;
+    let t = time;
+    let l = leader;
+    let f = follower;
+    let g = lagSeconds;
+    let after = this.recent.time(1); // the sample after the one placed: the raw ring's second, then level k − 1's oldest
+    for (let k = 0; k < this.levels; k++) {
+      if (k > this.top) {
+        this.top = k;
+        this.topCount = 0;
+        heads[k] = 0;
+      }
+      const base = k << shift;
+      const head = heads[k]!;
+      const count = k === this.top ? this.topCount : size;
+      if (count > 0 && after - data[(base + ((head + count - 1) & mask)) << 2]! <= HISTORY_RESOLUTION * (now - after)) return;
+      if (count === size && k === this.levels - 1) this.thinTop(after, now);
+      if (k === this.top && this.topCount < size) {
+        const o = (base + ((head + this.topCount++) & mask)) << 2;
+        data[o] = t;
+        data[o + 1] = l;
+        data[o + 2] = f;
+        data[o + 3] = g;
+        return;
+      }
+      // Level k is full: the sample takes the slot of its oldest, which moves on.
+      const o = (base + head) << 2;
+      const ot = data[o]!;
+      const ol = data[o + 1]!;
+      const of = data[o + 2]!;
+      const og = data[o + 3]!;
+      data[o] = t;
+      data[o + 1] = l;
+      data[o + 2] = f;
+      data[o + 3] = g;
+      heads[k] = (head + 1) & mask;
+      after = data[(base + heads[k]!) << 2]!;
+      t = ot;
+      l = ol;
+      f = of;
+      g = og;
+    }
+  }
+
+  /**
+   * The last level is full with samples inside the window: drops the one sample whose removal leaves the gap
+   * smallest relative to the age of the sample after it (`nextTime`: the sample after the level's newest).
+   * The oldest stays, as the anchor. O(level size), only while over capacity.
+   */
+  private thinTop(nextTime: number, now: number): void {
+    const k = this.top;
+    const n = this.topCount;
+    const data = this.data;
+    let drop = n - 1;
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 1; i < n; i++) {
+      const after = i + 1 < n ? data[this.slot(k, i + 1)]! : nextTime;
+      const score = (after - data[this.slot(k, i - 1)]!) / Math.max(now - after, 1);
+      if (score < best) {
+        best = score;
+        drop = i;
+      }
+    }
+    for (let i = drop; i + 1 < n; i++) data.copyWithin(this.slot(k, i), this.slot(k, i + 1), this.slot(k, i + 1) + 4);
+    this.topCount = n - 1;
+  }
+
+  /** Drops the oldest stored sample. */
+  private dropOldest(): void {
+    const k = this.top;
+    this.heads[k] = (this.heads[k]! + 1) & this.mask;
+    if (--this.topCount === 0) {
+      this.top--;
+      this.topCount = this.top >= 0 ? this.mask + 1 : 0;
+    }
   }
 }

@@ -38,7 +38,7 @@ export class NodeState {
   constructor(nodeId: string, config: Readonly<ReplicationLagConfig>) {
     this.nodeId = nodeId;
     this.retentionMs = config.retentionWindowSeconds * 1000;
-    this.coarse = new CoarseHistory(config.maxSamplesPerNode, this.recent, this.retentionMs, this.retentionMs / (config.maxSamplesPerNode - 2));
+    this.coarse = new CoarseHistory(config.maxSamplesPerNode, this.recent, this.retentionMs);
   }
 
   /** Records one observation and returns the node's new status. Inputs are already validated. */
