@@ -167,14 +167,20 @@ export class CoarseHistory implements SampleSeries {
   constructor(capacity: number, recent: SampleRing, retentionMs: number) {
     const samples = Math.max(2, capacity - 1);
     let size = LEVEL_SAMPLES;
-    while (size > samples) size /= 2;
+    while (size > 2 && size * 32 + 1 > samples * 32) size /= 2;
     this.shift = Math.log2(size);
     this.mask = size - 1;
-    this.levels = Math.floor(samples / size);
+    // Whole levels whose samples and ring heads take no more bytes than `samples` samples would.
+    this.levels = Math.max(1, Math.floor((samples * 32) / (size * 32 + 1)));
     this.data = new Float64Array(this.levels * size * 4);
     this.heads = new Uint8Array(this.levels);
     this.recent = recent;
     this.retentionMs = retentionMs;
+  }
+
+  /** Bytes of sample storage (typed-array contents), for the memory tests: at most (capacity − 1) × 32. */
+  get storageBytes(): number {
+    return this.data.byteLength + this.heads.byteLength;
   }
 
   /** Stored samples, then the raw ring's samples (those before the anchor hidden). */
@@ -246,7 +252,9 @@ export class CoarseHistory implements SampleSeries {
     }
     // With one stored sample, the second sample of the series is the raw ring's oldest.
     if (n === 1 && r.size > 0 && r.time(0) <= cutoff) this.dropOldest();
-    if (r.size === r.capacity) this.insert(r.time(0), r.leader(0), r.follower(0), r.lagSeconds(0), now);
+    // The raw ring's oldest is kept unless it is older than the anchor (slow updates: the next one is also
+    // at or before the window's start).
+    if (r.size === r.capacity && r.time(1) > cutoff) this.insert(r.time(0), r.leader(0), r.follower(0), r.lagSeconds(0), now);
   }
 
   /** Call with `recent.clear()`. */
