@@ -149,6 +149,8 @@ export const LEVEL_SAMPLES = 8;
 export class CoarseHistory implements SampleSeries {
   private readonly recent: SampleRing;
   private readonly retentionMs: number;
+  /** Bound on the series' length. */
+  private readonly capacity: number;
   /** Level k's ring is samples k × levelSize … (k + 1) × levelSize − 1. */
   private readonly data: Float64Array;
   /** log2 of the level size (a power of two, so a ring slot is a mask). */
@@ -163,7 +165,10 @@ export class CoarseHistory implements SampleSeries {
   /** The window's start at the last `advance`. */
   private cutoff = Number.NEGATIVE_INFINITY;
 
-  /** `capacity`: at most `capacity − 1` samples besides the raw ring's (rounded down to whole levels). */
+  /**
+   * `capacity`: the series holds at most `capacity` samples; the cascade at most `capacity − 1` (rounded down to
+   * whole levels), besides the raw ring's.
+   */
   constructor(capacity: number, recent: SampleRing, retentionMs: number) {
     const samples = Math.max(2, capacity - 1);
     let size = LEVEL_SAMPLES;
@@ -176,6 +181,7 @@ export class CoarseHistory implements SampleSeries {
     this.heads = new Uint8Array(this.levels);
     this.recent = recent;
     this.retentionMs = retentionMs;
+    this.capacity = capacity;
   }
 
   /** Bytes of sample storage (typed-array contents), for the memory tests: at most (capacity − 1) × 32. */
@@ -210,7 +216,7 @@ export class CoarseHistory implements SampleSeries {
     const r = this.recent.latestAtOrBelow(offset);
     if (r >= 0) {
       const hidden = this.hidden();
-      return r >= hidden ? n + r - hidden : -1; // (hidden samples only when the cascade is empty)
+      return r >= hidden ? n + r - hidden : n - 1; // hidden raw samples are newer than every stored one
     }
     const last = n - 1;
     if (last < 0) return -1;
@@ -265,16 +271,20 @@ export class CoarseHistory implements SampleSeries {
   }
 
   /**
-   * Raw samples listed before the anchor, hence hidden: only when the cascade is empty (slow updates, whose
-   * raw ring reaches back beyond the window): those followed by another raw sample at or before the cutoff.
+   * Oldest raw samples left out of the series: those before the anchor (slow updates, whose raw ring reaches
+   * back beyond the window; only when the cascade is empty), and those beyond the capacity while the cascade is
+   * nearly full (the series, which `status.history` lists, holds at most `capacity` samples). The delay estimate
+   * reads the raw ring itself, so it still sees them.
    */
   private hidden(): number {
-    if (this.top >= 0) return 0;
     const r = this.recent;
-    const cutoff = this.cutoff;
     let h = 0;
-    while (h + 1 < r.size && r.time(h + 1) <= cutoff) h++;
-    return h;
+    if (this.top < 0) {
+      const cutoff = this.cutoff;
+      while (h + 1 < r.size && r.time(h + 1) <= cutoff) h++;
+    }
+    const over = this.stored() + r.size - this.capacity;
+    return over > h ? over : h;
   }
 
   /** Samples in the cascade (the series also lists the raw ring's). */
