@@ -150,7 +150,7 @@ export const LEVEL_SAMPLES = 21;
  *
  * The series (what the delay estimate's search past the raw ring and `status.history` read) is the cascade
  * followed by the raw ring's samples, at most `capacity` in all. Storage: at most (capacity − 1) × 32 bytes of
- * samples plus one byte per level, no more than the fixed-slot history it replaced.
+ * samples plus 8 bytes per level, no more than the fixed-slot history it replaced.
  * @internal
  */
 export class CoarseHistory implements SampleSeries {
@@ -158,13 +158,17 @@ export class CoarseHistory implements SampleSeries {
   private readonly retentionMs: number;
   /** Bound on the series' length. */
   private readonly capacity: number;
-  /** Level k's ring is samples k × levelSize … (k + 1) × levelSize − 1. */
+  /**
+   * Level k's ring is samples k × levelSize … (k + 1) × levelSize − 1 (4 numbers each); after the last level, one
+   * number per level: the ring slot of its oldest sample (no second typed array: each costs ~200 bytes of
+   * object headers per node).
+   */
   private readonly data: Float64Array;
+  /** Index in `data` of level 0's head. */
+  private readonly heads: number;
   /** Samples per level. */
   private readonly levelSize: number;
   private readonly levels: number;
-  /** Per level, the ring slot of its oldest sample. */
-  private readonly heads: Uint8Array;
   /** The oldest non-empty level (-1: empty) and how many samples it holds; the levels below it are full. */
   private top = -1;
   private topCount = 0;
@@ -178,12 +182,12 @@ export class CoarseHistory implements SampleSeries {
   constructor(capacity: number, recent: SampleRing, retentionMs: number) {
     const samples = Math.max(2, capacity - 1);
     let size = LEVEL_SAMPLES;
-    while (size > 2 && size * 32 + 1 > samples * 32) size = Math.ceil(size / 2);
+    while (size > 2 && size * 32 + 8 > samples * 32) size = Math.ceil(size / 2);
     this.levelSize = size;
     // Whole levels whose samples and ring heads take no more bytes than `samples` samples would.
-    this.levels = Math.max(1, Math.floor((samples * 32) / (size * 32 + 1)));
-    this.data = new Float64Array(this.levels * size * 4);
-    this.heads = new Uint8Array(this.levels);
+    this.levels = Math.max(1, Math.floor((samples * 32) / (size * 32 + 8)));
+    this.heads = this.levels * size * 4;
+    this.data = new Float64Array(this.heads + this.levels);
     this.recent = recent;
     this.retentionMs = retentionMs;
     this.capacity = capacity;
@@ -191,7 +195,7 @@ export class CoarseHistory implements SampleSeries {
 
   /** Bytes of sample storage (typed-array contents), for the memory tests: at most (capacity − 1) × 32. */
   get storageBytes(): number {
-    return this.data.byteLength + this.heads.byteLength;
+    return this.data.byteLength;
   }
 
   /** Stored samples, then the raw ring's samples (those before the anchor hidden). */
@@ -307,7 +311,7 @@ export class CoarseHistory implements SampleSeries {
 
   /** Offset in `data` of the i-th oldest sample of `level`. */
   private slot(level: number, i: number): number {
-    let s = this.heads[level]! + i;
+    let s = this.data[this.heads + level]! + i;
     if (s >= this.levelSize) s -= this.levelSize;
     return (level * this.levelSize + s) << 2;
   }
@@ -330,10 +334,10 @@ export class CoarseHistory implements SampleSeries {
       if (k > this.top) {
         this.top = k;
         this.topCount = 0;
-        heads[k] = 0;
+        data[heads + k] = 0;
       }
       const base = k * size;
-      const head = heads[k]!;
+      const head = data[heads + k]!;
       const count = k === this.top ? this.topCount : size;
       let newest = head + count - 1;
       if (newest >= size) newest -= size;
@@ -359,8 +363,9 @@ export class CoarseHistory implements SampleSeries {
       data[o + 1] = l;
       data[o + 2] = f;
       data[o + 3] = g;
-      heads[k] = head + 1 === size ? 0 : head + 1;
-      after = data[(base + heads[k]!) << 2]!;
+      const next = head + 1 === size ? 0 : head + 1;
+      data[heads + k] = next;
+      after = data[(base + next) << 2]!;
       t = ot;
       l = ol;
       f = of;
@@ -394,7 +399,8 @@ export class CoarseHistory implements SampleSeries {
   /** Drops the oldest stored sample. */
   private dropOldest(): void {
     const k = this.top;
-    this.heads[k] = this.heads[k]! + 1 === this.levelSize ? 0 : this.heads[k]! + 1;
+    const h = this.data[this.heads + k]!;
+    this.data[this.heads + k] = h + 1 === this.levelSize ? 0 : h + 1;
     if (--this.topCount === 0) {
       this.top--;
       this.topCount = this.top >= 0 ? this.levelSize : 0;
