@@ -174,6 +174,8 @@ export class CoarseHistory implements SampleSeries {
   private topCount = 0;
   /** The window's start at the last `advance`. */
   private cutoff = Number.NEGATIVE_INFINITY;
+  /** Time of stored sample 1 (the pruning test), cached; +∞ with fewer than two stored samples. */
+  private secondTime = Number.POSITIVE_INFINITY;
 
   /**
    * `capacity`: the series holds at most `capacity` samples; the cascade at most `capacity − 1` (rounded down to
@@ -261,15 +263,25 @@ export class CoarseHistory implements SampleSeries {
     const cutoff = now - this.retentionMs;
     this.cutoff = cutoff;
     let n = this.stored();
-    while (n >= 2 && this.data[this.offset(1)]! <= cutoff) {
-      this.dropOldest();
-      n--;
+    if (this.secondTime <= cutoff) {
+      while (n >= 2 && this.data[this.offset(1)]! <= cutoff) {
+        this.dropOldest();
+        n--;
+      }
+      this.refreshSecond();
     }
     // With one stored sample, the second sample of the series is the raw ring's oldest.
     if (n === 1 && r.size > 0 && r.time(0) <= cutoff) this.dropOldest();
     // The raw ring's oldest is kept unless it is older than the anchor (slow updates: the next one is also
     // at or before the window's start).
-    if (r.size === r.capacity && r.time(1) > cutoff) this.insert(r.time(0), r.leader(0), r.follower(0), r.lagSeconds(0), now);
+    if (r.size === r.capacity && r.time(1) > cutoff) {
+      // Stored sample 1 is in the top level or the one below it: only a change there can move it.
+      if (this.insert(r.time(0), r.leader(0), r.follower(0), r.lagSeconds(0), now) >= this.top - 1) this.refreshSecond();
+    }
+  }
+
+  private refreshSecond(): void {
+    this.secondTime = this.stored() >= 2 ? this.data[this.offset(1)]! : Number.POSITIVE_INFINITY;
   }
 
   /** Call with `recent.clear()`. */
@@ -277,6 +289,7 @@ export class CoarseHistory implements SampleSeries {
     this.top = -1;
     this.topCount = 0;
     this.cutoff = Number.NEGATIVE_INFINITY;
+    this.secondTime = Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -319,9 +332,10 @@ export class CoarseHistory implements SampleSeries {
   /**
    * Offers the raw ring's oldest sample (about to be overwritten) to level 0; a level that is full passes its
    * oldest on to the next. A sample is dropped instead when the gap it would leave — from the newest sample of
-   * the level it enters to the sample after it — is within the resolution at `now`.
+   * the level it enters to the sample after it — is within the resolution at `now`. Returns the deepest level
+   * it changed.
    */
-  private insert(time: number, leader: number, follower: number, lagSeconds: number, now: number): void {
+  private insert(time: number, leader: number, follower: number, lagSeconds: number, now: number): number {
     const data = this.data;
     const heads = this.heads;
     const size = this.levelSize;
@@ -341,7 +355,7 @@ export class CoarseHistory implements SampleSeries {
       const count = k === this.top ? this.topCount : size;
       let newest = head + count - 1;
       if (newest >= size) newest -= size;
-      if (count > 0 && after - data[(base + newest) << 2]! <= HISTORY_RESOLUTION * (now - after)) return;
+      if (count > 0 && after - data[(base + newest) << 2]! <= HISTORY_RESOLUTION * (now - after)) return k;
       if (count === size && k === this.levels - 1) this.thinTop(after, now);
       if (k === this.top && this.topCount < size) {
         let free = head + this.topCount++;
@@ -351,7 +365,7 @@ export class CoarseHistory implements SampleSeries {
         data[o + 1] = l;
         data[o + 2] = f;
         data[o + 3] = g;
-        return;
+        return k;
       }
       // Level k is full: the sample takes the slot of its oldest, which moves on.
       const o = (base + head) << 2;
@@ -371,6 +385,7 @@ export class CoarseHistory implements SampleSeries {
       f = of;
       g = og;
     }
+    return this.levels - 1;
   }
 
   /**
