@@ -128,6 +128,9 @@ export const HISTORY_RESOLUTION = 0.05;
  */
 export const LEVEL_SAMPLES = 21;
 
+/** Raw samples moved into the cascade at a time (at most the raw ring's size − 1). */
+const BATCH = 8;
+
 /**
  * The history spanning the retention window in at most `capacity` samples, fine for recent time and coarse for
  * old: the gap between two consecutive samples is at most `HISTORY_RESOLUTION` (5 %) of the newer one's age, or
@@ -176,6 +179,8 @@ export class CoarseHistory implements SampleSeries {
   private cutoff = Number.NEGATIVE_INFINITY;
   /** Time of stored sample 1 (the pruning test), cached; +∞ with fewer than two stored samples. */
   private secondTime = Number.POSITIVE_INFINITY;
+  /** Oldest raw samples already moved into the cascade (in batches), not listed twice. */
+  private rawMoved = 0;
 
   /**
    * `capacity`: the series holds at most `capacity` samples; the cascade at most `capacity − 1` (rounded down to
@@ -270,14 +275,28 @@ export class CoarseHistory implements SampleSeries {
       }
       this.refreshSecond();
     }
-    // With one stored sample, the second sample of the series is the raw ring's oldest.
-    if (n === 1 && r.size > 0 && r.time(0) <= cutoff) this.dropOldest();
-    // The raw ring's oldest is kept unless it is older than the anchor (slow updates: the next one is also
-    // at or before the window's start).
-    if (r.size === r.capacity && r.time(1) > cutoff) {
-      // Stored sample 1 is in the top level or the one below it: only a change there can move it.
-      if (this.insert(r.time(0), r.leader(0), r.follower(0), r.lagSeconds(0), now) >= this.top - 1) this.refreshSecond();
+    // With one stored sample, the second sample of the series is the raw ring's oldest not yet moved.
+    if (n === 1 && r.size > this.rawMoved && r.time(this.rawMoved) <= cutoff) this.dropOldest();
+    if (r.size < r.capacity) return;
+    // The raw ring's oldest is about to be overwritten. Raw samples move into the cascade BATCH at a time, so
+    // that a node's cascade is touched once per BATCH updates (with many nodes, each touch is a cache miss).
+    if (this.rawMoved > 0) {
+      this.rawMoved--;
+      return;
     }
+    let deepest = -1;
+    const batch = BATCH < r.capacity ? BATCH : r.capacity - 1;
+    for (let i = 0; i < batch; i++) {
+      // A raw sample is kept unless it is older than the anchor (slow updates: the next one is also at or
+      // before the window's start).
+      if (r.time(i + 1) > cutoff) {
+        const k = this.insert(r.time(i), r.leader(i), r.follower(i), r.lagSeconds(i), r.time(i + 1), now);
+        if (k > deepest) deepest = k;
+      }
+    }
+    this.rawMoved = batch - 1; // the oldest leaves the raw ring with the push that follows
+    // Stored sample 1 is in the top level or the one below it: only a change there can move it.
+    if (deepest >= this.top - 1) this.refreshSecond();
   }
 
   private refreshSecond(): void {
@@ -290,17 +309,18 @@ export class CoarseHistory implements SampleSeries {
     this.topCount = 0;
     this.cutoff = Number.NEGATIVE_INFINITY;
     this.secondTime = Number.POSITIVE_INFINITY;
+    this.rawMoved = 0;
   }
 
   /**
-   * Oldest raw samples left out of the series: those before the anchor (slow updates, whose raw ring reaches
-   * back beyond the window; only when the cascade is empty), and those beyond the capacity while the cascade is
-   * nearly full (the series, which `status.history` lists, holds at most `capacity` samples). The delay estimate
-   * reads the raw ring itself, so it still sees them.
+   * Oldest raw samples left out of the series: those already moved into the cascade, those before the anchor
+   * (slow updates, whose raw ring reaches back beyond the window; only when the cascade is empty), and those
+   * beyond the capacity while the cascade is nearly full (the series, which `status.history` lists, holds at
+   * most `capacity` samples). The delay estimate reads the raw ring itself, so it still sees them.
    */
   private hidden(): number {
     const r = this.recent;
-    let h = 0;
+    let h = this.rawMoved;
     if (this.top < 0) {
       const cutoff = this.cutoff;
       while (h + 1 < r.size && r.time(h + 1) <= cutoff) h++;
@@ -335,7 +355,7 @@ export class CoarseHistory implements SampleSeries {
    * the level it enters to the sample after it — is within the resolution at `now`. Returns the deepest level
    * it changed.
    */
-  private insert(time: number, leader: number, follower: number, lagSeconds: number, now: number): number {
+  private insert(time: number, leader: number, follower: number, lagSeconds: number, nextTime: number, now: number): number {
     const data = this.data;
     const heads = this.heads;
     const size = this.levelSize;
@@ -343,7 +363,7 @@ export class CoarseHistory implements SampleSeries {
     let l = leader;
     let f = follower;
     let g = lagSeconds;
-    let after = this.recent.time(1); // the sample after the one placed: the raw ring's second, then level k − 1's oldest
+    let after = nextTime; // the sample after the one placed: the next raw sample, then level k − 1's oldest
     for (let k = 0; k < this.levels; k++) {
       if (k > this.top) {
         this.top = k;
