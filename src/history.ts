@@ -138,10 +138,10 @@ const BATCH = 8;
  * by less than their gap, so by less than max(one update interval, 5 % of the delay), at every age.
  *
  * A cascade of levels, each a ring of `LEVEL_SAMPLES` samples in one Float64Array, fed by the raw ring: its
- * oldest sample, about to be overwritten, enters level 0 (or is dropped, by the same rule as below); when a
- * level is full its oldest sample moves on to the next level, unless the gap it would leave is
- * within the resolution at that moment (the sample after it minus the next level's newest ≤ 5 % of the sample
- * after it's age), in which case it is dropped. Ages only grow, so a gap that is within the resolution once
+ * oldest samples, before they are overwritten, enter level 0 (`BATCH` at a time), or are dropped by the same
+ * rule as below; when a level is full its oldest sample moves on to the next level, unless the gap it would
+ * leave is within the resolution at that moment (the sample after it minus the next level's newest ≤ 5 % of
+ * the sample after it's age), in which case it is dropped. Ages only grow, so a gap that is within the resolution once
  * stays within it. Samples cross the levels oldest first, so the series stays in time order: the oldest
  * non-empty level holds the oldest samples and every level below it is full. Each sample is written once per
  * level it reaches, and the samples reaching a level thin out geometrically: O(1) amortised per update.
