@@ -167,16 +167,12 @@ export class CoarseHistory implements SampleSeries {
    * object headers per node).
    */
   private readonly data: Float64Array;
-  /** Index in `data` of level 0's head. */
-  private readonly heads: number;
   /** Samples per level. */
   private readonly levelSize: number;
   private readonly levels: number;
   /** The oldest non-empty level (-1: empty) and how many samples it holds; the levels below it are full. */
   private top = -1;
   private topCount = 0;
-  /** The window's start at the last `advance`. */
-  private cutoff = Number.NEGATIVE_INFINITY;
   /** Time of stored sample 1 (the pruning test), cached; +∞ with fewer than two stored samples. */
   private secondTime = Number.POSITIVE_INFINITY;
   /** Oldest raw samples already moved into the cascade (in batches), not listed twice. */
@@ -193,8 +189,7 @@ export class CoarseHistory implements SampleSeries {
     this.levelSize = size;
     // Whole levels whose samples and ring heads take no more bytes than `samples` samples would.
     this.levels = Math.max(1, Math.floor((samples * 32) / (size * 32 + 8)));
-    this.heads = this.levels * size * 4;
-    this.data = new Float64Array(this.heads + this.levels);
+    this.data = new Float64Array((size * 4 + 1) * this.levels);
     this.recent = recent;
     this.retentionMs = retentionMs;
     this.capacity = capacity;
@@ -266,7 +261,6 @@ export class CoarseHistory implements SampleSeries {
   advance(now: number): void {
     const r = this.recent;
     const cutoff = now - this.retentionMs;
-    this.cutoff = cutoff;
     let n = this.stored();
     if (this.secondTime <= cutoff) {
       while (n >= 2 && this.data[this.offset(1)]! <= cutoff) {
@@ -307,7 +301,6 @@ export class CoarseHistory implements SampleSeries {
   clear(): void {
     this.top = -1;
     this.topCount = 0;
-    this.cutoff = Number.NEGATIVE_INFINITY;
     this.secondTime = Number.POSITIVE_INFINITY;
     this.rawMoved = 0;
   }
@@ -322,7 +315,8 @@ export class CoarseHistory implements SampleSeries {
     const r = this.recent;
     let h = this.rawMoved;
     if (this.top < 0) {
-      const cutoff = this.cutoff;
+      // The window's start at the last `advance`, which the newest raw sample's push followed.
+      const cutoff = r.size > 0 ? r.time(r.size - 1) - this.retentionMs : Number.NEGATIVE_INFINITY;
       while (h + 1 < r.size && r.time(h + 1) <= cutoff) h++;
     }
     const over = this.stored() + r.size - this.capacity;
@@ -344,7 +338,7 @@ export class CoarseHistory implements SampleSeries {
 
   /** Offset in `data` of the i-th oldest sample of `level`. */
   private slot(level: number, i: number): number {
-    let s = this.data[this.heads + level]! + i;
+    let s = this.data[this.data.length - this.levels + level]! + i;
     if (s >= this.levelSize) s -= this.levelSize;
     return (level * this.levelSize + s) << 2;
   }
@@ -357,7 +351,7 @@ export class CoarseHistory implements SampleSeries {
    */
   private insert(time: number, leader: number, follower: number, lagSeconds: number, nextTime: number, now: number): number {
     const data = this.data;
-    const heads = this.heads;
+    const heads = data.length - this.levels; // index of level 0's head
     const size = this.levelSize;
     let t = time;
     let l = leader;
@@ -434,8 +428,9 @@ export class CoarseHistory implements SampleSeries {
   /** Drops the oldest stored sample. */
   private dropOldest(): void {
     const k = this.top;
-    const h = this.data[this.heads + k]!;
-    this.data[this.heads + k] = h + 1 === this.levelSize ? 0 : h + 1;
+    const at = this.data.length - this.levels + k;
+    const h = this.data[at]!;
+    this.data[at] = h + 1 === this.levelSize ? 0 : h + 1;
     if (--this.topCount === 0) {
       this.top--;
       this.topCount = this.top >= 0 ? this.levelSize : 0;
