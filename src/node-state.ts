@@ -39,7 +39,7 @@ export class NodeState {
   constructor(nodeId: string, config: Readonly<ReplicationLagConfig>) {
     this.nodeId = nodeId;
     this.retentionMs = config.retentionWindowSeconds * 1000;
-    this.coarse = new CoarseHistory(config.maxSamplesPerNode, this.recent, this.retentionMs, this.retentionMs / (config.maxSamplesPerNode - 2));
+    this.coarse = new CoarseHistory(config.maxSamplesPerNode, this.recent, this.retentionMs);
   }
 
   /**

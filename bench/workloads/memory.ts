@@ -8,6 +8,9 @@
  * rescan included): 1,000 nodes at 10 Hz would be 36M updates × a 1,000-node rescan, and ~3 GiB of samples.
  * Its memory is per node and independent of the number of nodes (each node keeps its own sample list), so the
  * per-node figure carries over.
+ *
+ * Then the per-node history alone (memory-history-child.ts), the multi-resolution one against the fixed-slot one
+ * it replaced, 5,000 nodes each, same rates and duration.
  */
 import { fileURLToPath } from 'node:url';
 import { round } from '../lib/stats.ts';
@@ -15,6 +18,7 @@ import { lastJsonLine, runNode } from '../lib/child.ts';
 import { row, type Row, type WorkloadOptions, type WorkloadResult } from '../lib/types.ts';
 
 const CHILD = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
+const HISTORY_CHILD = fileURLToPath(new URL('./memory-history-child.ts', import.meta.url));
 const GOAL_KIB = 16;
 const GOAL_FACTOR = 100;
 
@@ -29,6 +33,20 @@ interface ChildReport {
   bytesPerNode: number;
   fillMs: number;
   historySamplesPerNode: number | undefined;
+}
+
+interface HistoryChildReport {
+  impl: string;
+  nodes: number;
+  hz: number;
+  seconds: number;
+  bytesPerNode: number;
+  historySamplesPerNode: number;
+}
+
+async function measureHistory(impl: 'multi-resolution' | 'fixed-slot', nodes: number, hz: number, seconds: number, timeoutMs: number): Promise<HistoryChildReport> {
+  const args = ['--expose-gc', HISTORY_CHILD, '--impl', impl, '--nodes', String(nodes), '--hz', String(hz), '--seconds', String(seconds)];
+  return lastJsonLine<HistoryChildReport>(`memory history child (${impl}, ${hz} Hz)`, await runNode(args, { timeoutMs }));
 }
 
 async function measure(impl: 'ours' | 'baseline', nodes: number, hz: number, seconds: number, timeoutMs: number): Promise<ChildReport> {
@@ -78,6 +96,29 @@ export async function memory(options: WorkloadOptions): Promise<WorkloadResult> 
   ];
   // This row's "ratio" column would compare two ratios: leave it out.
   delete rows[2]!.ratio;
+  // The per-node history alone: the multi-resolution one against the fixed-slot one it replaced (issue 11: same or
+  // smaller memory per node). 5,000 nodes so that GC noise (~10 KiB) stays below 2 bytes per node.
+  const historyNodes = options.quick ? 200 : 5000;
+  const histories: Record<string, HistoryChildReport> = {};
+  for (const hz of [1, 10]) {
+    for (const impl of ['multi-resolution', 'fixed-slot'] as const) {
+      const r = await measureHistory(impl, historyNodes, hz, seconds, timeoutMs);
+      histories[`${impl}_${hz}hz`] = r;
+      options.log(`memory history ${impl} ${historyNodes} nodes at ${hz} Hz for ${seconds} s: ${r.bytesPerNode.toFixed(0)} bytes/node, ${r.historySamplesPerNode} samples listed`);
+    }
+    const m = histories[`multi-resolution_${hz}hz`]!.bytesPerNode;
+    const f = histories[`fixed-slot_${hz}hz`]!.bytesPerNode;
+    rows.push(
+      row({
+        metric: `history bytes/node, ${hz} Hz for ${seconds === 3600 ? '1 h' : `${seconds} s`} (multi-resolution vs fixed-slot)`,
+        ours: round(m),
+        baseline: round(f),
+        unit: 'B',
+        goal: '≤ the fixed-slot history (ratio ≤ 1)',
+        met: m <= f,
+      }),
+    );
+  }
   const met = rows.every((r) => r.met !== false);
   return {
     name: 'memory',
@@ -92,6 +133,7 @@ export async function memory(options: WorkloadOptions): Promise<WorkloadResult> 
       factorAt1Hz: round(b1 / o1),
       bytesPerBaselineSample: round(reports.baseline_10hz!.bytesPerNode / (reports.baseline_10hz!.historySamplesPerNode ?? Number.NaN)),
       children: reports,
+      histories: { nodes: historyNodes, method: 'bench/workloads/memory-history-child.ts', children: histories },
     },
     durationSeconds: round((performance.now() - started) / 1000, 3),
   };

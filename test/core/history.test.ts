@@ -3,7 +3,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { ReplicationStatus } from '../../src/index.ts';
-import { SampleRing } from '../../src/history.ts';
+import { CoarseHistory, SampleRing } from '../../src/history.ts';
+import { RECENT_SAMPLES } from '../../src/node-state.ts';
+import { LEADER_PATTERNS, probeDelayResolution, type HistoryFactory } from '../../bench/lib/delay-probe.ts';
 import { fakeMonitor } from './helpers.ts';
 
 describe('status.history', () => {
@@ -207,6 +209,102 @@ describe('SampleRing (internal)', () => {
           }
         },
       ),
+    );
+  });
+});
+
+describe('resolution that follows the delay (multi-resolution history)', () => {
+  // The delay of a follower 1 s … the retention window (3600 s) behind, estimated from the node's histories
+  // exactly as NodeState reads them, against the truth, for leader patterns whose rate changes between samples
+  // (the error is then up to the gap between the two samples around the follower's position).
+  const history: HistoryFactory = (capacity, recent, retentionMs) => new CoarseHistory(capacity, recent, retentionMs);
+  const intervals = [
+    { intervalSeconds: 1 },
+    { intervalSeconds: 1, jitter: true },
+    { intervalSeconds: 0.1 },
+    { intervalSeconds: 0.25, jitter: true },
+    { intervalSeconds: 5 },
+    { intervalSeconds: 20 },
+  ];
+  for (const pattern of LEADER_PATTERNS) {
+    for (const i of intervals) {
+      test(`${pattern}, sampled every ${i.intervalSeconds} s${i.jitter === true ? ' ± 50 %' : ''}: error ≤ max(interval, 5 % of the delay) at every delay`, () => {
+        const run = probeDelayResolution({ pattern, ...i, retentionSeconds: 3600, capacity: 256, history });
+        const bands = [0, 0, 0];
+        const worst: string[] = [];
+        for (const p of run.probes) {
+          bands[p.truth <= 30 ? 0 : p.truth <= 300 ? 1 : 2]!++;
+          assert.ok(Number.isFinite(p.estimate) && p.estimate >= 0, `estimate ${p.estimate}`);
+          if (p.error > p.bound + 1e-9) worst.push(`delay ${p.truth.toFixed(1)} s: off by ${p.error.toFixed(2)} s (bound ${p.bound.toFixed(2)} s)`);
+        }
+        // every band probed (idle and stalled leaders leave gaps, not whole bands)
+        assert.ok(bands.every((n) => n >= 100), `probes per band ≤30 s / 30–300 s / >300 s: ${bands}`);
+        assert.deepEqual(worst.slice(0, 5), [], `${worst.length} of ${run.probes.length} probes out of bounds`);
+      });
+    }
+  }
+
+  test('through the monitor: followers 10 s … 3000 s behind an idle-then-burst leader sampled every 1 s', () => {
+    // One node per delay, all fed the same leader; each follower sits at the position it is probed at (ahead of
+    // the leader at first: lag 0), so nothing goes backwards.
+    const { clock, monitor } = fakeMonitor();
+    const leaderAt = (s: number) => {
+      // idle 67 s, then 20 s at 1000 entries/s, repeated
+      const n = Math.floor(s / 87);
+      return Math.floor(n * 20_000 + Math.max(0, s - n * 87 - 67) * 1000);
+    };
+    const end = 57 * 87 + 86; // near the end of a burst
+    const delays = [10, 45, 70, 95, 130, 170, 250, 400, 900, 1800, 3000];
+    const followers = delays.map((d) => leaderAt(end - d));
+    let last: ReplicationStatus[] = [];
+    for (let s = 1; s <= end; s++) {
+      clock.t = s * 1000;
+      last = followers.map((f, i) => monitor.updateLag(`d${delays[i]}`, leaderAt(s), f));
+    }
+    const problems: string[] = [];
+    followers.forEach((f, i) => {
+      let t = end - delays[i]!; // truth: when the leader first went past the follower's position
+      while (leaderAt(t) <= f) t += 0.001;
+      const truth = end - t;
+      const got = last[i]!.lagSeconds;
+      if (!(Math.abs(got - truth) <= Math.max(1, 0.05 * truth))) problems.push(`${delays[i]} s back: estimated ${got.toFixed(2)} s, truth ${truth.toFixed(2)} s`);
+    });
+    assert.deepEqual(problems, []);
+  });
+
+  test('property: the series stays in time order, leader offsets non-decreasing, at most `capacity` samples', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 8, max: 80 }),
+        fc.integer({ min: 1, max: 600 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 5_000 }), fc.integer({ min: 0, max: 50 })), { minLength: 1, maxLength: 600 }),
+        (capacity, retentionSeconds, steps) => {
+          const recent = new SampleRing(RECENT_SAMPLES);
+          const coarse = new CoarseHistory(capacity, recent, retentionSeconds * 1000);
+          let now = 0;
+          let leader = 0;
+          for (const [dt, dl] of steps) {
+            now += dt;
+            leader += dl;
+            coarse.advance(now);
+            recent.push(now, leader, leader, 0);
+            assert.ok(coarse.size <= capacity, `size ${coarse.size}`);
+            for (let i = 1; i < coarse.size; i++) {
+              assert.ok(coarse.time(i) >= coarse.time(i - 1), 'time order');
+              assert.ok(coarse.leader(i) >= coarse.leader(i - 1), 'leader order');
+            }
+            assert.equal(coarse.time(coarse.size - 1), now, 'newest sample is the latest observation');
+            // at most one sample at or before the window's start
+            if (coarse.size > 1) assert.ok(coarse.time(1) > now - retentionSeconds * 1000, 'one anchor only');
+            for (let probe = -1; probe <= leader + 1; probe += Math.max(1, Math.floor(leader / 7))) {
+              let expected = -1;
+              for (let i = coarse.size - 1; i >= 0; i--) if (coarse.leader(i) <= probe) { expected = i; break; }
+              assert.equal(coarse.latestAtOrBelow(probe), expected, `latestAtOrBelow(${probe})`);
+            }
+          }
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 });
