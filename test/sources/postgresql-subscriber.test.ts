@@ -127,6 +127,26 @@ describe('PostgreSQL subscribers (pg_stat_subscription)', { timeout: 120_000 }, 
     assert.equal(poller.health().up, true, `polls kept succeeding: ${errors.join('; ')}`);
   });
 
+  it('reads the subscriber as a plain role (no pg_monitor), password from the URL; a wrong one never shows', async () => {
+    await subscriber.createRole('watcher', 'w4tch-s3cret');
+    const url = (password: string) => subscriber.url('watcher').replace('watcher@', `watcher:${password}@`);
+    const failures: [string, string][] = [];
+    const plain = new PostgresSource({ url: publisher.url(), subscribers: [url('w4tch-s3cret')] });
+    const wrong = new PostgresSource({ url: publisher.url(), subscribers: [url('wr0ng-s3cret')], onReplicaError: (r, e) => failures.push([r, e.message]) });
+    try {
+      const read = await plain.poll();
+      assert.ok(read.some((r) => r.nodeId === nodeId && r.followerSeq > 0n), 'the subscription read by a role without pg_monitor');
+      const ids = (await wrong.poll()).map((r) => r.nodeId);
+      assert.ok(ids.includes('standby-1') && !ids.includes(nodeId), 'the publisher is read; the subscriber is not');
+      assert.equal(failures.length, 1);
+      assert.match(failures[0]![1], /password authentication failed/);
+      assert.doesNotMatch(JSON.stringify(failures), /wr0ng-s3cret|watcher:/);
+    } finally {
+      await plain.close();
+      await wrong.close();
+    }
+  });
+
   it('rejects a bad subscribers value, naming it', () => {
     assert.throws(() => new PostgresSource({ url: publisher.url(), subscribers: 'postgres://x/y' as unknown as string[] }), /PostgresSourceOptions\.subscribers must be an array/);
     assert.throws(() => new PostgresSource({ url: publisher.url(), subscribers: ['mysql://h/db'] }), /PostgresSourceOptions\.subscribers\[0\] must be a postgres:\/\/ or postgresql:\/\/ URL/);
