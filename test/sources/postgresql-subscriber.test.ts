@@ -6,6 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parseCliArgs } from '../../src/cli/args.ts';
+import { parseFleetConfig } from '../../src/cli/config.ts';
+import { createConfiguredSource } from '../../src/cli/config-sources.ts';
+import { createSource } from '../../src/cli/sources.ts';
 import { ReplicationLagMonitor } from '../../src/monitor.ts';
 import { startPoller, type Poller } from '../../src/sources/poller.ts';
 import { PostgresSource } from '../../src/sources/postgresql.ts';
@@ -144,6 +148,17 @@ describe('PostgreSQL subscribers (pg_stat_subscription)', { timeout: 120_000 }, 
     } finally {
       await plain.close();
       await wrong.close();
+    }
+  });
+
+  it('replag postgres --subscriber and a config file\'s subscribers (${env:}) build sources that report the subscription', async () => {
+    const flags = parseCliArgs(['postgres', '--url', publisher.url(), '--subscriber', subscriber.url()]);
+    const config = parseFleetConfig('sources:\n  - { name: pg, type: postgres, url: "${env:PUB}", subscribers: ["${env:SUB}"] }\n', { env: { PUB: publisher.url(), SUB: subscriber.url() } });
+    const sources = [await createSource(flags.source, { env: {}, timeoutMs: undefined, onReplicaError: () => {} }), await createConfiguredSource(config.sources[0]!)];
+    try {
+      for (const built of sources) assert.ok((await built.poll()).some((r) => r.nodeId === nodeId), built.name);
+    } finally {
+      await Promise.all(sources.map((s) => s.close?.()));
     }
   });
 
