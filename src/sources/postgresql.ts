@@ -79,7 +79,11 @@ export interface PostgresSourceOptions {
    * position (so it turns stalled).
    */
   subscribers?: string[];
-  /** Called at each poll for each subscriber that could not be read (its redacted URL, the error, never a password). */
+  /**
+   * Called at each poll for each subscriber that could not be read (its redacted URL, the error, never a password).
+   * Without it such a failure only shows in `replicaReadability()` and the subscription turning stalled: a subscriber
+   * never fails the poll.
+   */
   onReplicaError?: (replica: string, error: Error) => void;
 }
 
