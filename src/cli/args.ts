@@ -5,7 +5,7 @@ import type { OtlpProtocol } from '../sdk/env.ts';
 /** The system `replag` watches, with where to find it (passwords come from the environment, see USAGE). */
 export type SourceSpec =
   | { kind: 'demo'; nodes: number }
-  | { kind: 'postgres'; url: string }
+  | { kind: 'postgres'; url: string; subscribers?: string[] }
   | { kind: 'redis'; url: string }
   | { kind: 'redis'; sentinels: string[]; masterName: string }
   | { kind: 'etcd'; endpoints: string[] }
@@ -55,7 +55,9 @@ Watches the replication lag of each follower and exports it through OpenTelemetr
 Commands:
   demo                     a simulated Raft cluster: healthy, slow, lagging and frozen followers (default)
     --nodes N              followers in the simulated cluster (default 4)
-  postgres --url URL       a PostgreSQL primary: postgres://user@host:5432/db (password: PGPASSWORD)
+  postgres --url URL [--subscriber URL ...]
+                           a PostgreSQL primary: postgres://user@host:5432/db (password: PGPASSWORD);
+                           --subscriber: a logical replication subscriber whose subscriptions to report
   redis --url URL          a Redis master: redis://[user@]host:6379 (password: REDISCLI_AUTH)
   redis --sentinel URL [--sentinel URL ...] --master-name NAME
                            the master Redis Sentinel monitors as NAME, followed across failovers
@@ -117,6 +119,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         endpoints: { type: 'string' },
         primary: { type: 'string' },
         replica: { type: 'string', multiple: true },
+        subscriber: { type: 'string', multiple: true },
         'replica-timeout': { type: 'string' },
         sentinel: { type: 'string', multiple: true },
         'master-name': { type: 'string' },
@@ -226,7 +229,7 @@ const COMMANDS = ['demo', 'postgres', 'redis', 'etcd', 'mysql'] as const;
 /** Which flags locate each command's system. */
 const SOURCE_FLAGS: Record<(typeof COMMANDS)[number], readonly string[]> = {
   demo: ['nodes'],
-  postgres: ['url'],
+  postgres: ['url', 'subscriber'],
   redis: ['url', 'sentinel', 'master-name'],
   etcd: ['endpoints'],
   mysql: ['primary', 'replica', 'replica-timeout'],
@@ -238,6 +241,7 @@ interface SourceFlags {
   endpoints?: string;
   primary?: string;
   replica?: string[];
+  subscriber?: string[];
   'replica-timeout'?: string;
   sentinel?: string[];
   'master-name'?: string;
@@ -248,7 +252,7 @@ function sourceSpec(command: string, values: SourceFlags): SourceSpec {
     throw new RangeError(`unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.join(', ')})`);
   }
   const kind = command as (typeof COMMANDS)[number];
-  for (const flag of ['nodes', 'url', 'endpoints', 'primary', 'replica', 'replica-timeout', 'sentinel', 'master-name'] as const) {
+  for (const flag of ['nodes', 'url', 'endpoints', 'primary', 'replica', 'subscriber', 'replica-timeout', 'sentinel', 'master-name'] as const) {
     if (values[flag] !== undefined && !SOURCE_FLAGS[kind].includes(flag)) {
       const users = COMMANDS.filter((c) => SOURCE_FLAGS[c].includes(flag));
       throw new RangeError(`--${flag} applies to ${users.join(' and ')}, not to ${kind}`);
@@ -262,8 +266,13 @@ function sourceSpec(command: string, values: SourceFlags): SourceSpec {
   switch (kind) {
     case 'demo':
       return { kind, nodes: number('nodes', values.nodes, positiveInt, 'a positive integer') ?? 4 };
-    case 'postgres':
-      return { kind, url: required('url') };
+    case 'postgres': {
+      const url = required('url');
+      if (values.subscriber === undefined) return { kind, url };
+      const subscribers = values.subscriber.map((s) => s.trim());
+      if (subscribers.some((s) => s === '')) throw new RangeError('--subscriber needs a postgres:// URL');
+      return { kind, url, subscribers };
+    }
     case 'redis': {
       if (values.sentinel === undefined && values['master-name'] === undefined) return { kind, url: required('url') };
       if (values.url !== undefined) throw new RangeError('redis takes either --url or --sentinel with --master-name, not both');

@@ -9,7 +9,7 @@ import { tlsOptions } from './sources.ts';
 
 /** Hooks a configured source reports through. */
 export interface ConfiguredSourceHooks {
-  /** One replica of a multi-server source (mysql) could not be read. */
+  /** One replica of a multi-server source (mysql replicas, postgres subscribers) could not be read. */
   onReplicaError?: (replica: string, error: Error) => void;
 }
 
@@ -25,7 +25,7 @@ export async function createConfiguredSource(config: FleetSourceConfig, hooks: C
     }
     case 'postgres': {
       const { PostgresSource } = await import('../sources/postgresql.ts');
-      return new PostgresSource({ url: o.url, password: o.password, logicalSlots: o.logicalSlots, ...timeout, ...tls });
+      return new PostgresSource({ url: o.url, password: o.password, logicalSlots: o.logicalSlots, subscribers: o.subscribers, onReplicaError: hooks.onReplicaError, ...timeout, ...tls });
     }
     case 'redis': {
       const { RedisSource } = await import('../sources/redis.ts');
@@ -49,7 +49,7 @@ export function describeConfiguredSource(options: FleetSourceOptions): string {
     case 'demo':
       return `simulated cluster with ${options.nodes} followers`;
     case 'postgres':
-      return `PostgreSQL primary ${redactUrl(options.url)}`;
+      return `PostgreSQL primary ${redactUrl(options.url)}${options.subscribers !== undefined ? ` with subscribers ${options.subscribers.map(redactUrl).join(', ')}` : ''}`;
     case 'redis':
       if (options.url !== undefined) return `Redis master ${redactUrl(options.url)}`;
       return `Redis master ${options.masterName} via Sentinel ${(options.sentinels ?? []).map(redactUrl).join(', ')}`;

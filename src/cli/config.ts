@@ -18,7 +18,7 @@ export const FLEET_SOURCE_TYPES: readonly FleetSourceType[] = ['postgres', 'redi
 /** What locates a source and signs in to it: the source's own options, under their names (passwords included). */
 export type FleetSourceOptions =
   | { type: 'demo'; nodes: number; leaderRate?: number }
-  | { type: 'postgres'; url: string; password?: string; logicalSlots?: boolean }
+  | { type: 'postgres'; url: string; password?: string; logicalSlots?: boolean; subscribers?: string[] }
   | { type: 'redis'; url?: string; sentinels?: string[]; masterName?: string; sentinelPassword?: string; username?: string; password?: string }
   | { type: 'etcd'; endpoints: string[] }
   | { type: 'mysql'; primary: string; replicas: string[]; password?: string; replicaTimeoutMs?: number };
@@ -115,7 +115,7 @@ const ENV_REFERENCE = /\$\{env:([^}]*)\}/g;
 const COMMON_SOURCE_KEYS = ['name', 'type', 'interval', 'timeout', 'thresholds', 'attributes'];
 const SOURCE_KEYS: Record<FleetSourceType, readonly string[]> = {
   demo: ['nodes', 'leaderRate'],
-  postgres: ['url', 'password', 'tls', 'logicalSlots'],
+  postgres: ['url', 'password', 'tls', 'logicalSlots', 'subscribers'],
   redis: ['url', 'sentinels', 'masterName', 'sentinelPassword', 'username', 'password', 'tls'],
   etcd: ['endpoints', 'tls'],
   mysql: ['primary', 'replicas', 'password', 'tls', 'replicaTimeout'],
@@ -225,8 +225,9 @@ class Checker {
         const url = need('url');
         const password = str('password');
         const logicalSlots = this.boolean(`${path}.logicalSlots`, raw.logicalSlots);
-        if (url === undefined) return undefined;
-        return { type, url, ...(password !== undefined ? { password } : {}), ...(logicalSlots !== undefined ? { logicalSlots } : {}) };
+        const subscribers = list('subscribers');
+        if (url === undefined || (raw.subscribers !== undefined && raw.subscribers !== null && subscribers === undefined)) return undefined;
+        return { type, url, ...(password !== undefined ? { password } : {}), ...(logicalSlots !== undefined ? { logicalSlots } : {}), ...(subscribers !== undefined ? { subscribers } : {}) };
       }
       case 'redis': {
         const url = str('url');

@@ -61,7 +61,13 @@ export async function createSource(spec: SourceSpec, context: SourceContext): Pr
     }
     case 'postgres': {
       const { PostgresSource } = await import('../sources/postgresql.ts');
-      return new PostgresSource({ url: spec.url, password: password(context.env, PASSWORD_VARIABLES.postgres), ...timeout, ...tls });
+      return new PostgresSource({
+        url: spec.url,
+        password: password(context.env, PASSWORD_VARIABLES.postgres),
+        ...(spec.subscribers !== undefined ? { subscribers: spec.subscribers, onReplicaError: context.onReplicaError } : {}),
+        ...timeout,
+        ...tls,
+      });
     }
     case 'redis': {
       const { RedisSource } = await import('../sources/redis.ts');
@@ -99,7 +105,7 @@ export function describeSource(spec: SourceSpec): string {
     case 'demo':
       return `simulated cluster with ${spec.nodes} followers`;
     case 'postgres':
-      return `PostgreSQL primary ${redactUrl(spec.url)}`;
+      return `PostgreSQL primary ${redactUrl(spec.url)}${spec.subscribers !== undefined ? ` with subscribers ${spec.subscribers.map(redactUrl).join(', ')}` : ''}`;
     case 'redis':
       if ('url' in spec) return `Redis master ${redactUrl(spec.url)}`;
       return `Redis master ${spec.masterName} via Sentinel ${spec.sentinels.map(redactUrl).join(', ')}`;

@@ -24,6 +24,7 @@ import type { Position } from '../types.ts';
 import type { ReplicaPosition, ReplicationSource } from './source.ts';
 import { describeTlsError, isClientCertificateAlert, nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from './tls.ts';
 import { LOGICAL_SLOTS_COLUMN, logicalReplicas, type LogicalSlotRow } from './postgresql-logical.ts';
+import { Subscribers, type SubscriberServer } from './postgresql-subscriber.ts';
 
 /** Options of `PostgresSource`. */
 export interface PostgresSourceOptions {
@@ -69,6 +70,21 @@ export interface PostgresSourceOptions {
    * CDC consumers; see `postgresql-logical.ts`). Default true.
    */
   logicalSlots?: boolean;
+  /**
+   * postgres:// URLs of subscriber databases (one host each): every subscription of each is reported as a follower,
+   * node id `host:port/subname`, at the `latest_end_lsn` of `pg_stat_subscription` (see `postgresql-subscriber.ts`).
+   * Password from the URL, else `password`; TLS by the same rules and `tls` option as the publisher (without its
+   * `servername`). Each poll reads them in parallel with the publisher and waits for each at most 1 s (`timeoutMs`
+   * when smaller): one that has not answered, is down, or whose apply worker does not run stays at its last known
+   * position (so it turns stalled).
+   */
+  subscribers?: string[];
+  /**
+   * Called at each poll for each subscriber that could not be read (its redacted URL, the error, never a password).
+   * Without it such a failure only shows in `replicaReadability()` and the subscription turning stalled: a subscriber
+   * never fails the poll.
+   */
+  onReplicaError?: (replica: string, error: Error) => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -215,6 +231,9 @@ export class PostgresSource implements ReplicationSource {
   private seen = new Map<string, Seen>();
   private readonly logicalSlots: boolean;
   private inFlight: Promise<readonly ReplicaPosition[]> | undefined;
+  /** The subscribers to read beside the publisher, and the publisher's position at the last poll. */
+  readonly #subscribers: Subscribers | undefined;
+  #leaderSeq: Position = 0n;
   private closing: Promise<void> | undefined;
 
   /**
@@ -254,6 +273,13 @@ export class PostgresSource implements ReplicationSource {
       throw new TypeError(`PostgresSourceOptions.logicalSlots must be a boolean, got ${typeof options.logicalSlots}`);
     }
     this.logicalSlots = options.logicalSlots ?? true;
+    const { subscribers, onReplicaError } = options;
+    if (onReplicaError !== undefined && typeof onReplicaError !== 'function') throw new TypeError(`PostgresSourceOptions.onReplicaError must be a function, got ${typeof onReplicaError}`);
+    if (subscribers !== undefined) {
+      const servers = subscriberServers(subscribers, tls, password, this.#secrets);
+      const explain = (error: unknown, phase: string, at: string, budgetMs: number) => this.explain(error, phase, at, budgetMs);
+      this.#subscribers = new Subscribers({ servers, timeoutMs, explain, onReplicaError, parseLsn });
+    }
   }
 
   /**
@@ -264,8 +290,21 @@ export class PostgresSource implements ReplicationSource {
    */
   async poll(): Promise<readonly ReplicaPosition[]> {
     if (this.closing !== undefined) throw new Error(`PostgreSQL primary ${this.server}: the source is closed`);
-    this.inFlight ??= this.pollOnce().finally(() => (this.inFlight = undefined));
+    this.inFlight ??= this.pollAll().finally(() => (this.inFlight = undefined));
     return this.inFlight;
+  }
+
+  /** The publisher and, in parallel (each within its deadline), the subscribers. */
+  private async pollAll(): Promise<readonly ReplicaPosition[]> {
+    const subscribers = this.#subscribers;
+    if (subscribers === undefined) return this.pollOnce();
+    const [published] = await Promise.all([this.pollOnce(), subscribers.wait()]);
+    return [...published, ...subscribers.positions(this.#leaderSeq)].sort((x, y) => (x.nodeId < y.nodeId ? -1 : x.nodeId > y.nodeId ? 1 : 0));
+  }
+
+  /** Per subscription node id (with `subscribers`): whether its subscriber was read at the last poll. */
+  replicaReadability(): ReadonlyMap<string, boolean> {
+    return this.#subscribers?.readability() ?? new Map();
   }
 
   private async pollOnce(): Promise<readonly ReplicaPosition[]> {
@@ -368,17 +407,23 @@ export class PostgresSource implements ReplicationSource {
   /** Closes the connection (politely, then by force). Idempotent; `poll()` rejects afterwards. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const client = this.client;
-      this.client = undefined;
-      this.connected = undefined;
-      this.#current = undefined;
-      if (client === undefined) return;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([client.end().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
-      clearTimeout(timer);
-      client.connection.stream.destroy();
+      const subscribers = this.#subscribers?.close();
+      await this.closePublisher();
+      await subscribers;
     })();
     return this.closing;
+  }
+
+  private async closePublisher(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.connected = undefined;
+    this.#current = undefined;
+    if (client === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([client.end().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+    clearTimeout(timer);
+    client.connection.stream.destroy();
   }
 
   /** The kept client when it is to `host`, else a new one to `host` (replacing any other). */
@@ -427,6 +472,7 @@ export class PostgresSource implements ReplicationSource {
     }
     if (row.current_lsn === null) throw new Error('pg_current_wal_lsn() returned NULL');
     const leaderSeq = parseLsn(row.current_lsn);
+    this.#leaderSeq = leaderSeq;
     const ids = nodeIds(row.replicas);
     const seen = new Map<string, Seen>();
     const out: ReplicaPosition[] = [];
@@ -520,8 +566,7 @@ function attributesOf(r: WalSenderRow): Attributes {
  * documented on `PostgresSourceOptions.tls`. Reads the files the URL names.
  * @throws RangeError on a contradiction, a request to skip verification, an unknown sslmode, an unreadable file.
  */
-function resolveTls(params: URLSearchParams, tls: SourceTlsOptions | undefined, envSslMode: string | undefined): SourceTlsOptions | undefined {
-  const opt = 'PostgresSourceOptions.url';
+function resolveTls(params: URLSearchParams, tls: SourceTlsOptions | undefined, envSslMode: string | undefined, opt = 'PostgresSourceOptions.url'): SourceTlsOptions | undefined {
   const wants: ['on' | 'off', string][] = [];
   const sslmode = params.get('sslmode');
   if (sslmode !== null) wants.push([sslModeWants(sslmode, `${opt}: sslmode`), `sslmode=${sslmode}`]);
@@ -677,6 +722,37 @@ function pgHost(url: URL, tls: SourceTlsOptions | undefined, password: string | 
   if (url.password === '' && password !== undefined && password !== '') url.password = encodeURIComponent(password);
   const host = url.searchParams.get('host') ?? safeDecode(url.hostname.replace(/^\[(.*)\]$/, '$1'));
   return { url: url.href, shown, tls: tls === undefined ? undefined : pgTlsOptions(tls, host) };
+}
+
+/**
+ * `PostgresSourceOptions.subscribers`, ready to connect to: one host per URL, TLS resolved per URL (as for the
+ * publisher, with the source's `tls` minus its `servername`). Adds their passwords to `secrets`.
+ * @throws TypeError / RangeError naming `PostgresSourceOptions.subscribers[i]`.
+ */
+function subscriberServers(list: unknown, tls: SourceTlsOptions | undefined, password: string | undefined, secrets: string[]): SubscriberServer[] {
+  if (!Array.isArray(list)) throw new TypeError(`PostgresSourceOptions.subscribers must be an array of postgres:// URLs, got ${typeof list}`);
+  const { servername: _publisherName, ...shared } = tls ?? {};
+  const seen = new Set<string>();
+  return list.map((text: unknown, i) => {
+    const opt = `PostgresSourceOptions.subscribers[${i}]`;
+    if (typeof text !== 'string') throw new TypeError(`${opt} must be a postgres:// URL string, got ${typeof text}`);
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new RangeError(`${opt} must be a postgres:// URL, got a string that does not parse as a URL (not shown: it may hold a password)`);
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new RangeError(`${opt} must be a postgres:// or postgresql:// URL, got "${redact(url)}"`);
+    if (url.hostname === '') throw new RangeError(`${opt} must name the subscriber's host (one host:port), got "${redact(url)}"`);
+    const host = safeDecode(url.hostname.replace(/^\[(.*)\]$/, '$1'));
+    const port = url.port === '' ? DEFAULT_PORT : Number(url.port);
+    if (seen.has(`${host}:${port}`)) throw new RangeError(`${opt}: ${host}:${port} is already listed (a server's subscriptions are read once, from any of its databases)`);
+    seen.add(`${host}:${port}`);
+    secrets.push(...[url.password, safeDecode(url.password)].filter((s) => s !== ''));
+    const effective = resolveTls(url.searchParams, tls === undefined ? undefined : shared, process.env.PGSSLMODE, opt);
+    if (effective?.key !== undefined) secrets.push(effective.key);
+    return { ...pgHost(url, effective, password), host, port };
+  });
 }
 
 /** protocol//host:port/path: no user, password or query. */

@@ -60,6 +60,17 @@ describe('replag arguments', () => {
     assert.throws(() => parseCliArgs(['postgres', '--url', 'postgres://h/db', '--replica-timeout', '250']), /--replica-timeout applies to mysql, not to postgres/);
   });
 
+  it('--subscriber (repeatable) applies to postgres only', () => {
+    const base = ['postgres', '--url', 'postgres://p/db'];
+    assert.deepEqual(parseCliArgs([...base, '--subscriber', 'postgres://s1/db', '--subscriber', ' postgres://s2/db ']).source, {
+      kind: 'postgres',
+      url: 'postgres://p/db',
+      subscribers: ['postgres://s1/db', 'postgres://s2/db'],
+    });
+    assert.throws(() => parseCliArgs([...base, '--subscriber', ' ']), /--subscriber needs a postgres:\/\/ URL/);
+    assert.throws(() => parseCliArgs(['mysql', '--primary', 'mysql://p', '--replica', 'mysql://r', '--subscriber', 'postgres://s/db']), /--subscriber applies to postgres, not to mysql/);
+  });
+
   it('parses each database command with its own flags', () => {
     assert.deepEqual(parseCliArgs(['postgres', '--url', 'postgres://monitor@db1:5432/postgres', '--timeout', '2500']).source, { kind: 'postgres', url: 'postgres://monitor@db1:5432/postgres' });
     assert.equal(parseCliArgs(['postgres', '--url', 'postgres://db1/x', '--timeout', '2500']).timeoutMs, 2500);

@@ -46,7 +46,7 @@ const DEMO = 'sources:\n  - { name: sim, type: demo }\n';
 /** [what, file text, messages expected on stderr (each a path and what is expected)]. */
 const BAD_FILES: [string, string, RegExp[]][] = [
   ['unknown top-level key', `sourcse: []\n`, [/^ {2}sourcse: unknown key; expected one of service, export, defaults, sources$/m, /^ {2}sources: required/m]],
-  ['unknown source key', `sources:\n  - { name: a, type: postgres, url: postgres://h/db, urll: x }\n`, [/^ {2}sources\[0\]\.urll: unknown key for type postgres; expected one of name, type, .*url, password, tls, logicalSlots$/m]],
+  ['unknown source key', `sources:\n  - { name: a, type: postgres, url: postgres://h/db, urll: x }\n`, [/^ {2}sources\[0\]\.urll: unknown key for type postgres; expected one of name, type, .*url, password, tls, logicalSlots, subscribers$/m]],
   ['option of another type', `sources:\n  - { name: a, type: demo, url: postgres://h/db }\n`, [/sources\[0\]\.url: unknown key for type demo/]],
   ['wrong type', `sources:\n  - { name: a, type: demo, nodes: three }\n`, [/sources\[0\]\.nodes: expected an integer from 1 to 10000/]],
   ['list expected', `sources:\n  - { name: a, type: etcd, endpoints: http://h:2379 }\n`, [/sources\[0\]\.endpoints: expected a non-empty list of strings, got a string/]],
@@ -64,6 +64,8 @@ const BAD_FILES: [string, string, RegExp[]][] = [
   ['bad port', `export: { prometheus: { port: 70000 } }\n${DEMO}`, [/export\.prometheus\.port: expected an integer from 1 to 65535/]],
   ['bad protocol', `export: { otlp: { protocol: grpc-web } }\n${DEMO}`, [/export\.otlp\.protocol: expected one of http\/protobuf, http\/json, grpc$/m]],
   ['mysql replicaTimeout without unit', `sources:\n  - { name: a, type: mysql, primary: mysql://p, replicas: [mysql://r], replicaTimeout: 250 }\n`, [/sources\[0\]\.replicaTimeout: expected a duration > 0 such as 500ms, 1s or 2m \(a unit is required\)/]],
+  ['subscribers not a list', `sources:\n  - { name: a, type: postgres, url: postgres://h/db, subscribers: postgres://s/db }\n`, [/sources\[0\]\.subscribers: expected a non-empty list of strings, got a string/]],
+  ['a subscriber the source refuses', `sources:\n  - { name: a, type: postgres, url: postgres://h/db, subscribers: ["postgres://s/db", "mysql://t/db"] }\n`, [/sources\[0\] \(a\): .*PostgresSourceOptions\.subscribers\[1\] must be a postgres:\/\/ or postgresql:\/\/ URL/]],
   ['logicalSlots not a boolean', `sources:\n  - { name: a, type: postgres, url: postgres://h/db, logicalSlots: "no" }\n`, [/sources\[0\]\.logicalSlots: expected true or false, got a string/]],
   ['reserved attribute', `sources:\n  - { name: a, type: demo, attributes: { replication.source: x, ok: [1] } }\n`, [/sources\[0\]\.attributes\.replication\.source: reserved/, /sources\[0\]\.attributes\.ok: expected a string, number or boolean, got a list/]],
   ['warning above critical', `defaults: { thresholds: { critical: 10s } }\nsources:\n  - { name: a, type: demo, thresholds: { warning: 20s } }\n`, [/sources\[0\]\.thresholds: expected warning not above critical/]],
@@ -157,6 +159,7 @@ describe('${env:NAME} substitution', () => {
         '    type: postgres',
         '    url: postgres://monitor@${env:DB_HOST}:5432/postgres',
         '    password: ${env:PGPW}',
+        '    subscribers: ["postgres://monitor:${env:PGPW}@${env:DB_HOST}-sub/postgres"]',
         '    interval: ${env:IVL}',
         '    attributes: { replication.cluster: "${env:CLUSTER}" }',
       ].join('\n'),
@@ -165,7 +168,7 @@ describe('${env:NAME} substitution', () => {
     assert.equal(config.serviceName, 'replag-eu');
     const s = config.sources[0]!;
     assert.equal(s.name, 'orders');
-    assert.deepEqual(s.options, { type: 'postgres', url: 'postgres://monitor@db1:5432/postgres', password: 'pw-${env:SVC}' });
+    assert.deepEqual(s.options, { type: 'postgres', url: 'postgres://monitor@db1:5432/postgres', password: 'pw-${env:SVC}', subscribers: ['postgres://monitor:pw-${env:SVC}@db1-sub/postgres'] });
     assert.equal(s.intervalMs, 250);
     assert.deepEqual(s.attributes, { 'replication.cluster': 'orders' });
   });
@@ -238,7 +241,7 @@ describe('secrets', () => {
         'export: { interval: 200ms }',
         'defaults: { interval: 100ms, timeout: 300ms }',
         'sources:',
-        `  - { name: pg, type: postgres, url: "postgres://monitor:${SECRET}@127.0.0.1:${closed}/postgres", password: "\${env:PLANTED}" }`,
+        `  - { name: pg, type: postgres, url: "postgres://monitor:${SECRET}@127.0.0.1:${closed}/postgres", password: "\${env:PLANTED}", subscribers: ["postgres://monitor:\${env:PLANTED}@127.0.0.1:${closed2}/postgres"] }`,
         `  - { name: cache, type: redis, url: "redis://:${SECRET}@127.0.0.1:${closed}" }`,
         `  - { name: sentinel, type: redis, sentinels: ["redis://:${SECRET}@127.0.0.1:${closed}"], masterName: m, password: "\${env:PLANTED}", sentinelPassword: "\${env:PLANTED}" }`,
         `  - { name: my, type: mysql, primary: "mysql://m:${SECRET}@127.0.0.1:${closed}", replicas: ["mysql://m@127.0.0.1:${closed2}"], password: "\${env:PLANTED}" }`,

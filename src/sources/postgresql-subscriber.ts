@@ -1,0 +1,241 @@
+/**
+ * Subscribers of a PostgreSQL publisher (logical replication), read by `PostgresSource` when it is given their
+ * URLs (`PostgresSourceOptions.subscribers`): each subscription of each subscriber is a follower, its position
+ * the `latest_end_lsn` its apply worker last reported to the publisher (`pg_stat_subscription`), against the
+ * publisher's `pg_current_wal_lsn()` of the same poll.
+ *
+ * Each subscriber is read over its own connection, in parallel with the publisher, and waited for at most
+ * `SUBSCRIBER_WAIT_MS` (a `DeadlineReader`): a hung or stopped subscriber never delays the publisher's figures.
+ * A subscription whose apply worker is not running (disabled, crashed) or whose subscriber cannot be read keeps
+ * being reported at its last known position, so it turns stalled instead of vanishing. @internal
+ */
+import type { ConnectionOptions } from 'node:tls';
+import pg from 'pg';
+import type { Position } from '../types.ts';
+import { DeadlineReader } from './deadline-reader.ts';
+import type { ReplicaPosition } from './source.ts';
+
+/** How long a poll waits for each subscriber, ms (the poll's `timeoutMs` when smaller). */
+export const SUBSCRIBER_WAIT_MS = 1000;
+const CLOSE_GRACE_MS = 250;
+
+/** One subscriber server, ready to connect to. Holds the password (in `url`): kept only in #private fields. */
+export interface SubscriberServer {
+  /** The URL pg gets: with the password, without TLS parameters. */
+  readonly url: string;
+  /** Redacted, for messages: protocol//host:port/path. */
+  readonly shown: string;
+  /** Node TLS options, or undefined for plain TCP. */
+  readonly tls: ConnectionOptions | undefined;
+  /** The host as written in the URL (brackets removed), for node ids and `server.address`. */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** One subscription, as the subscriber query returns it. */
+interface SubscriptionRow {
+  subname: string;
+  slot: string | null;
+  database: string | null;
+  /** The main apply worker's pid; null when it does not run (disabled subscription, worker restarting). */
+  pid: number | null;
+  latest_end_lsn: string | null;
+}
+
+/**
+ * Every subscription of the subscriber's cluster (pg_subscription is shared by its databases), with its main apply
+ * worker's row of `pg_stat_subscription` when one runs (`relid IS NULL`: not a table-sync worker; no `leader_pid`:
+ * not a parallel apply worker of PostgreSQL 16+, read through `to_jsonb` so that older servers accept the query).
+ */
+const SUBSCRIBER_QUERY = `
+SELECT su.subname,
+       su.subslotname AS slot,
+       d.datname AS database,
+       st.pid,
+       st.latest_end_lsn::text AS latest_end_lsn
+  FROM pg_subscription su
+  LEFT JOIN pg_database d ON d.oid = su.subdbid
+  LEFT JOIN pg_stat_subscription st
+         ON st.subid = su.oid AND st.relid IS NULL AND st.pid IS NOT NULL AND (to_jsonb(st) ->> 'leader_pid') IS NULL
+ ORDER BY su.subname`;
+
+/** What `Subscribers` needs from its `PostgresSource`. */
+export interface SubscribersOptions {
+  readonly servers: readonly SubscriberServer[];
+  /** Bound on each read (connect + query), ms. */
+  readonly timeoutMs: number;
+  /** Turns an error into one naming `at` and the fix, without secrets (the source's own explanations). */
+  readonly explain: (error: unknown, phase: string, at: string, budgetMs: number) => Error;
+  readonly onReplicaError: ((replica: string, error: Error) => void) | undefined;
+  readonly parseLsn: (text: string) => bigint;
+}
+
+type Attributes = Readonly<Record<string, string | number | boolean>>;
+
+/** The subscribers of one source: their connections, readers and last known positions. */
+export class Subscribers {
+  readonly #servers: readonly Subscriber[];
+  readonly #readers: readonly DeadlineReader<SubscriptionRow[]>[];
+  readonly #options: SubscribersOptions;
+  readonly #waitMs: number;
+  /** Per node id: the last known position and attributes (kept while the subscription exists or is unreadable). */
+  #known = new Map<string, { followerSeq: Position; attributes: Attributes }>();
+  readonly #readable = new Map<string, boolean>();
+
+  constructor(options: SubscribersOptions) {
+    this.#options = options;
+    this.#servers = options.servers.map((s) => new Subscriber(s, options));
+    this.#readers = options.servers.map(() => new DeadlineReader<SubscriptionRow[]>());
+    this.#waitMs = Math.min(SUBSCRIBER_WAIT_MS, options.timeoutMs);
+  }
+
+  /** Starts a read of every subscriber (unless one is still in flight) and waits for each at most its deadline. Never rejects. */
+  async wait(): Promise<void> {
+    await Promise.all(this.#readers.map((reader, i) => reader.wait(() => this.#servers[i]!.read(), this.#waitMs)));
+  }
+
+  /**
+   * The subscriptions' positions against `leaderSeq`, after `wait()`. An unreadable subscriber goes to
+   * `onReplicaError` (named by its redacted URL) and its subscriptions stay at their last known positions.
+   */
+  positions(leaderSeq: Position): ReplicaPosition[] {
+    const out: ReplicaPosition[] = [];
+    const known = new Map<string, { followerSeq: Position; attributes: Attributes }>();
+    this.#readers.forEach((reader, i) => {
+      const server = this.#servers[i]!;
+      const { value, fresh, error, late } = reader.take();
+      const prefix = `${server.server.host}:${server.server.port}/`;
+      const ok = fresh && error === undefined;
+      let failure: Error | undefined;
+      if (error !== undefined) failure = error;
+      else if (late && !fresh) failure = new Error(`${server.at}: did not answer within ${this.#waitMs} ms; its subscriptions are reported at their last known positions until it answers`);
+      if (failure !== undefined) {
+        try {
+          this.#options.onReplicaError?.(server.server.shown, failure);
+        } catch {
+          // A throwing listener must not hide the other subscribers.
+        }
+      }
+      if (!ok) {
+        // Unreadable now: every subscription known of it stays where it was last seen.
+        for (const [id, seen] of this.#known) {
+          if (!id.startsWith(prefix)) continue;
+          known.set(id, seen);
+          this.#readable.set(id, false);
+          out.push({ nodeId: id, leaderSeq, followerSeq: seen.followerSeq, attributes: seen.attributes });
+        }
+        return;
+      }
+      for (const [id] of this.#readable) if (id.startsWith(prefix)) this.#readable.delete(id);
+      for (const row of value ?? []) {
+        const nodeId = `${prefix}${row.subname}`;
+        const before = this.#known.get(nodeId);
+        const running = row.pid !== null && row.latest_end_lsn !== null;
+        const followerSeq = running ? this.#options.parseLsn(row.latest_end_lsn!) : before?.followerSeq;
+        if (followerSeq === undefined) continue; // never seen running: no position to report yet
+        const attributes: Attributes = {
+          'replication.system': 'postgresql',
+          'server.address': server.server.host,
+          'server.port': server.server.port,
+          'postgresql.subscription': row.subname,
+          ...(row.slot !== null ? { 'postgresql.replication.slot': row.slot } : {}),
+          ...(row.database !== null ? { 'db.namespace': row.database } : {}),
+        };
+        known.set(nodeId, { followerSeq, attributes });
+        this.#readable.set(nodeId, true);
+        out.push({ nodeId, leaderSeq, followerSeq, attributes });
+      }
+    });
+    for (const id of this.#readable.keys()) if (!known.has(id)) this.#readable.delete(id);
+    this.#known = known;
+    return out;
+  }
+
+  /** Per subscription node id: whether its subscriber was read at the last poll. */
+  readability(): ReadonlyMap<string, boolean> {
+    return new Map(this.#readable);
+  }
+
+  /** Closes every subscriber's connection. Idempotent. */
+  async close(): Promise<void> {
+    await Promise.all(this.#servers.map((s) => s.close()));
+  }
+}
+
+/** One subscriber's connection, opened lazily and dropped after a failure. */
+class Subscriber {
+  readonly server: SubscriberServer;
+  readonly at: string;
+  readonly #options: SubscribersOptions;
+  #client: pg.Client | undefined;
+  #connected: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(server: SubscriberServer, options: SubscribersOptions) {
+    this.server = server;
+    this.at = `PostgreSQL subscriber ${server.shown}`;
+    this.#options = options;
+  }
+
+  /** The subscriptions, within `timeoutMs` (connect + query). @throws Error explained, without secrets. */
+  async read(): Promise<SubscriptionRow[]> {
+    const budgetMs = this.#options.timeoutMs;
+    let phase = 'connecting';
+    let timer: NodeJS.Timeout | undefined;
+    const work = (async () => {
+      const client = await this.#connect();
+      phase = 'querying pg_stat_subscription';
+      return (await client.query<SubscriptionRow>(SUBSCRIBER_QUERY)).rows;
+    })();
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${this.at}: no answer within ${budgetMs} ms while ${phase}: the subscriber is stopped, overloaded or unreachable (PostgresSourceOptions.timeoutMs)`)), budgetMs);
+    });
+    try {
+      return await Promise.race([work, deadline]);
+    } catch (error) {
+      work.catch(() => {});
+      this.#discard();
+      if (this.#closed) throw new Error(`${this.at}: the source was closed during the poll`);
+      throw this.#options.explain(error, phase, this.at, budgetMs);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #connect(): Promise<pg.Client> {
+    if (this.#closed) return Promise.reject(new Error(`${this.at}: the source is closed`));
+    if (this.#client !== undefined && this.#connected !== undefined) {
+      const client = this.#client;
+      return this.#connected.then(() => client);
+    }
+    const ssl = this.server.tls === undefined ? false : { ...this.server.tls };
+    const client = new pg.Client({ connectionString: this.server.url, application_name: 'otel-replication-lag', ssl });
+    const lost = () => {
+      if (this.#client === client) this.#discard();
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    this.#client = client;
+    this.#connected = client.connect().then(() => undefined);
+    return this.#connected.then(() => client);
+  }
+
+  #discard(): void {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#connected = undefined;
+    client?.connection.stream.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const client = this.#client;
+    this.#client = undefined;
+    this.#connected = undefined;
+    if (client === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([client.end().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+    clearTimeout(timer);
+    client.connection.stream.destroy();
+  }
+}
