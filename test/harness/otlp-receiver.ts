@@ -229,7 +229,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
 
 async function listen(server: Server): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const port = 30_700 + Math.floor(Math.random() * 2_000);
     const ok = await new Promise<boolean>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(false) : reject(error));
       server.once('error', onError);
@@ -240,7 +240,7 @@ async function listen(server: Server): Promise<number> {
     });
     if (ok) return port;
   }
-  throw new Error('OTLP receiver: no free port on 127.0.0.1 in [20000, 32000) after 50 tries');
+  throw new Error('OTLP receiver: no free port on 127.0.0.1 in [30700, 32700) after 50 tries');
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

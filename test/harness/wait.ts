@@ -23,7 +23,7 @@ export async function waitUntil(what: string, timeoutMs: number, check: () => Pr
 }
 
 /** A port on 127.0.0.1 in [min, max) that was free a moment ago (below 32768 by default). */
-export async function findFreePort(min = 20_000, max = 32_000): Promise<number> {
+export async function findFreePort(min = 30_700, max = 32_700): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = min + Math.floor(Math.random() * (max - min));
     const free = await new Promise<boolean>((resolve) => {

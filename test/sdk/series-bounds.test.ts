@@ -10,7 +10,7 @@ import { startTelemetry, type Telemetry } from '../../src/sdk/index.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { findFreePort } from '../harness/wait.ts';
 
-const PORTS = [21_500, 22_000] as const;
+const PORTS = [20_500, 21_000] as const;
 
 /** The value of the sample of `metric` whose labels include every `labels` pair, or undefined. */
 function sample(text: string, metric: string, labels: Record<string, string>): number | undefined {

@@ -340,7 +340,7 @@ describe('startTelemetry Prometheus endpoint', () => {
 
     let t: Telemetry | undefined;
     for (let attempt = 0; attempt < 20 && t === undefined; attempt++) {
-      const port = 20_000 + Math.floor(Math.random() * 12_000);
+      const port = 30_700 + Math.floor(Math.random() * 2_000);
       try {
         t = await withEnv({}, () => startTelemetry({ prometheus: { port, host: '127.0.0.1' } }));
       } catch (error) {
