@@ -10,6 +10,7 @@ import { stopWithin } from './stop.ts';
 import { createSource, describeSource } from './sources.ts';
 import { formatAlert, renderTable, summary } from './table.ts';
 import { otlpStartupLine } from './otlp-line.ts';
+import { DEFAULT_CONFIG } from '../config.ts';
 
 /** Where `replag` writes: the table and lines to `stdout`, notices and errors to `stderr`. */
 export interface CliIo {
@@ -65,6 +66,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         warningThresholdSeconds: options.warningSeconds,
         criticalThresholdSeconds: options.criticalSeconds,
         stallTimeoutSeconds: options.stallSeconds,
+        // A simulated cluster larger than the default bound on nodes gets room for every follower.
+        ...(options.source.kind === 'demo' && options.source.nodes > DEFAULT_CONFIG.maxNodes ? { maxNodes: options.source.nodes } : {}),
       },
     });
   } catch (error) {

@@ -103,6 +103,13 @@ describe('replag command', () => {
     assert.match(result.stdout, /nodes=4 normal=\d/);
   });
 
+  it('watches a simulated cluster larger than the default maxNodes (every follower, no error)', async () => {
+    const result = await runNode([CLI, 'demo', '--nodes', '3000', '--duration', '1.5', '--interval', '500', '--output', 'plain']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /nodes=3000 /);
+    assert.doesNotMatch(result.stderr, /maxNodes/);
+  });
+
   it('exits 2 naming a bad flag or value, and prints the usage', async () => {
     const start = receiver.requests.length;
     const unknown = await runNode([CLI, '--nodez', '3'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
