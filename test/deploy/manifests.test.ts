@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments, parse } from 'yaml';
+import { parseFleetConfig } from '../../src/cli/config.ts';
 import { REPO_ROOT } from '../helpers/run-node.ts';
 
 type Json = Record<string, any>;
@@ -43,6 +44,12 @@ describe('Kubernetes manifests', () => {
   const container = (pod.containers as Json[]).find((c) => c.name === 'replag') as Json;
   const args = [...(container.args as string[])];
   const config = parse(configMap.data['replag.yaml']) as Json;
+
+  it('carry a configuration file that replag --config accepts', () => {
+    const env = Object.fromEntries(Object.keys(secret.stringData as Json).map((k) => [k, 'x']));
+    const parsed = parseFleetConfig(configMap.data['replag.yaml'] as string, { env });
+    assert.deepEqual(parsed.sources.map((s) => s.name), ['orders-pg', 'cache']);
+  });
 
   it('are well-formed objects of the API versions that serve them', () => {
     for (const m of manifests) {
