@@ -38,16 +38,20 @@ export class DeadlineReader<T> {
       return;
     }
     const startedAt = performance.now();
+    // Set when this poll's deadline timer fired first: the timer and performance.now() may disagree by a
+    // millisecond, so a read the deadline already judged late is never judged on time by the clock.
+    let judgedLate = false;
+    const onTime = () => !judgedLate && performance.now() - startedAt <= deadlineMs;
     const done: Promise<void> = read().then(
       (value) => {
         this.#value = value;
         this.#unread = true;
         this.#error = undefined;
-        if (performance.now() - startedAt <= deadlineMs) this.#suspect = false;
+        if (onTime()) this.#suspect = false;
       },
       (error: unknown) => {
         this.#error = error instanceof Error ? error : new Error(String(error));
-        if (performance.now() - startedAt > deadlineMs) this.#suspect = true;
+        if (!onTime()) this.#suspect = true;
       },
     ).then(() => {
       if (this.#inFlight === done) {
@@ -62,6 +66,7 @@ export class DeadlineReader<T> {
     const result = await Promise.race([done, deadline]);
     clearTimeout(timer);
     if (result === 'late' && this.#inFlight === done) {
+      judgedLate = true;
       this.#overdue = true;
       this.#suspect = true;
     }
