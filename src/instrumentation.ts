@@ -302,7 +302,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     } catch (error) {
       diag.error(`${PACKAGE_NAME}: collection failed`, error);
     }
-    for (const source of this._sources) this._observeSource(result, instruments.sourceUp, source, instruments.replicaReadable);
+    for (const source of this._sources) this._observeSource(result, instruments, source);
   };
 
   /** One warning when the live nodes stop fitting in the cardinality limit, one note when they fit again. */
@@ -326,7 +326,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
    * One source's `replication.source.up` point, and a `replication.replica.readable` point per replica when the source
    * reports them. Never throws (a broken poller is reported through diag).
    */
-  private _observeSource(result: BatchObservableResult, gauge: ObservableGauge, source: ObservedSource, readableGauge: ObservableGauge): void {
+  private _observeSource(result: BatchObservableResult, instruments: Instruments, source: ObservedSource): void {
     try {
       const health = source.poller.health();
       if (health.up === undefined) return;
@@ -334,9 +334,9 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         source.name = health.source;
         source.attributes = { ...source.extra, [semconv.ATTR_REPLICATION_SOURCE]: health.source };
       }
-      result.observe(gauge, health.up ? 1 : 0, source.attributes);
+      result.observe(instruments.sourceUp, health.up ? 1 : 0, source.attributes);
       for (const [id, readable] of health.replicasReadable ?? []) {
-        result.observe(readableGauge, readable ? 1 : 0, { ...source.attributes, [semconv.ATTR_REPLICATION_NODE_ID]: id });
+        result.observe(instruments.replicaReadable, readable ? 1 : 0, { ...source.attributes, [semconv.ATTR_REPLICATION_NODE_ID]: id });
       }
     } catch (error) {
       diag.error(`${PACKAGE_NAME}: reading a source's health failed`, error);

@@ -83,7 +83,8 @@ export class NodeState {
       if (lagEntries > 0 && !this.withinHistory(follower)) {
         // No estimate of our own: the leader passed this position before the oldest sample we hold.
         delayEstimated = false;
-        const bound = this.oldestTime() === undefined ? 0 : (now - this.oldestTime()!) / 1000;
+        const oldest = this.oldestTime();
+        const bound = oldest === undefined ? 0 : (now - oldest) / 1000;
         if (reportedDelaySeconds !== undefined) lagSeconds = Math.max(reportedDelaySeconds, bound);
         else if (!(lagSeconds >= bound)) lagSeconds = bound;
       }
@@ -91,8 +92,8 @@ export class NodeState {
     const recent = this.recent;
     this.coarse.advance(now); // reads the previous observation from `recent`: before the push
     recent.push(now, leader, follower, lagSeconds);
-    this.forecast.observe(now, leader, follower, lagSeconds, delayEstimated);
     const model = this.forecast;
+    model.observe(now, leader, follower, lagSeconds, delayEstimated);
     model.figures(lagEntries, lagSeconds, config.predictionHorizonSeconds, config.criticalThresholdSeconds, this.retentionMs / 1000);
     this.lastLeader = leader;
     this.lastFollower = follower;

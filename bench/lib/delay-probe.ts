@@ -11,6 +11,7 @@ import { estimateDelaySeconds } from '../../src/estimate.ts';
 import { SampleRing, type SampleSeries } from '../../src/history.ts';
 import { RECENT_SAMPLES } from '../../src/node-state.ts';
 import { prng } from './stats.ts';
+import { firstReached, GRID_SECONDS } from './grid.ts';
 
 /** What node state needs of the retention-spanning history. */
 export interface RetentionHistory extends SampleSeries {
@@ -31,7 +32,7 @@ export const PATTERN_DESCRIPTIONS: Record<LeaderPattern, string> = {
   'stalled-leader': 'leader at 800 entries/s, stalling for 2–300 s every 30–400 s',
 };
 
-const DT = 0.01; // grid, seconds
+const DT = GRID_SECONDS;
 
 /** Rate segments [start s, rate] covering `duration`. */
 function schedule(pattern: LeaderPattern, duration: number, seed: number): [number, number][] {
@@ -68,21 +69,6 @@ function simulateLeader(pattern: LeaderPattern, duration: number, seed: number):
     leader[k] = leader[k - 1]! + segments[s]![1] * DT;
   }
   return leader;
-}
-
-/** First time (s) the leader reached `position`, interpolated on the grid (the leader is at or past it at k0). */
-function firstReached(leader: Float64Array, position: number, k0: number): number {
-  let lo = 0;
-  let hi = k0;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (leader[mid]! >= position) hi = mid;
-    else lo = mid + 1;
-  }
-  if (lo === 0) return 0;
-  const l0 = leader[lo - 1]!;
-  const l1 = leader[lo]!;
-  return (lo - 1 + (position - l0) / (l1 - l0)) * DT;
 }
 
 export interface ProbeOptions {

@@ -13,8 +13,9 @@ import { OriginalReplicationLagMonitor } from '../baseline/original-monitor.ts';
 import { max, median, prng, quantile, round } from '../lib/stats.ts';
 import { row, type Row, type WorkloadOptions, type WorkloadResult } from '../lib/types.ts';
 import { delayBandRows } from './delay-bands.ts';
+import { firstReached, GRID_SECONDS } from '../lib/grid.ts';
 
-const DT = 0.01; // simulation grid, seconds
+const DT = GRID_SECONDS;
 
 interface Scenario {
   name: string;
@@ -105,21 +106,6 @@ function simulate(s: Scenario, duration: number): { leader: Float64Array; follow
     follower[k] = Math.max(previous, next);
   }
   return { leader, follower };
-}
-
-/** First time (s) the continuous leader reached `position`, interpolated on the grid; k0 bounds the search. */
-function firstReached(leader: Float64Array, position: number, k0: number): number {
-  let lo = 0;
-  let hi = k0; // leader[k0] >= position is known
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (leader[mid]! >= position) hi = mid;
-    else lo = mid + 1;
-  }
-  if (lo === 0) return 0;
-  const l0 = leader[lo - 1]!;
-  const l1 = leader[lo]!;
-  return (lo - 1 + (position - l0) / (l1 - l0)) * DT;
 }
 
 interface ErrorStats {

@@ -23,8 +23,9 @@ import { LeastSquaresForecast } from '../baseline/least-squares-forecast.ts';
 import { OriginalReplicationLagMonitor } from '../baseline/original-monitor.ts';
 import { median, prng, quantile, round } from '../lib/stats.ts';
 import { row, type Row, type WorkloadOptions, type WorkloadResult } from '../lib/types.ts';
+import { firstReached, GRID_SECONDS } from '../lib/grid.ts';
 
-const DT = 0.01; // simulation grid, seconds
+const DT = GRID_SECONDS;
 const HORIZON = 60; // seconds: the package default
 const WARM_UP = 60; // seconds before forecasts are scored
 
@@ -121,21 +122,6 @@ function simulate(s: Scenario, duration: number, seed: number): { leader: Float6
     follower[k] = Math.max(previous, next);
   }
   return { leader, follower };
-}
-
-/** First time (s) the continuous leader reached `position`, interpolated on the grid; k0 bounds the search. */
-function firstReached(leader: Float64Array, position: number, k0: number): number {
-  let lo = 0;
-  let hi = k0;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (leader[mid]! >= position) hi = mid;
-    else lo = mid + 1;
-  }
-  if (lo === 0) return 0;
-  const l0 = leader[lo - 1]!;
-  const l1 = leader[lo]!;
-  return (lo - 1 + (position - l0) / (l1 - l0)) * DT;
 }
 
 /** True delay at grid index k: how long the follower's oldest unapplied entry has existed on the leader. */

@@ -13,7 +13,8 @@ import { SourceSetupError, SourceSupervisor } from './supervisor.ts';
 import { otlpStartupLine } from './otlp-line.ts';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, shutdownTimeout } from './args.ts';
 import { installDiagOutput } from './diag-logger.ts';
-import { stopWithin } from './stop.ts';
+import { stopWithin, untilStopped } from './stop.ts';
+import { FailureLog } from './failure-log.ts';
 
 export const FLEET_USAGE = `Usage: replag --config FILE [--output MODE] [--duration S] [--shutdown-timeout T]
        REPLAG_CONFIG=FILE replag
@@ -107,7 +108,13 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
 
   installDiagOutput(io.stderr);
   const mode = args.output === 'auto' ? (io.stdout.isTTY ? 'table' : 'plain') : args.output;
-  const failures = new Map<string, string>();
+  /** Each source's failure lines (`[name] poll failed: …`, `[name] replica … succeeded again`). */
+  const failures = new Map<string, FailureLog>();
+  const failureLog = (name: string): FailureLog => {
+    let log = failures.get(name);
+    if (log === undefined) failures.set(name, (log = new FailureLog(io.stderr, `[${name}] `)));
+    return log;
+  };
   const alerts: string[] = [];
   let supervisor: SourceSupervisor | undefined;
   let lastDraw = 0;
@@ -133,13 +140,13 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
     meterProvider: telemetry.meterProvider,
     loggerProvider: telemetry.loggerProvider,
     trackMonitor: (name, monitor) => telemetry.addMonitor(name, monitor),
-    createSource: (c) => createConfiguredSource(c, { onReplicaError: (replica, error) => report(c.name, `replica ${replica}`, error) }),
+    createSource: (c) => createConfiguredSource(c, { onReplicaError: (replica, error) => failureLog(c.name).report(`replica ${replica}`, error) }),
     onPollError: (name, error) => {
-      report(name, 'poll', error);
+      failureLog(name).report('poll', error);
       polled(name);
     },
     onPoll: (name) => {
-      if (failures.delete(`${name}\0poll`)) io.stderr.write(`replag: [${name}] poll succeeded again\n`);
+      failureLog(name).settle();
       polled(name);
     },
     onAlert: (name, alert) => {
@@ -163,13 +170,6 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
       const s = supervisor?.sources().find((x) => x.config.name === name);
       if (s !== undefined) io.stdout.write(`${new Date().toISOString()} ${sourceLine(s)}\n`);
     } else draw();
-  }
-  /** Prints a failure when it starts or its message changes, not at every interval. */
-  function report(name: string, what: string, error: Error): void {
-    const key = `${name}\0${what}`;
-    if (failures.get(key) === error.message) return;
-    failures.set(key, error.message);
-    io.stderr.write(`replag: [${name}] ${what} failed: ${error.message}\n`);
   }
 
   try {
@@ -197,7 +197,7 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
         ...summary.stopped.map((n) => `stopped ${n}`),
         ...summary.restarted.map((n) => `restarted ${n}`),
       ];
-      for (const n of [...summary.stopped, ...summary.restarted]) for (const key of [...failures.keys()]) if (key.startsWith(`${n}\0`)) failures.delete(key);
+      for (const n of [...summary.stopped, ...summary.restarted]) failures.delete(n);
       io.stderr.write(`replag: reloaded ${args.file}: ${changes.length > 0 ? changes.join(', ') : 'no source changed'}\n`);
       if (JSON.stringify([next.serviceName, next.prometheus, next.otlp, next.exportIntervalMs]) !== JSON.stringify([running.serviceName, running.prometheus, running.otlp, running.exportIntervalMs])) {
         io.stderr.write('replag: service and export settings changed: they take effect at the next start\n');
@@ -217,18 +217,7 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
   process.on('SIGHUP', onHangup);
   if (hungUpEarly()) onHangup();
 
-  const exitCode = await new Promise<number>((resolve) => {
-    const finish = (code: number) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      if (timer !== undefined) clearTimeout(timer);
-      resolve(code);
-    };
-    const onSignal = () => finish(0);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    const timer = args.durationSeconds > 0 ? setTimeout(() => finish(0), args.durationSeconds * 1000) : undefined;
-  });
+  const exitCode = await untilStopped(args.durationSeconds);
   process.off('SIGHUP', onHangup);
   await reloading;
   const last = built.sources();

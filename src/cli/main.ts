@@ -6,7 +6,8 @@ import { PACKAGE_VERSION } from '../version.ts';
 import { parseCliArgs, USAGE, type CliOptions } from './args.ts';
 import { wantsConfig } from './fleet-dispatch.ts';
 import { installDiagOutput } from './diag-logger.ts';
-import { stopWithin } from './stop.ts';
+import { stopWithin, untilStopped } from './stop.ts';
+import { FailureLog } from './failure-log.ts';
 import { createSource, describeSource } from './sources.ts';
 import { formatAlert, renderTable, summary } from './table.ts';
 import { otlpStartupLine } from './otlp-line.ts';
@@ -100,50 +101,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   });
   telemetry.instrumentation.observeSource(poller);
 
-  const exitCode = await new Promise<number>((resolve) => {
-    const finish = (code: number) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      if (timer !== undefined) clearTimeout(timer);
-      resolve(code);
-    };
-    const onSignal = () => finish(0);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    const timer = options.durationSeconds > 0 ? setTimeout(() => finish(0), options.durationSeconds * 1000) : undefined;
-  });
+  const exitCode = await untilStopped(options.durationSeconds);
   await stopWithin({ timeoutMs: options.shutdownTimeoutMs, poller, source, telemetry, stderr: io.stderr });
   io.stderr.write(`replag: stopped; ${summary(monitor.getStats())}\n`);
   return exitCode;
 }
 
-/**
- * Prints failures without repeating them every interval: a failure is printed when it starts or its message
- * changes, and once more when a successful poll no longer reports it.
- */
-class FailureLog {
-  private readonly last = new Map<string, string>();
-  private readonly current = new Set<string>();
-  private readonly out: NodeJS.WritableStream;
-
-  constructor(out: NodeJS.WritableStream) {
-    this.out = out;
-  }
-
-  report(what: string, error: Error): void {
-    this.current.add(what);
-    if (this.last.get(what) === error.message) return;
-    this.last.set(what, error.message);
-    this.out.write(`replag: ${what} failed: ${error.message}\n`);
-  }
-
-  /** After a successful poll: what was not reported since the previous one is over. */
-  settle(): void {
-    for (const what of [...this.last.keys()]) {
-      if (this.current.has(what)) continue;
-      this.last.delete(what);
-      this.out.write(`replag: ${what} succeeded again\n`);
-    }
-    this.current.clear();
-  }
-}

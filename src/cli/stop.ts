@@ -15,11 +15,27 @@ export interface StopOptions {
   stderr: NodeJS.WritableStream;
 }
 
+/** Resolves with exit status 0 at the first SIGINT/SIGTERM, or after `durationSeconds` when > 0. */
+export function untilStopped(durationSeconds: number): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const finish = (code: number) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (timer !== undefined) clearTimeout(timer);
+      resolve(code);
+    };
+    const onSignal = () => finish(0);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const timer = durationSeconds > 0 ? setTimeout(() => finish(0), durationSeconds * 1000) : undefined;
+  });
+}
+
 /** Time the telemetry shutdown may take past its bound to answer what it aborted (see bounded-shutdown.ts). */
 const SHUTDOWN_GRACE_MS = 300;
 
 /** Resolves when `p` settles or after `ms`, whichever comes first; the timer is cleared. */
-async function within(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+export async function within(p: Promise<unknown> | undefined, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([Promise.resolve(p).catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);
   clearTimeout(timer);

@@ -13,6 +13,7 @@ import { startPoller, type Poller } from '../sources/poller.ts';
 import type { ReplicaPosition, ReplicationSource } from '../sources/source.ts';
 import type { LagAlert } from '../types.ts';
 import type { FleetSourceConfig } from './config.ts';
+import { within } from './stop.ts';
 
 type LoggerProvider = Parameters<ReplicationLagInstrumentation['setLoggerProvider']>[0];
 
@@ -212,14 +213,7 @@ export class SourceSupervisor {
   }
 
   private async closeSource(source: ReplicationSource): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.resolve()
-        .then(() => source.close?.())
-        .catch(() => undefined),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.closeTimeoutMs ?? 2000))),
-    ]);
-    clearTimeout(timer);
+    await within(Promise.resolve().then(() => source.close?.()), this.options.closeTimeoutMs ?? 2000);
   }
 }
 

@@ -5,22 +5,23 @@ export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function read(env: Env, name: string): string | undefined {
+/** A variable's trimmed value; undefined when unset or blank. */
+export function readEnv(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
 }
 
 /** The OTLP protocol for a signal: per-signal variable, then the general one, then the spec's default. */
 export function otlpProtocol(env: Env, signal: 'METRICS' | 'LOGS', explicit?: string): OtlpProtocol {
-  const source = explicit !== undefined ? 'otlp.protocol' : read(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) !== undefined ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL` : 'OTEL_EXPORTER_OTLP_PROTOCOL';
-  const value = explicit ?? read(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ?? read(env, 'OTEL_EXPORTER_OTLP_PROTOCOL') ?? 'http/protobuf';
+  const source = explicit !== undefined ? 'otlp.protocol' : readEnv(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) !== undefined ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL` : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const value = explicit ?? readEnv(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ?? readEnv(env, 'OTEL_EXPORTER_OTLP_PROTOCOL') ?? 'http/protobuf';
   if (value === 'http/protobuf' || value === 'http/json' || value === 'grpc') return value;
   throw new RangeError(`${source} must be http/protobuf, http/json or grpc, got ${JSON.stringify(value)}`);
 }
 
 /** Whether any OTLP endpoint is configured for the signal in the environment. */
 export function otlpEndpointConfigured(env: Env, signal: 'METRICS' | 'LOGS'): boolean {
-  return read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined || read(env, `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`) !== undefined;
+  return readEnv(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined || readEnv(env, `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`) !== undefined;
 }
 
 /** The export interval: explicit option, then OTEL_METRIC_EXPORT_INTERVAL, then 60000 ms (the spec's default). */
@@ -29,7 +30,7 @@ export function metricExportInterval(env: Env, explicit?: number): number {
     if (!Number.isFinite(explicit) || explicit <= 0) throw new RangeError(`metricExportIntervalMillis must be a number > 0, got ${explicit}`);
     return explicit;
   }
-  const raw = read(env, 'OTEL_METRIC_EXPORT_INTERVAL');
+  const raw = readEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL');
   if (raw === undefined) return 60_000;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) throw new RangeError(`OTEL_METRIC_EXPORT_INTERVAL must be a number of milliseconds > 0, got ${JSON.stringify(raw)}`);

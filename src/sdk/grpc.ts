@@ -5,6 +5,7 @@
  */
 import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { readEnv } from './env.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 type Signal = 'METRICS' | 'LOGS';
@@ -22,11 +23,6 @@ export interface GrpcExporterOptions {
   timeoutMillis?: number | undefined;
 }
 
-function read(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
 /**
  * The gRPC endpoint of a signal: the explicit one, else OTEL_EXPORTER_OTLP_<signal>_ENDPOINT, else
  * OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4317. Unlike OTLP/HTTP nothing is appended: gRPC names the
@@ -35,7 +31,7 @@ function read(env: Env, name: string): string | undefined {
 export function grpcEndpoint(env: Env, signal: Signal, explicit?: string): string {
   if (explicit !== undefined) return explicit;
   for (const name of [`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`, 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
-    const value = read(env, name);
+    const value = readEnv(env, name);
     if (value === undefined) continue;
     // The gRPC exporter would otherwise warn and guess: http(s)://host:port, host:port or unix: only.
     const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
@@ -57,7 +53,7 @@ export function grpcTransport(env: Env, signal: Signal, endpoint: string): 'plai
   const trimmed = endpoint.trim();
   if (/^http:\/\//i.test(trimmed)) return 'plaintext';
   if (/^https:\/\//i.test(trimmed)) return 'tls';
-  const insecure = read(env, `OTEL_EXPORTER_OTLP_${signal}_INSECURE`) ?? read(env, 'OTEL_EXPORTER_OTLP_INSECURE');
+  const insecure = readEnv(env, `OTEL_EXPORTER_OTLP_${signal}_INSECURE`) ?? readEnv(env, 'OTEL_EXPORTER_OTLP_INSECURE');
   return insecure?.toLowerCase() === 'true' ? 'plaintext' : 'tls';
 }
 

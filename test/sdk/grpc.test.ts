@@ -13,46 +13,10 @@ import { startOtlpGrpcReceiver, type OtlpGrpcReceiver } from '../harness/otlp-gr
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedLogRecord, type ReceivedPoint } from '../harness/otlp-receiver.ts';
 import { makeTestCertificates, type TestCertificates } from '../harness/tls.ts';
 import { REPO_ROOT, runNode } from '../helpers/run-node.ts';
+import { withOtelEnv } from '../helpers/otel-env.ts';
 
 const PORTS = [20_000, 20_500] as const;
 const GAUGES = ['replication.lag', 'replication.delay', 'replication.delay.predicted', 'replication.apply.rate', 'replication.severity'];
-
-/** Every variable these tests set; all are cleared around each use so the host's OTEL_* cannot leak in. */
-const OTEL_ENV = [
-  'OTEL_SERVICE_NAME',
-  'OTEL_EXPORTER_OTLP_ENDPOINT',
-  'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
-  'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT',
-  'OTEL_EXPORTER_OTLP_HEADERS',
-  'OTEL_EXPORTER_OTLP_METRICS_HEADERS',
-  'OTEL_EXPORTER_OTLP_LOGS_HEADERS',
-  'OTEL_EXPORTER_OTLP_PROTOCOL',
-  'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL',
-  'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL',
-  'OTEL_EXPORTER_OTLP_INSECURE',
-  'OTEL_EXPORTER_OTLP_METRICS_INSECURE',
-  'OTEL_EXPORTER_OTLP_LOGS_INSECURE',
-  'OTEL_EXPORTER_OTLP_CERTIFICATE',
-  'OTEL_EXPORTER_OTLP_TIMEOUT',
-  'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT',
-  'OTEL_EXPORTER_OTLP_LOGS_TIMEOUT',
-  'OTEL_METRIC_EXPORT_INTERVAL',
-];
-
-/** Runs `fn` with exactly these OTEL_* variables set (all others of the list unset), restoring afterwards. */
-async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const saved = new Map(OTEL_ENV.map((k) => [k, process.env[k]]));
-  for (const k of OTEL_ENV) delete process.env[k];
-  Object.assign(process.env, vars);
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
 
 /** Two nodes, one of them past the warning threshold (an alert event), then a flush. */
 async function feed(t: Telemetry, prefix: string): Promise<void> {
@@ -131,7 +95,7 @@ describe('startTelemetry over OTLP/gRPC', () => {
 
   it('OTEL_EXPORTER_OTLP_PROTOCOL=grpc: gauges with node ids and the alert event arrive decoded, headers as metadata, nothing appended to the endpoint', async () => {
     const start = grpc.requests.length;
-    await withEnv(
+    await withOtelEnv(
       { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: grpc.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=s3cr3t-token', OTEL_SERVICE_NAME: 'grpc-env' },
       async () => {
         telemetry = await startTelemetry({ metricExportIntervalMillis: 60_000 });
@@ -152,7 +116,7 @@ describe('startTelemetry over OTLP/gRPC', () => {
 
   it("startTelemetry({ otlp: { protocol: 'grpc' } }): the same, with headers and timeout from the option", async () => {
     const start = grpc.requests.length;
-    await withEnv({}, async () => {
+    await withOtelEnv({}, async () => {
       telemetry = await startTelemetry({
         serviceName: 'grpc-option',
         otlp: { endpoint: grpc.url, protocol: 'grpc', headers: { authorization: 'Bearer tok-4711' }, timeoutMillis: 1500 },
@@ -177,7 +141,7 @@ describe('startTelemetry over OTLP/gRPC', () => {
       [{}, 5000, 10_000],
     ] as const) {
       const start = grpc.requests.length;
-      await withEnv({ ...env, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: grpc.url }, async () => {
+      await withOtelEnv({ ...env, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: grpc.url }, async () => {
         telemetry = await startTelemetry({ metricExportIntervalMillis: 60_000 });
       });
       await feed(telemetry!, 'deadline');
@@ -195,7 +159,7 @@ describe('startTelemetry over OTLP/gRPC', () => {
   it('per signal: gRPC metrics and OTLP/HTTP logs, each to its own endpoint, and Telemetry.otlp says so', async () => {
     const grpcStart = grpc.requests.length;
     const httpStart = http.requests.length;
-    await withEnv(
+    await withOtelEnv(
       {
         OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'grpc',
         OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: grpc.url,
@@ -217,7 +181,7 @@ describe('startTelemetry over OTLP/gRPC', () => {
     const grpcStart2 = grpc.requests.length;
     const httpStart2 = http.requests.length;
     await telemetry!.shutdown();
-    await withEnv(
+    await withOtelEnv(
       { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: grpc.url, OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `${http.url}/v1/logs` },
       async () => {
         telemetry = await startTelemetry({ metricExportIntervalMillis: 60_000 });
@@ -234,7 +198,7 @@ describe('startTelemetry over OTLP/gRPC', () => {
   it('a per-signal gRPC endpoint is used as-is; the shown URL drops credentials and the path gRPC ignores', async () => {
     const start = grpc.requests.length;
     const withCredentials = grpc.url.replace('://', '://user:pa55word@');
-    await withEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${withCredentials}/ignored?api_key=k`, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: grpc.url }, async () => {
+    await withOtelEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${withCredentials}/ignored?api_key=k`, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: grpc.url }, async () => {
       telemetry = await startTelemetry({ metricExportIntervalMillis: 60_000 });
     });
     assert.deepEqual(telemetry!.otlp, { metricsProtocol: 'grpc', metricsUrl: grpc.url, logsProtocol: 'grpc', logsUrl: grpc.url });
@@ -250,7 +214,7 @@ describe('startTelemetry over OTLP/gRPC', () => {
     it(`without a scheme, ${what} means plaintext`, async () => {
       const start = grpc.requests.length;
       // The exporter reads the transport settings at its first export: the variables stay set until then.
-      await withEnv({ ...insecure, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: `127.0.0.1:${grpc.port}` }, async () => {
+      await withOtelEnv({ ...insecure, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: `127.0.0.1:${grpc.port}` }, async () => {
         telemetry = await startTelemetry({ metricExportIntervalMillis: 60_000 });
         await feed(telemetry, 'insecure');
       });
@@ -262,14 +226,14 @@ describe('startTelemetry over OTLP/gRPC', () => {
 
   it('the default endpoint is http://localhost:4317, nothing appended', async () => {
     // Only the logs endpoint is set: metrics fall back to the spec's default (nothing listens there; never exported).
-    await withEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: grpc.url }, async () => {
+    await withOtelEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: grpc.url }, async () => {
       telemetry = await startTelemetry({ metricExportIntervalMillis: 600_000 });
     });
     assert.deepEqual(telemetry!.otlp, { metricsProtocol: 'grpc', metricsUrl: 'http://localhost:4317', logsProtocol: 'grpc', logsUrl: grpc.url });
   });
 
   it('refuses a bad protocol or metadata key with a clear error, naming the setting, echoing no secret', async () => {
-    await withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: grpc.url, OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'grcp' }, async () => {
+    await withOtelEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: grpc.url, OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'grcp' }, async () => {
       await assert.rejects(startTelemetry(), (e: Error) => e instanceof RangeError && /OTEL_EXPORTER_OTLP_LOGS_PROTOCOL must be http\/protobuf, http\/json or grpc, got "grcp"/.test(e.message));
     });
     await assert.rejects(
@@ -277,7 +241,7 @@ describe('startTelemetry over OTLP/gRPC', () => {
       (e: Error) => e instanceof RangeError && /otlp\.protocol must be http\/protobuf, http\/json or grpc, got "gRPC"/.test(e.message),
     );
     await assert.rejects(startTelemetry({ otlp: { endpoint: 'grpc://collector:4317', protocol: 'grpc' } }), /otlp\.endpoint must be an http\(s\) URL/);
-    await withEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'grpc://admin:hunter2@collector:4317' }, async () => {
+    await withOtelEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'grpc://admin:hunter2@collector:4317' }, async () => {
       await assert.rejects(startTelemetry(), (e: Error) => {
         assert.ok(e instanceof RangeError);
         assert.match(e.message, /OTEL_EXPORTER_OTLP_METRICS_ENDPOINT must be http:\/\/host:port, https:\/\/host:port or host:port for OTLP\/gRPC, got a grpc:\/\/ URL/);
@@ -319,7 +283,7 @@ describe('startTelemetry over OTLP/gRPC with TLS', () => {
     it(`${what}: TLS, verified with OTEL_EXPORTER_OTLP_CERTIFICATE`, async () => {
       const start = grpc.requests.length;
       // The exporter reads the certificate at its first export: the variables stay set until then.
-      await withEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint(), OTEL_EXPORTER_OTLP_CERTIFICATE: certs.ca.certFile }, async () => {
+      await withOtelEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint(), OTEL_EXPORTER_OTLP_CERTIFICATE: certs.ca.certFile }, async () => {
         telemetry = await startTelemetry({ metricExportIntervalMillis: 60_000 });
         await feed(telemetry, 'tls');
       });

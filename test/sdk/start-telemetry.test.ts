@@ -9,6 +9,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { startTelemetry, type Telemetry } from '../../src/sdk/index.ts';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../../src/version.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedPoint } from '../harness/otlp-receiver.ts';
+import { withOtelEnv } from '../helpers/otel-env.ts';
 
 const GAUGES = [
   ['replication.lag', '{entry}'],
@@ -17,34 +18,6 @@ const GAUGES = [
   ['replication.apply.rate', '{entry}/s'],
   ['replication.severity', '1'],
 ] as const;
-
-const OTEL_ENV = [
-  'OTEL_SERVICE_NAME',
-  'OTEL_RESOURCE_ATTRIBUTES',
-  'OTEL_EXPORTER_OTLP_ENDPOINT',
-  'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
-  'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT',
-  'OTEL_EXPORTER_OTLP_HEADERS',
-  'OTEL_EXPORTER_OTLP_PROTOCOL',
-  'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL',
-  'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL',
-  'OTEL_METRIC_EXPORT_INTERVAL',
-];
-
-/** Runs `fn` with exactly these OTEL_* variables set (all others of the list unset), restoring afterwards. */
-async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const saved = new Map(OTEL_ENV.map((k) => [k, process.env[k]]));
-  for (const k of OTEL_ENV) delete process.env[k];
-  Object.assign(process.env, vars);
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
 
 /** A clock the test moves, so prediction and stall behaviour do not depend on wall time. */
 function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
@@ -72,7 +45,7 @@ describe('startTelemetry over OTLP/HTTP', () => {
     it(`${protocol}: exports the five gauges and the alert counter with units, attributes, scope and resource`, async () => {
       const start = receiver.requests.length;
       const clock = fakeClock();
-      await withEnv({ OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=staging,team=storage' }, async () => {
+      await withOtelEnv({ OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=staging,team=storage' }, async () => {
         telemetry = await startTelemetry({
           serviceName: `lag-${encoding}`,
           otlp: { endpoint: receiver.url, protocol },
@@ -243,7 +216,7 @@ describe('startTelemetry over OTLP/HTTP', () => {
 
   it('reads endpoint, protocol, headers, service name, resource attributes and interval from the standard environment', async () => {
     const start = receiver.requests.length;
-    await withEnv(
+    await withOtelEnv(
       {
         OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${receiver.url}/v1/metrics`,
         OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `${receiver.url}/v1/logs`,
@@ -276,7 +249,7 @@ describe('startTelemetry over OTLP/HTTP', () => {
 
   it('explicit options win over the environment', async () => {
     const start = receiver.requests.length;
-    await withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'env-name' }, async () => {
+    await withOtelEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'env-name' }, async () => {
       telemetry = await startTelemetry({ serviceName: 'explicit', otlp: { endpoint: receiver.url, protocol: 'http/protobuf' }, metricExportIntervalMillis: 60_000 });
     });
     telemetry!.monitor.updateLag('x', 2, 1);
@@ -288,7 +261,7 @@ describe('startTelemetry over OTLP/HTTP', () => {
 
   it('without any endpoint it runs locally: no OTLP, the monitor still works', async () => {
     const start = receiver.requests.length;
-    await withEnv({}, async () => {
+    await withOtelEnv({}, async () => {
       telemetry = await startTelemetry({ metricExportIntervalMillis: 50 });
     });
     assert.equal(telemetry!.otlp, undefined);
@@ -309,10 +282,10 @@ describe('startTelemetry over OTLP/HTTP', () => {
   });
 
   it('refuses what it cannot do, naming the setting, and never echoes credentials', async () => {
-    await withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' }, async () => {
+    await withOtelEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' }, async () => {
       await assert.rejects(startTelemetry(), (e: Error) => e instanceof RangeError && /OTEL_EXPORTER_OTLP_PROTOCOL must be/.test(e.message));
     });
-    await withEnv({ OTEL_METRIC_EXPORT_INTERVAL: 'soon' }, async () => {
+    await withOtelEnv({ OTEL_METRIC_EXPORT_INTERVAL: 'soon' }, async () => {
       await assert.rejects(startTelemetry(), (e: Error) => e instanceof RangeError && /OTEL_METRIC_EXPORT_INTERVAL/.test(e.message));
     });
     await assert.rejects(startTelemetry({ otlp: { endpoint: 'ftp://admin:hunter2@collector:21/x?token=abc' } }), (e: Error) => {
@@ -334,7 +307,7 @@ describe('startTelemetry over OTLP/HTTP', () => {
 
 describe('startTelemetry Prometheus endpoint', () => {
   it('is off by default and serves the lag with standard Prometheus names when enabled', async () => {
-    const off = await withEnv({}, () => startTelemetry());
+    const off = await withOtelEnv({}, () => startTelemetry());
     assert.equal(off.prometheusUrl, undefined);
     await off.shutdown();
 
@@ -342,7 +315,7 @@ describe('startTelemetry Prometheus endpoint', () => {
     for (let attempt = 0; attempt < 20 && t === undefined; attempt++) {
       const port = 30_700 + Math.floor(Math.random() * 2_000);
       try {
-        t = await withEnv({}, () => startTelemetry({ prometheus: { port, host: '127.0.0.1' } }));
+        t = await withOtelEnv({}, () => startTelemetry({ prometheus: { port, host: '127.0.0.1' } }));
       } catch (error) {
         if (!/EADDRINUSE/.test(String(error))) throw error;
       }
