@@ -11,9 +11,9 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
-import type { Position } from '../types.ts';
-import { DeadlineReader } from './deadline-reader.ts';
-import type { ReplicaPosition } from './source.ts';
+import type { Position } from '../../types.ts';
+import { DeadlineReader } from '../deadline-reader.ts';
+import type { ReplicaPosition } from '../source.ts';
 
 /** How long a poll waits for each subscriber, ms (the poll's `timeoutMs` when smaller). */
 export const SUBSCRIBER_WAIT_MS = 1000;

@@ -5,8 +5,8 @@
  * publisher's `pg_current_wal_lsn()`. A slot whose consumer is gone stays (it retains WAL until the disk fills),
  * so it is reported at its last confirmed position and turns stalled instead of vanishing. @internal
  */
-import type { Position } from '../types.ts';
-import type { ReplicaPosition } from './source.ts';
+import type { Position } from '../../types.ts';
+import type { ReplicaPosition } from '../source.ts';
 
 /** One logical slot, as the poll query returns it. */
 export interface LogicalSlotRow {
