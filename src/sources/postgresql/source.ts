@@ -13,7 +13,7 @@
  */
 import pg from 'pg';
 import type { Position } from '../../types.ts';
-import { withDeadline } from '../kit/deadline.ts';
+import { settlesWithin, withDeadline } from '../kit/deadline.ts';
 import { LastKnownPositions } from '../kit/last-known.ts';
 import { hostsForMessage, urlForMessage, urlTextForMessage } from '../kit/messages.ts';
 import { byNodeId } from '../kit/node-order.ts';
@@ -303,9 +303,7 @@ export class PostgresSource implements ReplicationSource {
     this.connected = undefined;
     this.#current = undefined;
     if (client === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([client.end().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
-    clearTimeout(timer);
+    await settlesWithin(client.end(), CLOSE_GRACE_MS); // a polite goodbye, if the server answers in time
     client.connection.stream.destroy();
   }
 
@@ -367,10 +365,11 @@ export class PostgresSource implements ReplicationSource {
       const followerSeq = r.applied_lsn !== null ? parseLsn(r.applied_lsn) : (before?.followerSeq ?? (r.restart_lsn !== null ? parseLsn(r.restart_lsn) : undefined));
       if (followerSeq === undefined) return;
       const attributes = r.pid === null && before !== undefined ? before.attributes : attributesOf(r);
-      standbys.record(nodeId, { followerSeq, attributes });
       const reported = r.pid !== null && r.applied_lsn !== null ? reportedDelay(r.replay_lag) : undefined;
       out.push({ nodeId, leaderSeq, followerSeq, ...(reported !== undefined ? { reportedDelaySeconds: reported } : {}), attributes });
     });
+    // Recorded once every row is read: a row that fails to parse leaves the last known positions as they were.
+    for (const p of out) standbys.record(p.nodeId, { followerSeq: p.followerSeq, attributes: p.attributes! });
     standbys.endPoll();
     if (this.logicalSlots) out.push(...logicalReplicas(row.logical_slots, leaderSeq, parseLsn));
     return byNodeId(out);

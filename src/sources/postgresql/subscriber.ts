@@ -15,7 +15,7 @@ import {
   ATTR_DB_NAMESPACE, ATTR_POSTGRESQL_REPLICATION_SLOT, ATTR_POSTGRESQL_SUBSCRIPTION, ATTR_REPLICATION_SYSTEM, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT,
 } from '../../semconv.ts';
 import type { Position } from '../../types.ts';
-import { DeadlineError, withDeadline } from '../kit/deadline.ts';
+import { DeadlineError, settlesWithin, withDeadline } from '../kit/deadline.ts';
 import { DeadlineReader } from '../kit/deadline-reader.ts';
 import { LastKnownPositions, type NodeAttributes } from '../kit/last-known.ts';
 import { urlForMessage } from '../kit/messages.ts';
@@ -229,9 +229,7 @@ class Subscriber {
     this.#client = undefined;
     this.#connected = undefined;
     if (client === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([client.end().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
-    clearTimeout(timer);
+    await settlesWithin(client.end(), CLOSE_GRACE_MS); // a polite goodbye, if the server answers in time
     client.connection.stream.destroy();
   }
 }
