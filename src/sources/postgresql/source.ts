@@ -369,6 +369,7 @@ export class PostgresSource implements ReplicationSource {
       out.push({ nodeId, leaderSeq, followerSeq, ...(reported !== undefined ? { reportedDelaySeconds: reported } : {}), attributes });
     });
     // Recorded once every row is read: a row that fails to parse leaves the last known positions as they were.
+    standbys.beginPoll();
     for (const p of out) standbys.record(p.nodeId, { followerSeq: p.followerSeq, attributes: p.attributes! });
     standbys.endPoll();
     if (this.logicalSlots) out.push(...logicalReplicas(row.logical_slots, leaderSeq, parseLsn));

@@ -107,6 +107,7 @@ export class Subscribers {
   positions(leaderSeq: Position): ReplicaPosition[] {
     const out: ReplicaPosition[] = [];
     const known = this.#known;
+    known.beginPoll();
     this.#readers.forEach((reader, i) => {
       const server = this.#servers[i]!;
       const { value, fresh, error, late } = reader.take();
