@@ -101,7 +101,12 @@ export function startPoller(options: PollerOptions): Poller {
           const before = known.get(r.nodeId);
           seen.set(r.nodeId, r.attributes ?? before);
           if (r.attributes !== undefined && (!known.has(r.nodeId) || !sameAttributes(before, r.attributes))) monitor.registerNode(r.nodeId, r.attributes);
-          monitor.updateLag(r.nodeId, r.leaderSeq, r.followerSeq, { lagSeconds: r.lagSeconds, reportedDelaySeconds: r.reportedDelaySeconds });
+          monitor.updateLag(r.nodeId, r.leaderSeq, r.followerSeq, {
+            lagSeconds: r.lagSeconds,
+            reportedDelaySeconds: r.reportedDelaySeconds,
+            ...(r.retention !== undefined ? { retention: r.retention } : {}),
+            ...(r.apply !== undefined ? { apply: r.apply } : {}),
+          });
         } catch (error) {
           // One bad replica must not hide the others.
           report(error);
