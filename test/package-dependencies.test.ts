@@ -133,6 +133,11 @@ describe('the packed package in an app', { timeout: 600_000 }, () => {
       const doubled = otel.filter(([, paths]) => paths.length > 1).map(([name, paths]) => `${name}: ${paths.join(', ')}`);
       assert.deepEqual(doubled, [], 'a second copy of an OpenTelemetry package');
       t.diagnostic(`${otel.length} OpenTelemetry packages, one copy each`);
+      // ... and nothing but the package itself next to what sdk-node installs anyway.
+      const alone = emptyProject(dir, `sdk-node-alone-${sdkNode.replace(/\W/g, '')}`);
+      install(alone, [`@opentelemetry/sdk-node@${sdkNode}`, '@opentelemetry/api@^1.10.0']);
+      const before = new Set(copies(alone).keys());
+      assert.deepEqual([...copies(project).keys()].filter((name) => !before.has(name)), [pkg.name]);
     });
   }
 
