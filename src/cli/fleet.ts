@@ -13,6 +13,7 @@ import { SourceSetupError, SourceSupervisor } from './supervisor.ts';
 import { otlpStartupLine } from './otlp-line.ts';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, shutdownTimeout } from './args.ts';
 import { installDiagOutput } from './diag-logger.ts';
+import { ScreenNotes } from './table.ts';
 import { stopWithin, untilStopped } from './stop.ts';
 import { FailureLog } from './failure-log.ts';
 
@@ -106,8 +107,11 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
     return 2;
   }
 
-  installDiagOutput(io.stderr);
   const mode = args.output === 'auto' ? (io.stdout.isTTY ? 'table' : 'plain') : args.output;
+  // The live table keeps failure causes and notices on screen: its redraws would erase them from the terminal.
+  const notes = mode === 'table' ? new ScreenNotes(io.stderr) : undefined;
+  if (notes !== undefined) io = { ...io, stderr: notes.stream };
+  installDiagOutput(io.stderr);
   /** Each source's failure lines (`[name] poll failed: …`, `[name] replica … succeeded again`). */
   const failures = new Map<string, FailureLog>();
   const failureLog = (name: string): FailureLog => {
@@ -123,7 +127,7 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
     if (mode !== 'table' || supervisor === undefined || Date.now() - lastDraw < 200) return;
     lastDraw = Date.now();
     const rows = Math.max(5, (io.stdout.rows ?? 40) - 12 - supervisor.sources().length * 2);
-    io.stdout.write(`\x1b[H\x1b[2J${renderFleetTable(supervisor.sources(), alerts, rows, true)}\n`);
+    io.stdout.write(`\x1b[H\x1b[2J${renderFleetTable(supervisor.sources(), alerts, rows, true, notes && { notes, width: (io.stdout as { columns?: number }).columns })}\n`);
   };
   try {
     telemetry = await startTelemetry({

@@ -9,7 +9,7 @@ import { installDiagOutput } from './diag-logger.ts';
 import { stopWithin, untilStopped } from './stop.ts';
 import { FailureLog } from './failure-log.ts';
 import { createSource, describeSource } from './sources.ts';
-import { formatAlert, renderTable, summary } from './table.ts';
+import { formatAlert, renderTable, ScreenNotes, summary } from './table.ts';
 import { otlpStartupLine } from './otlp-line.ts';
 import { DEFAULT_CONFIG } from '../config.ts';
 
@@ -39,6 +39,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     return 0;
   }
 
+  // The live table keeps failure causes and notices on screen: its redraws would erase them from the terminal.
+  const notes = options.output === 'table' || (options.output === 'auto' && io.stdout.isTTY) ? new ScreenNotes(io.stderr) : undefined;
+  if (notes !== undefined) io = { ...io, stderr: notes.stream };
   // Export failures (collector down, 4xx/5xx) are reported through diag once per change: one line each.
   installDiagOutput(io.stderr);
   const failures = new FailureLog(io.stderr);
@@ -85,18 +88,22 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     if (mode === 'plain') io.stdout.write(`${formatAlert(alert)}\n`);
   });
   io.stderr.write(`replag: watching ${describeSource(options.source)}, polling every ${options.intervalMs} ms\n`);
+  const draw = () => {
+    const rows = Math.max(5, (io.stdout.rows ?? 40) - 12);
+    io.stdout.write(`\x1b[H\x1b[2J${renderTable(monitor.getAllStatuses().values(), monitor.getStats(), monitor.getAlerts(), rows, true, notes && { notes, width: (io.stdout as { columns?: number }).columns })}\n`);
+  };
   const poller = startPoller({
     source,
     monitor,
     intervalMs: options.intervalMs,
-    onError: (error) => failures.report('poll', error),
+    onError: (error) => {
+      failures.report('poll', error);
+      if (mode === 'table') draw();
+    },
     onPoll: () => {
       failures.settle();
       if (mode === 'plain') io.stdout.write(`${new Date().toISOString()} ${summary(monitor.getStats())}\n`);
-      else if (mode === 'table') {
-        const rows = Math.max(5, (io.stdout.rows ?? 40) - 12);
-        io.stdout.write(`\x1b[H\x1b[2J${renderTable(monitor.getAllStatuses().values(), monitor.getStats(), monitor.getAlerts(), rows, true)}\n`);
-      }
+      else if (mode === 'table') draw();
     },
   });
   telemetry.instrumentation.observeSource(poller);
