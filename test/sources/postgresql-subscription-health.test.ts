@@ -1,0 +1,109 @@
+/**
+ * Subscription health read from a real PostgreSQL 15 subscriber: a row the publisher sends that violates a unique
+ * constraint on the subscriber makes the apply worker fail over and over — `pg_stat_subscription_stats`'
+ * apply_error_count, reported as errors{apply}, grows and the subscription's follower stalls; once the conflict is
+ * removed it recovers. A table added to the publication shows its `pg_subscription_rel` state moving to ready.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ReplicationLagMonitor } from '../../src/monitor.ts';
+import { startPoller, type Poller } from '../../src/sources/poller.ts';
+import { PostgresSource } from '../../src/sources/postgresql.ts';
+import type { ApplyHealth } from '../../src/types.ts';
+import { startPostgresCluster, waitUntil, type PostgresCluster } from '../harness/postgresql.ts';
+
+const PORTS: [number, number] = [19_400, 19_700];
+const INTERVAL_MS = 200;
+const STATES = ['init', 'copy', 'finished', 'synced', 'ready'];
+
+describe('PostgreSQL subscription health: apply errors and table states', { timeout: 150_000 }, () => {
+  let publisher: PostgresCluster;
+  let subscriber: PostgresCluster;
+  let source: PostgresSource;
+  let monitor: ReplicationLagMonitor;
+  let poller: Poller;
+  let nodeId: string;
+  const errors: string[] = [];
+  /** Every apply health seen, in poll order. */
+  const seen: ApplyHealth[] = [];
+
+  before(async () => {
+    publisher = await startPostgresCluster({ standbys: [], portRange: PORTS, walLevel: 'logical' });
+    subscriber = await startPostgresCluster({ standbys: [], portRange: PORTS });
+    await publisher.primary.query('CREATE TABLE t(id int PRIMARY KEY, v text)');
+    await subscriber.primary.query('CREATE TABLE t(id int PRIMARY KEY, v text UNIQUE)');
+    await publisher.primary.query('CREATE PUBLICATION pub FOR TABLE t');
+    await subscriber.primary.query(
+      `CREATE SUBSCRIPTION sub CONNECTION 'host=127.0.0.1 port=${publisher.primary.port} user=postgres dbname=postgres' PUBLICATION pub WITH (copy_data = false)`,
+    );
+    nodeId = `127.0.0.1:${subscriber.primary.port}/sub`;
+    monitor = new ReplicationLagMonitor({ stallTimeoutSeconds: 3 });
+    source = new PostgresSource({ url: publisher.url(), subscribers: [subscriber.url()], logicalSlots: false });
+    const watched = {
+      name: source.name,
+      poll: async () => {
+        const out = await source.poll();
+        const apply = out.find((p) => p.nodeId === nodeId)?.apply;
+        if (apply !== undefined) seen.push(apply);
+        return out;
+      },
+    };
+    poller = startPoller({ source: watched, monitor, intervalMs: INTERVAL_MS, onError: (e) => errors.push(e.message) });
+    await publisher.primary.query("INSERT INTO t VALUES (1, 'one')");
+    await waitUntil('the subscription applies', 20_000, async () => (await subscriber.primary.query('SELECT 1 FROM t WHERE id = 1')).length === 1);
+    await waitUntil('the subscription reported and normal', 20_000, () => monitor.getStatus(nodeId)?.severity === 'normal');
+  });
+
+  after(async () => {
+    await poller?.stop();
+    await source?.close();
+    await subscriber?.close();
+    await publisher?.close();
+  });
+
+  it('reports no errors and every table state (one table ready) while healthy', () => {
+    const apply = monitor.getStatus(nodeId)!.apply!;
+    assert.deepEqual(apply.errors, { apply: 0, sync: 0 });
+    assert.deepEqual(apply.tables, { init: 0, copy: 0, finished: 0, synced: 0, ready: 1 });
+  });
+
+  it('a unique-constraint conflict on the subscriber: errors{apply} grows and the subscription stalls; it recovers once removed', async () => {
+    await subscriber.primary.query("INSERT INTO t VALUES (100, 'taken')");
+    const load = publisher.startLoad(100); // the publisher keeps writing (lag_load is not published): its position moves on
+    try {
+      await publisher.primary.query("INSERT INTO t VALUES (2, 'taken')");
+      await waitUntil('apply errors counted', 20_000, () => (monitor.getStatus(nodeId)?.apply?.errors?.apply ?? 0) >= 1);
+      const first = monitor.getStatus(nodeId)!.apply!.errors!.apply!;
+      await waitUntil('the subscription stalled', 20_000, () => monitor.getStatus(nodeId)?.severity === 'stalled', 100);
+      await waitUntil('apply errors still growing', 20_000, () => monitor.getStatus(nodeId)!.apply!.errors!.apply! > first);
+      const status = monitor.getStatus(nodeId)!;
+      assert.equal(status.apply!.errors!.sync, 0, 'no table synchronisation failed');
+      assert.ok(status.lagEntries > 0, 'behind the publisher');
+      console.log(`apply errors: ${first} when first seen, ${status.apply!.errors!.apply} when stalled`);
+
+      await subscriber.primary.query('DELETE FROM t WHERE id = 100');
+      await waitUntil('the conflicting row applied', 20_000, async () => (await subscriber.primary.query('SELECT 1 FROM t WHERE id = 2')).length === 1);
+      await waitUntil('the subscription back to normal', 20_000, () => monitor.getStatus(nodeId)?.severity === 'normal', 100);
+    } finally {
+      await load.stop();
+    }
+  });
+
+  it('a table added to the publication: its state moves to ready', async () => {
+    await publisher.primary.query('CREATE TABLE t2(id int PRIMARY KEY, v text)');
+    await subscriber.primary.query('CREATE TABLE t2(id int PRIMARY KEY, v text)');
+    await publisher.primary.query("INSERT INTO t2 SELECT g, repeat('y', 100) FROM generate_series(1, 200000) g");
+    await publisher.primary.query('ALTER PUBLICATION pub ADD TABLE t2');
+    const from = seen.length;
+    await subscriber.primary.query('ALTER SUBSCRIPTION sub REFRESH PUBLICATION');
+    await waitUntil('both tables ready', 60_000, () => monitor.getStatus(nodeId)?.apply?.tables?.ready === 2, 100);
+    const states = seen.slice(from).map((a) => a.tables!);
+    const notReady = states.filter((t) => t.init! + t.copy! + t.finished! + t.synced! === 1);
+    console.log(`table states after REFRESH: ${states.map((t) => STATES.filter((s) => t[s]! > 0).map((s) => `${s}=${t[s]}`).join(',')).join(' | ')}`);
+    assert.ok(notReady.length >= 1, 'the new table was seen before ready');
+    const last = monitor.getStatus(nodeId)!.apply!.tables!;
+    assert.deepEqual(last, { init: 0, copy: 0, finished: 0, synced: 0, ready: 2 });
+    assert.equal((await subscriber.primary.query<{ n: number }>('SELECT count(*)::int AS n FROM t2'))[0]!.n, 200_000);
+    assert.deepEqual(errors, []);
+  });
+});
