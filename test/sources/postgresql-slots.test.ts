@@ -83,7 +83,10 @@ describe('PostgreSQL replication slots: retained WAL, safe size, time until lost
     await cluster.waitCaughtUp();
     monitor = new ReplicationLagMonitor({ stallTimeoutSeconds: 5 });
     monitor.onAlert((a) => alerts.push(a));
-    source = new PostgresSource({ url: cluster.url() });
+    // pg_monitor is all the source needs (pg_replication_slots itself needs no privilege).
+    await cluster.createRole('watcher', 'watch-pw');
+    await p.query('GRANT pg_monitor TO watcher');
+    source = new PostgresSource({ url: cluster.url('watcher'), password: 'watch-pw' });
     const truthClient = new pg.Client({ connectionString: cluster.url() });
     truthClient.on('error', () => {});
     await truthClient.connect();

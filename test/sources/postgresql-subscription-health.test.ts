@@ -3,6 +3,7 @@
  * constraint on the subscriber makes the apply worker fail over and over — `pg_stat_subscription_stats`'
  * apply_error_count, reported as errors{apply}, grows and the subscription's follower stalls; once the conflict is
  * removed it recovers. A table added to the publication shows its `pg_subscription_rel` state moving to ready.
+ * The subscriber is read by a plain LOGIN role (no pg_monitor), the publisher by a pg_monitor one.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -38,7 +39,12 @@ describe('PostgreSQL subscription health: apply errors and table states', { time
     );
     nodeId = `127.0.0.1:${subscriber.primary.port}/sub`;
     monitor = new ReplicationLagMonitor({ stallTimeoutSeconds: 3 });
-    source = new PostgresSource({ url: publisher.url(), subscribers: [subscriber.url()], logicalSlots: false });
+    // The privileges the README promises: pg_monitor on the publisher, a plain LOGIN role on the subscriber.
+    await publisher.createRole('watcher', 'watch-pw');
+    await publisher.primary.query('GRANT pg_monitor TO watcher');
+    await subscriber.createRole('watcher', 'watch-pw');
+    const withPassword = (url: string) => url.replace('watcher@', 'watcher:watch-pw@');
+    source = new PostgresSource({ url: withPassword(publisher.url('watcher')), subscribers: [withPassword(subscriber.url('watcher'))], logicalSlots: false });
     const watched = {
       name: source.name,
       poll: async () => {
