@@ -5,16 +5,24 @@
  * the time until `safe_wal_size` actually reaches 0; the slots go reserved → unreserved → lost (after a CHECKPOINT)
  * and the nodes turn stalled with an alert that says the consumer must be resynchronised. Then, with
  * `max_slot_wal_keep_size = -1`, retained WAL grows with no safe size and no loss time.
+ * The monitor is `startTelemetry`'s, serving its Prometheus endpoint; a real Prometheus scrapes it with the shipped
+ * rules (only `for:` shortened) and the slot alerts fire.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { ReplicationLagMonitor } from '../../src/monitor.ts';
+import type { ReplicationLagMonitor } from '../../src/monitor.ts';
+import { startTelemetry, type Telemetry } from '../../src/sdk/index.ts';
 import { startPoller, type Poller } from '../../src/sources/poller.ts';
 import { PostgresSource } from '../../src/sources/postgresql.ts';
 import type { LagAlert, ReplicationStatus } from '../../src/types.ts';
 import { startPostgresCluster, waitUntil, type PostgresCluster } from '../harness/postgresql.ts';
+import { findFreePort, startPrometheus, type RunningPrometheus } from '../harness/prometheus.ts';
+import { ALERTING_FILES, withShortFor } from '../alerting/metric-names.ts';
 
 const PORTS: [number, number] = [19_000, 19_300];
 const INTERVAL_MS = 1000;
@@ -63,6 +71,12 @@ describe('PostgreSQL replication slots: retained WAL, safe size, time until lost
   let cluster: PostgresCluster;
   let source: PostgresSource;
   let monitor: ReplicationLagMonitor;
+  let telemetry: Telemetry;
+  let prometheus: RunningPrometheus;
+  let workDir: string;
+  /** Every (alert, slot, state) Prometheus showed, polled every 500 ms. */
+  const alertStates = new Set<string>();
+  let alertWatcher: Promise<void> | undefined;
   let poller: Poller;
   const errors: string[] = [];
   const alerts: LagAlert[] = [];
@@ -81,8 +95,21 @@ describe('PostgreSQL replication slots: retained WAL, safe size, time until lost
     await p.query('SELECT pg_reload_conf()');
     await p.query("SELECT pg_create_logical_replication_slot('cdc', 'test_decoding')");
     await cluster.waitCaughtUp();
-    monitor = new ReplicationLagMonitor({ stallTimeoutSeconds: 5 });
+    const endpointPort = await findFreePort(19_800, 19_900);
+    telemetry = await startTelemetry({
+      serviceName: 'slots-test',
+      otlp: false,
+      prometheus: { host: '127.0.0.1', port: endpointPort },
+      instrumentation: { stallTimeoutSeconds: 5 },
+    });
+    monitor = telemetry.monitor;
     monitor.onAlert((a) => alerts.push(a));
+    workDir = mkdtempSync(join(tmpdir(), 'slots-rules-'));
+    const rules = join(workDir, 'replication-lag.rules.yml');
+    writeFileSync(rules, withShortFor(readFileSync(ALERTING_FILES.rules, 'utf8'), '3s'));
+    let promPort = await findFreePort(19_900, 20_000);
+    while (promPort === endpointPort) promPort = await findFreePort(19_900, 20_000);
+    prometheus = await startPrometheus({ port: promPort, scrapeTargets: [`127.0.0.1:${endpointPort}`], ruleFiles: [rules], scrapeIntervalSeconds: 1, evaluationIntervalSeconds: 1 });
     // pg_monitor is all the source needs (pg_replication_slots itself needs no privilege).
     await cluster.createRole('watcher', 'watch-pw');
     await p.query('GRANT pg_monitor TO watcher');
@@ -115,6 +142,17 @@ describe('PostgreSQL replication slots: retained WAL, safe size, time until lost
     poller = startPoller({ source: counted, monitor, intervalMs: INTERVAL_MS, onError: (e) => errors.push(e.message) });
     await waitUntil('both slots reported', 20_000, () => SLOTS.every((s) => monitor.getStatus(s) !== undefined));
     await cluster.standby('standby-1').stop();
+    await prometheus.waitForTargets(20_000);
+    alertWatcher = (async () => {
+      for (let i = 0; i < 1000 && watching; i++) {
+        try {
+          for (const a of await prometheus.alerts()) if (a.labels.alertname?.startsWith('ReplicationSlot')) alertStates.add(`${a.labels.alertname} ${a.labels.replication_node_id} ${a.state}`);
+        } catch {
+          // the next round tries again
+        }
+        await sleep(500);
+      }
+    })();
     watcher = (async () => {
       for (let i = 0; i < 2000 && watching; i++) {
         try {
@@ -131,7 +169,11 @@ describe('PostgreSQL replication slots: retained WAL, safe size, time until lost
   after(async () => {
     watching = false;
     await watcher;
+    await alertWatcher;
     await poller?.stop();
+    await prometheus?.close();
+    await telemetry?.shutdown();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
     await source?.close();
     await closeTruth?.();
     await cluster?.close();
@@ -193,6 +235,19 @@ describe('PostgreSQL replication slots: retained WAL, safe size, time until lost
     assert.deepEqual(errors, []);
   });
 
+  it('the slot rules fire in a real Prometheus: loss within 1h and 15m while the safe size shrinks, then lost', async () => {
+    await waitUntil('ReplicationSlotLost firing for both slots', 20_000, () => SLOTS.every((s) => alertStates.has(`ReplicationSlotLost ${s} firing`)), 250);
+    for (const slot of SLOTS) {
+      for (const alert of ['ReplicationSlotLossWithin1h', 'ReplicationSlotLossWithin15m']) assert.ok(alertStates.has(`${alert} ${slot} firing`), `${alert} fired for ${slot}: ${[...alertStates].join('; ')}`);
+    }
+    const lossAlerts = (await prometheus.alerts()).filter((a) => /^ReplicationSlotLossWithin/.test(a.labels.alertname ?? ''));
+    assert.deepEqual(lossAlerts, [], 'a lost slot is ReplicationSlotLost\'s, no longer a forecast');
+    const [lost] = (await prometheus.alerts()).filter((a) => a.labels.alertname === 'ReplicationSlotLost' && a.labels.replication_node_id === 'cdc');
+    assert.match(lost!.annotations.summary ?? '', /cdc is lost: its consumer must be resynchronised/);
+    const status = await prometheus.query('replication_slot_wal_status_ratio{replication_node_id="cdc"} == 1');
+    assert.deepEqual(status.map((s) => s.labels.postgresql_replication_slot_wal_status), ['lost']);
+  });
+
   it('with max_slot_wal_keep_size = -1: retained grows, no safe size and no loss time', async () => {
     const p = cluster.primary;
     await p.query('ALTER SYSTEM SET max_slot_wal_keep_size = -1');
@@ -214,5 +269,9 @@ describe('PostgreSQL replication slots: retained WAL, safe size, time until lost
       assert.ok(r.state === 'reserved' || r.state === 'extended', `${slot}: ${r.state}`);
       for (const s of seen.get(slot) ?? []) assert.equal(s.status.retention?.lossSeconds, undefined);
     }
+    // Exported: retained WAL, no safe size and no loss time.
+    await waitUntil('the unlimited slots scraped', 15_000, async () => (await prometheus.query('replication_slot_retained_bytes{replication_node_id=~".*_unlimited"}')).length === 2);
+    assert.deepEqual(await prometheus.query('replication_slot_safe_size_bytes{replication_node_id=~".*_unlimited"}'), []);
+    assert.deepEqual(await prometheus.query('replication_slot_loss_time_seconds{replication_node_id=~".*_unlimited"}'), []);
   });
 });
