@@ -25,7 +25,7 @@ export function durationSchema(): z.ZodPipe<z.ZodString, z.ZodTransform<number, 
   const expected = (input: unknown) => `expected ${DURATION_EXPECTED}${typeof input === 'number' ? ' (a unit is required)' : ''}`;
   return z
     .string({ error: (issue) => expected(issue.input) })
-    .regex(DURATION_PATTERN, { error: () => `expected ${DURATION_EXPECTED}` })
+    .regex(DURATION_PATTERN, { error: () => `expected ${DURATION_EXPECTED}`, abort: true })
     .refine((s) => parseDuration(s) !== undefined, { error: () => `expected ${DURATION_EXPECTED}, at most 24 hours` })
     .transform((s) => parseDuration(s)!);
 }

@@ -12,7 +12,7 @@ import { descriptor as etcd } from './etcd/descriptor.ts';
 import { descriptor as demo } from './simulated/descriptor.ts';
 
 /** The descriptors, in the order `--help` and the docs list them. */
-export const SOURCE_DESCRIPTORS: readonly AnySourceDescriptor[] = [demo, postgres, mysql, redis, etcd];
+export const SOURCE_DESCRIPTORS: readonly AnySourceDescriptor[] = [demo, postgres, redis, etcd, mysql];
 
 /** The `type` names. */
 export const SOURCE_TYPES: readonly string[] = SOURCE_DESCRIPTORS.map((d) => d.type);
