@@ -14,7 +14,9 @@ export const OUTPUT_MODES = ['auto', 'table', 'plain', 'quiet'] as const;
 
 const nonEmpty = (what = 'a non-empty string') => z.string({ error: `expected ${what}` }).refine((s) => s.trim() !== '', { error: `expected ${what}` });
 const port = (description: string) =>
-  z.number({ error: 'expected an integer from 1 to 65535' }).int({ error: 'expected an integer from 1 to 65535' }).min(1, { error: 'expected an integer from 1 to 65535' }).max(65535, { error: 'expected an integer from 1 to 65535' }).describe(description);
+  z.preprocess(numeric, z.number({ error: 'expected an integer from 1 to 65535' }).int({ error: 'expected an integer from 1 to 65535' }).min(1, { error: 'expected an integer from 1 to 65535' }).max(65535, { error: 'expected an integer from 1 to 65535' })).describe(description);
+/** A number written as text (from `${env:…}`) as the number. */
+export const numeric = (v: unknown): unknown => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v);
 const duration = (description: string) => durationSchema().describe(`${description}: ${DURATION_EXPECTED}`);
 
 /** Alert thresholds (durations, parsed to ms). */
@@ -114,9 +116,12 @@ const ENV_REFERENCE = { type: 'string', pattern: '\\$\\{env:[A-Za-z_][A-Za-z0-9_
 function allowEnv(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(allowEnv);
   if (node === null || typeof node !== 'object') return node;
-  const o = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === 'properties' || k === 'additionalProperties' || k === 'items' || k === 'anyOf' || k === 'oneOf' ? allowEnv(v) : v])) as Json;
-  if (o.properties !== undefined) o.properties = Object.fromEntries(Object.entries(o.properties as Json).map(([k, v]) => [k, allowEnv(v)]));
-  const leaf = o.type === 'integer' || o.type === 'number' || o.type === 'boolean' || (o.type === 'string' && (o.pattern !== undefined || o.enum !== undefined || o.const !== undefined));
+  const o = { ...(node as Json) };
+  const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+  for (const k of ['items', 'additionalProperties', 'if', 'then', 'else']) if (isObject(o[k])) o[k] = allowEnv(o[k]);
+  for (const k of ['anyOf', 'oneOf', 'allOf']) if (Array.isArray(o[k])) o[k] = (o[k] as unknown[]).map(allowEnv);
+  if (isObject(o.properties)) o.properties = Object.fromEntries(Object.entries(o.properties).map(([k, v]) => [k, allowEnv(v)]));
+  const leaf = o.type === 'integer' || o.type === 'number' || (o.type === 'string' && (o.pattern !== undefined || o.enum !== undefined));
   if (!leaf || o.const !== undefined) return o;
   const { description, default: fallback, ...rest } = o;
   return { ...(description !== undefined ? { description } : {}), ...(fallback !== undefined ? { default: fallback } : {}), anyOf: [rest, ENV_REFERENCE] };
@@ -154,4 +159,9 @@ export function configJsonSchema(): Json {
     description: 'replag --config FILE: the sources to watch and where their replication lag goes. Generated from the source registry.',
     ...(allowEnv(file) as Json),
   };
+}
+
+/** `replag.schema.json` as shipped: the schema, two-space indented, with a final newline. */
+export function configJsonSchemaText(): string {
+  return `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
 }

@@ -71,9 +71,10 @@ export function metaOf(schema: z.ZodType): OptionMeta | undefined {
 
 /** The schema inside a wrapper (optional, default, nullable, pipe's input), or undefined. */
 export function innerOf(schema: z.ZodType): z.ZodType | undefined {
-  const def = (schema as { _zod: { def: { type: string; innerType?: z.ZodType; in?: z.ZodType } } })._zod.def;
+  const def = (schema as { _zod: { def: { type: string; innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType } } })._zod.def;
   if (def.innerType !== undefined) return def.innerType;
-  if (def.type === 'pipe') return def.in;
+  // A pipe: its input side, unless that is a preprocessing function (then what it feeds).
+  if (def.type === 'pipe') return (def.in as { _zod: { def: { type: string } } } | undefined)?._zod.def.type === 'transform' ? def.out : def.in;
   return undefined;
 }
 

@@ -66,13 +66,18 @@ export function list<T extends z.ZodType>(item: T, meta: OptionMeta) {
 /** An integer from `min` to `max`. */
 export function integer(min: number, max: number, meta: OptionMeta) {
   const expected = `expected an integer from ${min} to ${max}`;
-  return option(z.number({ error: expected }).int({ error: expected }).min(min, { error: expected }).max(max, { error: expected }), { ...meta, placeholder: meta.placeholder ?? 'N' });
+  return option(z.preprocess(numeric, z.number({ error: expected }).int({ error: expected }).min(min, { error: expected }).max(max, { error: expected })), { ...meta, placeholder: meta.placeholder ?? 'N' });
 }
 
 /** A number > 0. */
 export function positiveNumber(meta: OptionMeta) {
   const expected = 'expected a number > 0';
-  return option(z.number({ error: expected }).positive({ error: expected }).refine(Number.isFinite, { error: expected }), { ...meta, placeholder: meta.placeholder ?? 'N' });
+  return option(z.preprocess(numeric, z.number({ error: expected }).positive({ error: expected }).refine(Number.isFinite, { error: expected })), { ...meta, placeholder: meta.placeholder ?? 'N' });
+}
+
+/** A number written as text (from `${env:…}` or a flag) as the number; anything else unchanged. */
+function numeric(v: unknown): unknown {
+  return typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
 }
 
 /** true or false (flags: `--name` / `--no-name`). */
