@@ -119,7 +119,7 @@ function durationMs(raw: string, bareUnit: 'ms' | 's'): number | undefined {
 /** The command line's value for a number flag: a number when it reads as one, else the text (refused with it quoted). */
 function typed(kind: OptionKind, raw: string | boolean | string[], bareUnit: 'ms' | 's' = 'ms', commaSeparated = false): unknown {
   if (kind === 'boolean' || typeof raw === 'boolean') return raw;
-  if (kind === 'list') return (Array.isArray(raw) ? raw : [raw]).flatMap((r) => (commaSeparated ? r.split(',') : [r])).map((r) => r.trim());
+  if (kind === 'list') return (Array.isArray(raw) ? raw : [raw]).flatMap((r) => (commaSeparated ? r.split(',') : [r]));
   const text = Array.isArray(raw) ? raw.at(-1)! : raw;
   if (kind === 'number') return /^\s*-?\d+(\.\d+)?\s*$/.test(text) ? Number(text) : text;
   if (kind === 'duration') return flagDuration(text, bareUnit);

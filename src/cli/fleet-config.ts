@@ -145,11 +145,14 @@ export function checkFleet(raw: unknown, context: CheckContext): CheckResult {
       }
       const v = valueAt(value, issue.path as PathSegment[]);
       const message = issue.message;
+      // A rule across options (a refinement of the mapping) is about the combination, not this value: not quoted.
+      const input = (issue as { input?: unknown }).input;
+      const acrossOptions = issue.code === 'custom' && input !== null && typeof input === 'object';
       if (v === undefined && issue.code === 'invalid_type') add(path, `required: ${message.replace(/^expected /, '')}`, true);
-      else add(path, message, false, got(v, secret(path) || secretPaths.has(key(path))));
+      else add(path, message, false, acrossOptions ? '' : got(v, secret(path) || secretPaths.has(key(path))));
     }
   };
-  const parse = <T extends z.ZodType>(schema: T, value: unknown) => schema.safeParse(value, { error: (issue) => plainError(issue as Parameters<typeof plainError>[0]) });
+  const parse = <T extends z.ZodType>(schema: T, value: unknown) => schema.safeParse(value, { reportInput: true, error: (issue) => plainError(issue as Parameters<typeof plainError>[0]) });
 
   const top = parse(fileSchema, raw ?? {});
   report(top, [], raw ?? {}, fileSchema, () => false);
@@ -194,7 +197,7 @@ export function checkFleet(raw: unknown, context: CheckContext): CheckResult {
     const c = commonResult.data;
     const first = seen.get(c.name);
     if (first !== undefined) {
-      add([...at, 'name'], `duplicate name: sources[${first}] has the same name (names must be unique)`, false, got(c.name, false));
+      add([...at, 'name'], `duplicate name: sources[${first}] has the same name (names must be unique)`);
       return;
     }
     seen.set(c.name, i);

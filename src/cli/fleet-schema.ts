@@ -40,11 +40,14 @@ export const commonSourceShape = {
   thresholds: thresholdsSchema.optional(),
   attributes: z
     .record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' }), { error: 'expected a mapping of attribute names to strings, numbers or booleans' })
-    .superRefine((attributes, ctx) => {
-      for (const key of Object.keys(attributes)) {
-        if (RESERVED_ATTRIBUTES.includes(key)) ctx.addIssue({ code: 'custom', path: [key], message: "reserved: replag sets this attribute itself (replication.source is the source's name)" });
-      }
-    })
+    .superRefine(
+      (attributes, ctx) => {
+        for (const key of Object.keys(attributes)) {
+          if (RESERVED_ATTRIBUTES.includes(key)) ctx.addIssue({ code: 'custom', path: [key], message: "reserved: replag sets this attribute itself (replication.source is the source's name)" });
+        }
+      },
+      { when: (payload) => payload.value !== null && typeof payload.value === 'object' },
+    )
     .describe('added to every point of the source')
     .optional(),
 };

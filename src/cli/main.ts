@@ -37,6 +37,19 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     return 0;
   }
 
+  // From here a file is read: a SIGHUP before its sources run (Node's default would end the process) is held, and
+  // applied once they do.
+  let earlyHangups = 0;
+  const holdHangup = () => void earlyHangups++;
+  if (invocation.mode === 'file' && invocation.command === 'run') process.on('SIGHUP', holdHangup);
+  try {
+    return await runInvocation(invocation, io, env, () => earlyHangups > 0);
+  } finally {
+    process.off('SIGHUP', holdHangup);
+  }
+}
+
+async function runInvocation(invocation: Extract<Invocation, { mode: string }>, io: CliIo, env: Env, hungUpEarly: () => boolean): Promise<number> {
   let config: FleetConfig;
   let reload: (() => Promise<FleetConfig>) | undefined;
   if (invocation.mode === 'file') {
@@ -62,5 +75,5 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   }
   const { runFleet } = await import('./run.ts');
   const view = invocation.mode === 'file' ? { mode: 'file' as const, file: invocation.file, reload: reload! } : { mode: 'flags' as const };
-  return runFleet({ config, run: invocation.run, env, view }, io);
+  return runFleet({ config, run: invocation.run, env, view }, io, hungUpEarly);
 }

@@ -29,17 +29,13 @@ export interface RunOptions {
   view: { mode: 'flags' } | { mode: 'file'; file: string; reload: () => Promise<FleetConfig> };
 }
 
-/** Runs until stopped. Resolves with the exit code: 0 ok, 1 runtime failure, 2 a source that cannot be set up. */
-export async function runFleet(options: RunOptions, io: CliIo): Promise<number> {
-  // A SIGHUP before the sources run (Node's default would end the process) is held, and applied once they do.
-  let earlyHangups = 0;
-  const holdHangup = () => void earlyHangups++;
-  process.on('SIGHUP', holdHangup);
-  try {
-    return await runParsed(options, io, () => earlyHangups > 0);
-  } finally {
-    process.off('SIGHUP', holdHangup);
-  }
+/**
+ * Runs until stopped. `hungUpEarly`: whether a SIGHUP came while the file was read (the caller holds them); one
+ * reload is then done once the sources run. Resolves with the exit code: 0 ok, 1 runtime failure, 2 a source that
+ * cannot be set up.
+ */
+export async function runFleet(options: RunOptions, io: CliIo, hungUpEarly: () => boolean = () => false): Promise<number> {
+  return runParsed(options, io, hungUpEarly);
 }
 
 async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hungUpEarly: () => boolean): Promise<number> {

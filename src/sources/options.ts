@@ -75,6 +75,14 @@ export function positiveNumber(meta: OptionMeta) {
   return option(z.preprocess(numeric, z.number({ error: expected }).positive({ error: expected }).refine(Number.isFinite, { error: expected })), { ...meta, placeholder: meta.placeholder ?? 'N' });
 }
 
+/**
+ * For a rule across options (`.superRefine(fn, { when: acrossOptions })`): it runs even when another option of the
+ * mapping is wrong, so every problem is reported in one run.
+ */
+export function acrossOptions(payload: { value: unknown }): boolean {
+  return payload.value !== null && typeof payload.value === 'object' && !Array.isArray(payload.value);
+}
+
 /** A number written as text (from `${env:…}` or a flag) as the number; anything else unchanged. */
 function numeric(v: unknown): unknown {
   return typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
@@ -104,11 +112,14 @@ export function tls() {
         },
         { error: 'expected a mapping of ca, cert, key, servername, insecure' },
       )
-      .superRefine((t, ctx) => {
-        if ((t.cert === undefined) !== (t.key === undefined)) {
-          ctx.addIssue({ code: 'custom', path: [t.cert === undefined ? 'cert' : 'key'], message: 'expected cert and key together (a client certificate needs its private key)' });
-        }
-      }),
+      .superRefine(
+        (t, ctx) => {
+          if ((t.cert === undefined) !== (t.key === undefined)) {
+            ctx.addIssue({ code: 'custom', path: [t.cert === undefined ? 'cert' : 'key'], message: 'expected cert and key together (a client certificate needs its private key)' });
+          }
+        },
+        { when: acrossOptions },
+      ),
     { description: 'TLS to the servers (also on with a TLS URL scheme)' },
   ).optional();
 }

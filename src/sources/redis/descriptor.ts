@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { redactUrl } from '../../sdk/env.ts';
 import { defineSource } from '../descriptor.ts';
-import { list, text, tls, url, urlSchema, sourceTls } from '../options.ts';
+import { acrossOptions, list, text, tls, url, urlSchema, sourceTls } from '../options.ts';
 
 const SCHEMES = ['redis', 'rediss'];
 
@@ -32,7 +32,7 @@ export const redisOptions = z
     } else if (o.url === undefined && o.masterName === undefined) {
       ctx.addIssue({ code: 'custom', path: ['masterName'], message: 'required with sentinels: the name the Sentinels monitor the master under' });
     }
-  });
+  }, { when: acrossOptions });
 
 export const descriptor = defineSource({
   type: 'redis',
