@@ -24,7 +24,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     invocation = parseCliArgs(argv, env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    io.stderr.write(`${error.lines().map((l) => `replag: ${l}\n`).join('')}\n${usage()}`);
+    // The usage follows a mistake on the command line, not one in the environment.
+    const ofFlags = error.problems.some((p) => p.origin === undefined || !p.origin.startsWith('OTEL_'));
+    io.stderr.write(`${error.lines().map((l) => `replag: ${l}\n`).join('')}${ofFlags ? `\n${usage()}` : ''}`);
     return 2;
   }
   if (invocation.command === 'help') {

@@ -148,7 +148,8 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
       running = { ...running, sources: loaded.sources };
     } catch (error) {
       const lines = (error as { lines?: () => string[] }).lines?.() ?? (error instanceof SourceSetupError ? error.problems.map((p) => formatProblem(p, file, namesOf(running))) : [(error as Error).message]);
-      io.stderr.write(`${lines.map((l) => `${l}\n`).join('')}replag: reload of ${file} failed; keeping the running configuration\n`);
+      const count = lines.length === 1 ? '' : ` (${lines.length} problems)`;
+      io.stderr.write(`${lines.map((l) => `${l}\n`).join('')}replag: reload of ${file} failed${count}; keeping the running configuration\n`);
     }
   };
   let reloading: Promise<void> = Promise.resolve();
