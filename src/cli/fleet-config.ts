@@ -160,12 +160,21 @@ export function checkFleet(raw: unknown, context: CheckContext): CheckResult {
   const file = top.success ? top.data : undefined;
   const defaults = file?.defaults ?? (isMapping(topRaw.defaults) ? {} : {});
   const sourcesRaw = Array.isArray(topRaw.sources) ? topRaw.sources : [];
+  // Duplicate names, whatever else is wrong with the entries.
+  const firstOf = new Map<string, number>();
+  const duplicates = new Set<number>();
   sourcesRaw.forEach((entry, i) => {
-    if (isMapping(entry) && typeof entry.name === 'string') names.set(i, entry.name);
+    if (!isMapping(entry) || typeof entry.name !== 'string') return;
+    names.set(i, entry.name);
+    const first = firstOf.get(entry.name);
+    if (first === undefined) firstOf.set(entry.name, i);
+    else {
+      duplicates.add(i);
+      add(['sources', i, 'name'], `duplicate name: sources[${first}] has the same name (names must be unique)`);
+    }
   });
 
   const sources: FleetSourceConfig[] = [];
-  const seen = new Map<string, number>();
   sourcesRaw.forEach((entry, i) => {
     const at: PathSegment[] = ['sources', i];
     if (!isMapping(entry)) {
@@ -195,12 +204,7 @@ export function checkFleet(raw: unknown, context: CheckContext): CheckResult {
     }
     if (!commonResult.success || options === undefined || descriptor === undefined || file === undefined) return;
     const c = commonResult.data;
-    const first = seen.get(c.name);
-    if (first !== undefined) {
-      add([...at, 'name'], `duplicate name: sources[${first}] has the same name (names must be unique)`);
-      return;
-    }
-    seen.set(c.name, i);
+    if (duplicates.has(i)) return;
     const thresholds = { ...secondsOf(defaults.thresholds), ...secondsOf(c.thresholds) };
     if (thresholds.warningSeconds !== undefined && thresholds.criticalSeconds !== undefined && thresholds.warningSeconds > thresholds.criticalSeconds) {
       add([...at, ...(c.thresholds !== undefined ? ['thresholds'] : [])], `expected warning not above critical (after defaults.thresholds), got warning ${thresholds.warningSeconds}s and critical ${thresholds.criticalSeconds}s`);

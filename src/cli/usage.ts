@@ -76,3 +76,30 @@ Runs every source listed in the YAML file FILE (see examples/replag.yaml and rep
   --shutdown-timeout T     bound on stopping at SIGTERM/SIGINT, final export included: 10s, 2500ms or
                            seconds (default 10s); a second SIGTERM/SIGINT exits at once
 `;
+
+/** Markdown table cell text: pipes escaped. */
+const cell = (text: string) => text.replace(/\|/g, '\\|');
+
+/** The options table of `docs/sources/<system>.md`: file key, flag, what it is, default. */
+export function optionsTable(descriptor: AnySourceDescriptor): string {
+  const rows = optionSpecs(descriptor).map((spec) => {
+    const key = spec.keyPath.join('.');
+    const variable = descriptor.secretEnv?.[key];
+    const flag = spec.flag === undefined ? (variable !== undefined ? `(none; \`${variable}\`)` : '(none)') : `\`--${spec.flag}${spec.kind === 'boolean' ? '' : ` ${spec.meta.placeholder ?? 'VALUE'}`}\`${spec.kind === 'list' ? (spec.meta.commaSeparated ? ', comma-separated or repeated' : ', repeated') : ''}`;
+    const fallback = spec.required ? 'required' : spec.defaultText !== undefined ? `\`${spec.defaultText}\`` : variable !== undefined ? `\`$${variable}\`` : '';
+    return `| \`${key}\` | ${flag} | ${cell(spec.meta.description)}${spec.meta.duration ? ' (`500ms`, `1s`, `2m`)' : ''} | ${fallback} |`;
+  });
+  return ['| file key | flag | what | default |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** The markers around the generated table in a system's doc page. */
+export const OPTIONS_TABLE_START = '<!-- options table: generated from the registry by npm run generate; do not edit -->';
+export const OPTIONS_TABLE_END = '<!-- end of options table -->';
+
+/** `page` with its generated options table replaced by the registry's. @throws when the page has no markers. */
+export function withOptionsTable(page: string, descriptor: AnySourceDescriptor): string {
+  const start = page.indexOf(OPTIONS_TABLE_START);
+  const end = page.indexOf(OPTIONS_TABLE_END);
+  if (start < 0 || end < start) throw new RangeError(`the page of ${descriptor.type} has no options table markers`);
+  return `${page.slice(0, start + OPTIONS_TABLE_START.length)}\n${optionsTable(descriptor)}\n${page.slice(end)}`;
+}
