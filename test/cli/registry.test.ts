@@ -59,7 +59,7 @@ describe('the source registry', () => {
     assert.deepEqual(SOURCE_DESCRIPTORS.map((d) => d.type), ['demo', 'postgres', 'redis', 'etcd', 'mysql']);
     for (const d of SOURCE_DESCRIPTORS) {
       assert.ok(d.summary.length > 10, d.type);
-      assert.equal(d.options.safeParse({ ['not-an-option']: 1 }).error?.issues.some((i) => i.code === 'unrecognized_keys'), true, `${d.type}: unknown keys refused`);
+      assert.equal(d.options.safeParse({ ['not-an-option']: 1 }).error?.issues.some((i: { code: string }) => i.code === 'unrecognized_keys'), true, `${d.type}: unknown keys refused`);
       assert.ok(optionSpecs(d).length > 0, d.type);
     }
   });

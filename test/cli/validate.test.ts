@@ -26,7 +26,7 @@ describe('replag validate', () => {
   let port: number;
   let connections = 0;
   before(async () => {
-    port = await findFreePort(24_000, 24_999);
+    port = await findFreePort();
     server = createServer((socket) => {
       connections++;
       socket.destroy();
