@@ -128,6 +128,8 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
     return 2;
   }
   supervisor = built;
+  // Listening for SIGTERM/SIGINT before saying it runs: whoever waits for "watching" to signal it is then heard.
+  const stopped = untilStopped(run.durationSeconds);
   io.stderr.write(`${otlpStartupLine(telemetry.otlp, single ? '--otlp-endpoint' : 'export.otlp.endpoint')}\n`);
   if (telemetry.prometheusUrl) io.stderr.write(`replag: serving Prometheus metrics at ${telemetry.prometheusUrl}\n`);
   for (const c of config.sources) io.stderr.write(`replag: ${single ? '' : `[${c.name}] `}watching ${describeConfiguredSource(c)}, polling every ${c.intervalMs} ms\n`);
@@ -161,7 +163,7 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
     if (hungUpEarly()) onHangup();
   }
 
-  const exitCode = await untilStopped(run.durationSeconds);
+  const exitCode = await stopped;
   process.off('SIGHUP', onHangup);
   await reloading;
   const last = built.sources();
