@@ -21,6 +21,8 @@ export interface OptionSpec {
   readonly required: boolean;
   /** Default shown in `--help` and the docs. */
   readonly defaultText: string | undefined;
+  /** The option's schema (as in the descriptor). */
+  readonly schema: z.ZodType;
 }
 
 /** `replicaTimeout` → `replica-timeout`. */
@@ -85,6 +87,7 @@ function specsOf(object: z.ZodObject, prefix: readonly string[]): OptionSpec[] {
       meta,
       required: !schema.safeParse(undefined).success,
       defaultText: meta.defaultText ?? (fallback === undefined ? undefined : String(fallback)),
+      schema,
     });
   }
   return out;
