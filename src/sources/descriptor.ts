@@ -97,7 +97,6 @@ export interface SourceDescriptor<Schema extends z.ZodObject = z.ZodObject> {
 }
 
 /** A descriptor of any system, as the registry holds them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnySourceDescriptor = SourceDescriptor<any>;
 
 /** Checks the descriptor's types at its definition: `export const descriptor = defineSource({ … })`. */
