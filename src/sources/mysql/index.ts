@@ -52,8 +52,8 @@ export interface MySqlSourceOptions {
   tls?: SourceTlsOptions;
 }
 
-type System = 'mariadb' | 'mysql';
-type Role = 'primary' | 'replica';
+export type System = 'mariadb' | 'mysql';
+export type Role = 'primary' | 'replica';
 
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_REPLICA_TIMEOUT_MS = 1000;
@@ -182,7 +182,7 @@ interface Session {
 }
 
 /** An error whose message already says what went wrong in the user's terms. */
-class ExplainedError extends Error {}
+export class ExplainedError extends Error {}
 
 /** Parts of a mysql2 connection that its typings leave out. */
 interface Mysql2Internals {
@@ -237,7 +237,7 @@ function redact(url: string): string {
 }
 
 /** One server: its address, credentials and the connection opened on first use. */
-class Server {
+export class Server {
   readonly role: Role;
   /** host:port as given in the URL (brackets kept for IPv6); the node id of a replica. */
   readonly address: string;

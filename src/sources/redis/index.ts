@@ -119,12 +119,12 @@ function parseReplicaLine(key: string, value: string): RedisReplicaInfo {
   return { id: hostPort(ip, String(port)), ip, port, state: kv.get('state') ?? 'unknown', offset: BigInt(offset) };
 }
 
-function hostPort(host: string, port: string): string {
+export function hostPort(host: string, port: string): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** An error reply (`-CODE message`) from the server. */
-class ReplyError extends Error {
+export class ReplyError extends Error {
   readonly code: string;
   constructor(text: string) {
     super(text);
@@ -133,7 +133,7 @@ class ReplyError extends Error {
 }
 
 /** A RESP2 reply; an array's items may be error replies. */
-type Reply = string | bigint | null | readonly (Reply | ReplyError)[];
+export type Reply = string | bigint | null | readonly (Reply | ReplyError)[];
 
 /** Where a connection is: TCP connecting, in the TLS handshake, or ready for commands. */
 type Phase = 'connecting' | 'handshake' | 'ready';
@@ -144,17 +144,17 @@ const DISCOVERED_PLAINTEXT_HINT = 'if the server accepts only TLS, give the tls 
 const TLS_ON_PLAINTEXT_HINT = 'is this a plaintext (non-TLS) port? Then connect without TLS (a redis:// URL and no tls option)';
 
 /** How a connection names what it connects to in its hints. */
-interface ConnectionHints {
+export interface ConnectionHints {
   /** The program expected to listen there, e.g. `redis-server`. */
   readonly program: string;
   /** Advice when a plaintext connection is closed before any reply (likely a TLS-only port). */
   readonly plaintext: string;
 }
 
-const SERVER_HINTS: ConnectionHints = { program: 'redis-server', plaintext: PLAINTEXT_HINT };
+export const SERVER_HINTS: ConnectionHints = { program: 'redis-server', plaintext: PLAINTEXT_HINT };
 
 /** One RESP2 connection (plaintext, or TLS when `tls` is given), one command at a time. Closes itself on the first error. */
-class RespConnection {
+export class RespConnection {
   private readonly socket: Socket;
   private buffer: Buffer = Buffer.alloc(0);
   private pending: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
@@ -329,7 +329,7 @@ function redact(url: URL, port: number): string {
 }
 
 /** A checked redis:// or rediss:// URL, split; `shown` is safe to print. */
-interface RedisUrl {
+export interface RedisUrl {
   readonly host: string;
   readonly port: number;
   readonly tls: boolean;
@@ -344,7 +344,7 @@ interface RedisUrl {
  * Sentinel's (default port 26379) no path.
  * @throws TypeError / RangeError naming `option`, never quoting a password.
  */
-function parseRedisUrl(text: unknown, option: string, role: 'master' | 'sentinel'): RedisUrl {
+export function parseRedisUrl(text: unknown, option: string, role: 'master' | 'sentinel'): RedisUrl {
   if (typeof text !== 'string') throw new TypeError(`${option} must be a string, got ${typeof text}`);
   let url: URL;
   try {
