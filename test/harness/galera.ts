@@ -9,7 +9,7 @@
  * connects over TCP as `monitor` (no grant: USAGE only).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,6 +41,8 @@ export interface GaleraClusterOptions {
 export class GaleraCluster {
   readonly basePort: number;
   private readonly base: string;
+  private readonly uid: number;
+  private readonly gid: number;
   private readonly children = new Map<GaleraNode, ChildProcess>();
   private readonly exits = new Map<GaleraNode, Promise<void>>();
   private garbd: ChildProcess | undefined;
@@ -50,6 +52,8 @@ export class GaleraCluster {
   private constructor(options: GaleraClusterOptions) {
     this.basePort = options.basePort;
     const { uid, gid } = ensureServiceUser('mysql');
+    this.uid = uid;
+    this.gid = gid;
     this.base = mkdtempSync(join(tmpdir(), 'replag-galera-'));
     chownSync(this.base, uid, gid);
   }
@@ -202,16 +206,23 @@ export class GaleraCluster {
     return join(this.base, `n${node}.sock`);
   }
 
+  /** Each node's own temporary directory: installs and servers running at once must not share /tmp. */
+  private tmp(node: GaleraNode): string {
+    return join(this.base, `n${node}-tmp`);
+  }
+
   private async install(node: GaleraNode): Promise<void> {
+    mkdirSync(this.tmp(node));
+    chownSync(this.tmp(node), this.uid, this.gid);
     await run('mariadb-install-db', ['--no-defaults', '--user=mysql', `--datadir=${join(this.base, `n${node}`)}`, '--skip-test-db',
-      '--auth-root-authentication-method=socket'], { timeout: 60_000 });
+      '--auth-root-authentication-method=socket', `--tmpdir=${this.tmp(node)}`], { timeout: 60_000 });
   }
 
   private launch(node: GaleraNode, extra: string[]): void {
     const b = this.basePort;
     const peers = [11, 12, 13].map((o) => `127.0.0.1:${b + o}`).join(',');
     const child = spawn('mariadbd', [
-      '--no-defaults', '--user=mysql', `--datadir=${join(this.base, `n${node}`)}`, `--port=${b + node}`, '--bind-address=127.0.0.1',
+      '--no-defaults', '--user=mysql', `--datadir=${join(this.base, `n${node}`)}`, `--tmpdir=${this.tmp(node)}`, `--port=${b + node}`, '--bind-address=127.0.0.1',
       `--socket=${this.socket(node)}`, `--pid-file=${join(this.base, `n${node}.pid`)}`, `--log-error=${join(this.base, `n${node}.err`)}`,
       '--skip-name-resolve', '--binlog-format=ROW', '--innodb-autoinc-lock-mode=2', '--innodb-buffer-pool-size=32M',
       '--innodb-log-file-size=16M', '--innodb-flush-log-at-trx-commit=2', '--performance-schema=OFF',

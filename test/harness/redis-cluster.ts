@@ -2,7 +2,7 @@
  * A real Redis Cluster for the Redis Cluster source tests (the recipe ../shared/recipes/redis-cluster.sh as a
  * harness): 3 masters + 3 replicas (Debian redis-server 7.0) on 127.0.0.1, each run as the unprivileged `redis`
  * user, built with `redis-cli --cluster create … --cluster-replicas 1`, `requirepass` + `masterauth` on every node,
- * `cluster-node-timeout` 3000 ms. Ports from `basePort` B: client B+1…B+6, cluster bus B+11…B+16 (set explicitly:
+ * `cluster-node-timeout` 3000 ms, `repl-timeout` 4 s (a master drops a silent replica from its INFO after 4 s). Ports from `basePort` B: client B+1…B+6, cluster bus B+11…B+16 (set explicitly:
  * the default bus port, port + 10000, would land outside the caller's range). The password reaches redis-cli
  * through REDISCLI_AUTH, never a command line.
  */
@@ -103,7 +103,7 @@ export async function startRedisClusterOf6(options: RedisClusterHarnessOptions):
       writeFileSync(conf, [
         `port ${port}`, `cluster-port ${basePort + 10 + i}`, 'bind 127.0.0.1', 'protected-mode yes', 'daemonize no', `dir ${dir}`, 'logfile ""',
         'save ""', 'appendonly no', 'cluster-enabled yes', `cluster-config-file ${join(dir, 'nodes.conf')}`, 'cluster-node-timeout 3000',
-        'repl-diskless-sync-delay 0', 'repl-timeout 60', `requirepass "${password}"`, `masterauth "${password}"`, '',
+        'repl-diskless-sync-delay 0', 'repl-timeout 4', `requirepass "${password}"`, `masterauth "${password}"`, '',
       ].join('\n'), { mode: 0o600 });
       if (asRoot) {
         chownSync(dir, uid, gid);

@@ -3,8 +3,8 @@
  * bounded reads, actionable errors) and a `DeadlineReader`, so that a hung node costs the poll that finds it
  * hung and not every poll after.
  */
-import { Server } from '../mysql/index.ts';
-import { DeadlineReader } from '../deadline-reader.ts';
+import { DeadlineReader, type DeadlineReadOutcome } from '../kit/deadline-reader.ts';
+import { Server } from '../mysql/server.ts';
 import type { SourceTlsOptions } from '../tls.ts';
 import { GALERA_STATUS_QUERY, parseGaleraStatus, type GaleraNodeStatus } from './status.ts';
 
@@ -44,7 +44,7 @@ export class GaleraNodeReader {
   }
 
   /** What the reads so far have given (a fresh value once). */
-  take(): ReturnType<DeadlineReader<GaleraNodeStatus>['take']> {
+  take(): DeadlineReadOutcome<GaleraNodeStatus> {
     return this.reader.take();
   }
 

@@ -6,6 +6,9 @@
  * `wsrep_incoming_addresses`. Each node is read on its own connection (`SHOW GLOBAL STATUS`, no grant needed),
  * all at once, each waited for at most `nodeTimeoutMs`.
  */
+import { ATTR_GALERA_CLUSTER_STATUS, ATTR_GALERA_STATE, ATTR_REPLICATION_SYSTEM, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '../../semconv.ts';
+import { byNodeId } from '../kit/node-order.ts';
+import { callbackOption, objectOption, stringOption, timeoutOption } from '../kit/options.ts';
 import type { ReplicaPosition, ReplicationSource } from '../source.ts';
 import { validateTlsOptions, type SourceTlsOptions } from '../tls.ts';
 import { keepWatching, primaryView, type NodeRead, type PrimaryView } from './discovery.ts';
@@ -58,7 +61,6 @@ export interface GaleraClusterView {
 
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_NODE_TIMEOUT_MS = 1000;
-const MAX_TIMEOUT_MS = 2_147_483_647;
 
 /** A watched node and what the source remembers of it. */
 interface Watched {
@@ -93,16 +95,13 @@ export class GaleraSource implements ReplicationSource {
 
   /** @throws TypeError / RangeError naming the bad option; no I/O happens here. */
   constructor(options: GaleraSourceOptions) {
-    if (options === null || typeof options !== 'object') throw new TypeError(`GaleraSourceOptions must be an object, got ${options === null ? 'null' : typeof options}`);
-    const { password, timeoutMs = DEFAULT_TIMEOUT_MS, onReplicaError, nodes } = options;
+    objectOption(options, 'GaleraSourceOptions');
+    const { nodes } = options;
     const tls = validateTlsOptions(options.tls, 'GaleraSourceOptions.tls');
-    if (password !== undefined && typeof password !== 'string') throw new TypeError(`GaleraSourceOptions.password must be a string, got ${typeof password}`);
-    if (typeof timeoutMs !== 'number') throw new TypeError(`GaleraSourceOptions.timeoutMs must be a number, got ${typeof timeoutMs}`);
-    if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) throw new RangeError(`GaleraSourceOptions.timeoutMs must be > 0 and <= ${MAX_TIMEOUT_MS} ms, got ${timeoutMs}`);
-    const nodeTimeoutMs = options.nodeTimeoutMs ?? Math.min(DEFAULT_NODE_TIMEOUT_MS, timeoutMs);
-    if (typeof nodeTimeoutMs !== 'number') throw new TypeError(`GaleraSourceOptions.nodeTimeoutMs must be a number, got ${typeof nodeTimeoutMs}`);
-    if (!(nodeTimeoutMs > 0 && nodeTimeoutMs <= timeoutMs)) throw new RangeError(`GaleraSourceOptions.nodeTimeoutMs must be > 0 and <= timeoutMs (${timeoutMs} ms), got ${nodeTimeoutMs}`);
-    if (onReplicaError !== undefined && typeof onReplicaError !== 'function') throw new TypeError(`GaleraSourceOptions.onReplicaError must be a function, got ${typeof onReplicaError}`);
+    const password = stringOption(options.password, 'GaleraSourceOptions.password');
+    const timeoutMs = timeoutOption(options.timeoutMs, 'GaleraSourceOptions.timeoutMs', DEFAULT_TIMEOUT_MS);
+    const nodeTimeoutMs = timeoutOption(options.nodeTimeoutMs, 'GaleraSourceOptions.nodeTimeoutMs', Math.min(DEFAULT_NODE_TIMEOUT_MS, timeoutMs), { option: 'timeoutMs', ms: timeoutMs });
+    const onReplicaError = callbackOption<(node: string, error: Error) => void>(options.onReplicaError, 'GaleraSourceOptions.onReplicaError');
     if (!Array.isArray(nodes)) throw new TypeError(`GaleraSourceOptions.nodes must be an array of mysql:// URLs, got ${nodes === null ? 'null' : typeof nodes}`);
     if (nodes.length === 0) throw new RangeError('GaleraSourceOptions.nodes must list at least one node URL (one is enough: the others are discovered)');
     const readers = nodes.map((url, i) => new GaleraNodeReader(url, `nodes[${i}]`, 'configured', password, tls));
@@ -207,8 +206,8 @@ export class GaleraSource implements ReplicationSource {
         // not a member of the current Primary component.
         const primary = last.clusterStatus === 'Primary' && last.confId === view.confId;
         w.attributes = {
-          'replication.system': 'galera', 'server.address': w.reader.host, 'server.port': w.reader.port,
-          'galera.state': last.state, 'galera.cluster.status': primary ? 'Primary' : 'non-Primary',
+          [ATTR_REPLICATION_SYSTEM]: 'galera', [ATTR_SERVER_ADDRESS]: w.reader.host, [ATTR_SERVER_PORT]: w.reader.port,
+          [ATTR_GALERA_STATE]: last.state, [ATTR_GALERA_CLUSTER_STATUS]: primary ? 'Primary' : 'non-Primary',
         };
       }
       positions.push({ nodeId: address, leaderSeq: view.leaderSeq, followerSeq: last.lastCommitted, attributes: w.attributes });
@@ -222,7 +221,7 @@ export class GaleraSource implements ReplicationSource {
         // A throwing listener must not hide the other nodes.
       }
     }
-    return positions;
+    return byNodeId(positions);
   }
 
   /** Per watched node (its node id): whether the last poll read it. */

@@ -4,7 +4,8 @@
  * and a connection that failed or timed out is destroyed (the next command opens a new one).
  */
 import type { ConnectionOptions } from 'node:tls';
-import { ReplyError, RespConnection, SERVER_HINTS, type Reply } from '../redis/index.ts';
+import { withDeadline } from '../kit/deadline.ts';
+import { ReplyError, RespConnection, SERVER_HINTS, type Reply } from '../redis/resp.ts';
 import { nodeTlsOptions, type SourceTlsOptions } from '../tls.ts';
 
 /** Credentials and TLS shared by every node. */
@@ -49,19 +50,18 @@ export class NodeConnections {
     }
     if (entry === undefined) entry = this.connect(key, host, port);
     const { connection, ready } = entry;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${this.where(host, port)}: no answer to ${args[0]} ${args[1] ?? ''} within ${timeoutMs} ms: is the server stopped, overloaded or unreachable?`.replace('  ', ' '))), timeoutMs);
-    });
+    const where = this.where(host, port);
+    const command = args.slice(0, 2).join(' ');
     try {
-      return await Promise.race([timeout, ready.then(() => connection.command(args)).catch((error: unknown) => {
-        throw error instanceof ReplyError ? this.explain(this.where(host, port), args.slice(0, 2).join(' '), error) : error;
-      })]);
+      return await withDeadline(async () => {
+        await ready;
+        return await connection.command(args).catch((error: unknown) => {
+          throw error instanceof ReplyError ? this.explain(where, command, error) : error;
+        });
+      }, { timeoutMs, what: `${where}: ${command}` });
     } catch (error) {
       this.drop(key, error as Error);
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

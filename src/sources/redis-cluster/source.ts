@@ -4,8 +4,14 @@
  * master's `INFO replication` gives the real positions — `master_repl_offset` (leader) and each replica's acknowledged
  * `offset` — never the gossiped offsets. Needs `+cluster|nodes +info` (ACL) besides AUTH.
  */
-import { DeadlineReader } from '../deadline-reader.ts';
-import { hostPort, parseRedisUrl, parseReplicationInfo, type RedisReplicationInfo, type ReplyError } from '../redis/index.ts';
+import { ATTR_REDIS_CLUSTER_SHARD, ATTR_REDIS_ROLE, ATTR_REPLICATION_SYSTEM, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '../../semconv.ts';
+import { DeadlineReader } from '../kit/deadline-reader.ts';
+import { LastKnownPositions } from '../kit/last-known.ts';
+import { byNodeId } from '../kit/node-order.ts';
+import { callbackOption, objectOption, timeoutOption } from '../kit/options.ts';
+import { hostPort, parseReplicationInfo, type RedisReplicationInfo } from '../redis/info.ts';
+import type { ReplyError } from '../redis/resp.ts';
+import { parseRedisUrl } from '../redis/url.ts';
 import type { ReplicaPosition, ReplicationSource } from '../source.ts';
 import { validateTlsOptions, type SourceTlsOptions } from '../tls.ts';
 import { NodeConnections } from './connections.ts';
@@ -35,13 +41,6 @@ export interface RedisClusterSourceOptions {
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_NODE_TIMEOUT_MS = 1000;
 
-/** A replica's last known figures. */
-interface Known {
-  leaderSeq: bigint;
-  followerSeq: bigint;
-  attributes: Readonly<Record<string, string | number>>;
-}
-
 /**
  * Reports each replica of a Redis Cluster: node id `host:port` (its client address), `leaderSeq` its master's
  * `master_repl_offset`, `followerSeq` the offset the master lists for it (bytes, bigints), attributes
@@ -58,20 +57,24 @@ export class RedisClusterSource implements ReplicationSource {
   private readonly timeoutMs: number;
   private readonly nodeTimeoutMs: number;
   private readonly onReplicaError: ((node: string, error: Error) => void) | undefined;
-  private readonly secrets: readonly string[];
   /** Every node of the last topology, for discovery when the seeds do not answer. */
   private lastTopology: readonly ClusterNode[] = [];
   /** The node that answered CLUSTER NODES last: asked first. */
   private lastAsked: { host: string; port: number } | undefined;
   private readonly masters = new Map<string, DeadlineReader<RedisReplicationInfo>>();
-  private readonly known = new Map<string, Known>();
+  private readonly known = new LastKnownPositions();
+  /**
+   * Each shard's last `master_repl_offset`, by shard name: the leader position while its master cannot be read
+   * (offsets continue across a failover, so a new master's are comparable).
+   */
+  private readonly masterOffsets = new Map<string, bigint>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   /** @throws TypeError / RangeError naming the bad option; never opens a connection. */
   constructor(options: RedisClusterSourceOptions) {
-    if (options === null || typeof options !== 'object') throw new TypeError('RedisClusterSourceOptions must be an object');
-    const { nodes, timeoutMs = DEFAULT_TIMEOUT_MS, onReplicaError } = options;
+    objectOption(options, 'RedisClusterSourceOptions');
+    const { nodes } = options;
     const tls = validateTlsOptions(options.tls, 'RedisClusterSourceOptions.tls');
     if (!Array.isArray(nodes)) throw new TypeError(`RedisClusterSourceOptions.nodes must be an array of redis:// URLs, got ${nodes === null ? 'null' : typeof nodes}`);
     if (nodes.length === 0) throw new RangeError('RedisClusterSourceOptions.nodes must list at least one node URL (one is enough: the others are discovered)');
@@ -83,19 +86,14 @@ export class RedisClusterSource implements ReplicationSource {
       if (typeof value !== 'string') throw new TypeError(`RedisClusterSourceOptions.${key} must be a string, got ${typeof value}`);
       if (value === '') throw new RangeError(`RedisClusterSourceOptions.${key} must not be empty (omit it instead)`);
     }
-    if (typeof timeoutMs !== 'number') throw new TypeError(`RedisClusterSourceOptions.timeoutMs must be a number, got ${typeof timeoutMs}`);
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > 2_147_483_647) throw new RangeError(`RedisClusterSourceOptions.timeoutMs must be an integer in 1..2147483647, got ${timeoutMs}`);
-    const nodeTimeoutMs = options.nodeTimeoutMs ?? Math.min(DEFAULT_NODE_TIMEOUT_MS, timeoutMs);
-    if (typeof nodeTimeoutMs !== 'number' || !Number.isInteger(nodeTimeoutMs) || nodeTimeoutMs <= 0 || nodeTimeoutMs > timeoutMs) {
-      throw new RangeError(`RedisClusterSourceOptions.nodeTimeoutMs must be an integer in 1..timeoutMs (${timeoutMs}), got ${String(nodeTimeoutMs)}`);
-    }
-    if (onReplicaError !== undefined && typeof onReplicaError !== 'function') throw new TypeError(`RedisClusterSourceOptions.onReplicaError must be a function, got ${typeof onReplicaError}`);
+    const timeoutMs = timeoutOption(options.timeoutMs, 'RedisClusterSourceOptions.timeoutMs', DEFAULT_TIMEOUT_MS);
+    const nodeTimeoutMs = timeoutOption(options.nodeTimeoutMs, 'RedisClusterSourceOptions.nodeTimeoutMs', Math.min(DEFAULT_NODE_TIMEOUT_MS, timeoutMs), { option: 'timeoutMs', ms: timeoutMs });
+    const onReplicaError = callbackOption<(node: string, error: Error) => void>(options.onReplicaError, 'RedisClusterSourceOptions.onReplicaError');
     // As with redis-cli, credentials in the (first) URL win over the separate options.
     const withAuth = urls.find((u) => u.password !== undefined);
     const username = withAuth?.username ?? options.username;
     const password = withAuth?.password ?? options.password;
     if (username !== undefined && password === undefined) throw new TypeError(`RedisClusterSourceOptions.username "${username}" needs a password (RedisClusterSourceOptions.password or the URL)`);
-    this.secrets = [password].filter((p): p is string => p !== undefined);
     this.seeds = urls.map((u) => ({ host: u.host, port: u.port }));
     this.connections = new NodeConnections({ username, password, tls: tls ?? (urls[0]!.tls ? {} : undefined) }, (where, command, error) => this.explain(where, command, error, username));
     this.timeoutMs = timeoutMs;
@@ -126,26 +124,26 @@ export class RedisClusterSource implements ReplicationSource {
     if (this.closed) throw new Error('RedisClusterSource: closed during poll()');
     const positions: ReplicaPosition[] = [];
     const failures: [string, Error, boolean][] = [];
-    const replicaIds = new Set<string>();
     for (const shard of shards) {
       const { value, fresh, error, late } = this.reader(shard.master).take();
       const master = shard.master.address;
       let info: RedisReplicationInfo | undefined = fresh && error === undefined ? value : undefined;
       if (error !== undefined) failures.push([master, error, true]);
       else if (late && !fresh) failures.push([master, new Error(`${this.connections.where(shard.master.host, shard.master.port)}: did not answer INFO replication within ${this.nodeTimeoutMs} ms (nodeTimeoutMs); its replicas are reported at their last known positions`), false]);
+      if (info !== undefined && info.role === 'master') this.masterOffsets.set(shard.name, info.masterReplOffset);
       if (info !== undefined && info.role !== 'master') {
         failures.push([master, new Error(`${this.connections.where(shard.master.host, shard.master.port)} says role:${info.role} although CLUSTER NODES lists it as master (a failover in progress?): its replicas are reported at their last known positions`), false]);
         info = undefined;
       }
       for (const replica of shard.replicas) {
-        replicaIds.add(replica.address);
         const position = this.position(shard, replica, info);
         if (position !== undefined) positions.push(position);
       }
     }
-    // Replicas no longer in the topology as replicas (promoted, forgotten) leave the report and the store.
-    for (const id of [...this.known.keys()]) if (!replicaIds.has(id)) this.known.delete(id);
+    // Replicas no longer in the topology as replicas (promoted, forgotten) were neither recorded nor kept: forgotten.
+    this.known.endPoll();
     for (const address of [...this.masters.keys()]) if (!shards.some((s) => s.master.address === address)) this.masters.delete(address);
+    for (const name of [...this.masterOffsets.keys()]) if (!shards.some((s) => s.name === name)) this.masterOffsets.delete(name);
     const rejecting = failures.find(([, , rejects]) => rejects);
     if (this.onReplicaError === undefined && rejecting !== undefined) throw rejecting[1];
     for (const [node, error] of failures) {
@@ -155,26 +153,32 @@ export class RedisClusterSource implements ReplicationSource {
         // A throwing listener must not hide the other shards.
       }
     }
-    return positions;
+    return byNodeId(positions);
   }
 
-  /** One replica's position from its master's fresh INFO, else its last known one (undefined: never read). */
+  /**
+   * One replica's position: from its master's fresh INFO when the master lists it; else its last known offset
+   * (against the master's fresh offset, or its last known one when the master could not be read). Undefined: never read.
+   */
   private position(shard: Shard, replica: ClusterNode, info: RedisReplicationInfo | undefined): ReplicaPosition | undefined {
     const attributes = {
-      'replication.system': 'redis', 'server.address': replica.host, 'server.port': replica.port,
-      'redis.cluster.shard': shard.name, 'redis.role': 'replica',
+      [ATTR_REPLICATION_SYSTEM]: 'redis', [ATTR_SERVER_ADDRESS]: replica.host, [ATTR_SERVER_PORT]: replica.port,
+      [ATTR_REDIS_CLUSTER_SHARD]: shard.name, [ATTR_REDIS_ROLE]: 'replica',
     };
-    const before = this.known.get(replica.address);
-    let now: Known | undefined;
-    if (info !== undefined) {
-      const listed = info.replicas.find((r) => hostPort(r.ip, String(r.port)) === replica.address);
-      if (listed !== undefined) now = { leaderSeq: info.masterReplOffset, followerSeq: listed.offset, attributes };
-      // Not listed (dropped by its master after repl-timeout, or not attached yet): its last offset against the master's.
-      else if (before !== undefined) now = { leaderSeq: info.masterReplOffset, followerSeq: before.followerSeq, attributes };
-    } else if (before !== undefined) now = { ...before, attributes: before.attributes['redis.cluster.shard'] === shard.name ? before.attributes : attributes };
-    if (now === undefined) return undefined;
-    this.known.set(replica.address, now);
-    return { nodeId: replica.address, leaderSeq: now.leaderSeq, followerSeq: now.followerSeq, attributes: now.attributes };
+    const listed = info?.replicas.find((r) => hostPort(r.ip, String(r.port)) === replica.address);
+    if (info !== undefined && listed !== undefined) {
+      this.known.record(replica.address, { followerSeq: listed.offset, attributes });
+      return { nodeId: replica.address, leaderSeq: info.masterReplOffset, followerSeq: listed.offset, attributes };
+    }
+    const leaderSeq = info?.masterReplOffset ?? this.masterOffsets.get(shard.name);
+    const known = this.known.keep(replica.address);
+    if (known === undefined || leaderSeq === undefined) return undefined;
+    return { nodeId: replica.address, leaderSeq, followerSeq: known.followerSeq, attributes: known.attributes };
+  }
+
+  /** Per replica of the last poll: read from its master's listing (true) or kept at its last known offset (false). */
+  replicaReadability(): ReadonlyMap<string, boolean> {
+    return this.known.readability();
   }
 
   private reader(master: ClusterNode): DeadlineReader<RedisReplicationInfo> {
@@ -231,7 +235,7 @@ export class RedisClusterSource implements ReplicationSource {
 
   private explain(where: string, command: string, error: ReplyError, username: string | undefined): Error {
     const user = username ?? 'default';
-    const said = this.scrub(error.message);
+    const said = error.message; // the server's words: a server never repeats the AUTH password
     if (command === 'AUTH') {
       if (error.code === 'WRONGPASS') return new Error(`${where}: authentication failed for user "${user}" (${said}): check the password and that the ACL user exists and is "on"`);
       if (said.includes('without any password configured')) return new Error(`${where}: a password was given but the default user has none (${said}): omit the password, or give the ACL user it belongs to`);
@@ -243,9 +247,4 @@ export class RedisClusterSource implements ReplicationSource {
     return new Error(`${where}: ${command} failed: ${said}`);
   }
 
-  private scrub(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) out = out.split(secret).join('***');
-    return out;
-  }
 }

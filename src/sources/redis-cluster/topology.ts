@@ -61,21 +61,28 @@ export function parseClusterNodes(text: string): ClusterNode[] {
 }
 
 /**
- * Groups nodes into shards: each master that is not flagged `fail` and serves slots or has replicas, with the
- * replicas that name it as their master (a replica flagged `fail` included: it stays reported and stalls). When two
- * live masters claim the same first slot range (a resumed old master that has not heard of its failover yet), the
- * higher config epoch wins. Replicas of a master flagged `fail` belong to no shard until a new master is elected.
+ * Groups nodes into shards: each master that serves slots or has replicas, with the replicas that name it as their
+ * master (a replica flagged `fail` included: it stays reported and stalls). When two masters claim the same first
+ * slot range, one not flagged `fail` wins over one flagged `fail` (the failover is done), then the higher config
+ * epoch (a resumed old master that has not heard of its failover yet loses). A master flagged `fail` with no
+ * successor keeps its shard, so its replicas stay reported (at their last known positions) during the failover.
  */
 export function shardsOf(nodes: readonly ClusterNode[]): Shard[] {
   const isReplica = (n: ClusterNode) => n.flags.has('slave') || n.flags.has('replica');
-  const masters = nodes.filter((n) => n.flags.has('master') && !n.flags.has('fail') && !isReplica(n));
+  const masters = nodes.filter((n) => n.flags.has('master') && !isReplica(n));
   const byName = new Map<string, ClusterNode>();
+  const rank = (n: ClusterNode): [number, bigint] => [n.flags.has('fail') ? 0 : 1, n.configEpoch];
   for (const m of masters) {
     const hasReplicas = nodes.some((n) => isReplica(n) && n.masterId === m.id);
     if (m.slots.length === 0 && !hasReplicas) continue;
     const name = m.slots[0] ?? m.id;
     const other = byName.get(name);
-    if (other === undefined || m.configEpoch > other.configEpoch) byName.set(name, m);
+    if (other === undefined) {
+      byName.set(name, m);
+      continue;
+    }
+    const [a, b] = [rank(m), rank(other)];
+    if (a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])) byName.set(name, m);
   }
   return [...byName.entries()].map(([name, master]) => ({
     master,

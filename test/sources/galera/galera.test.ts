@@ -110,7 +110,7 @@ describe('GaleraSource options', () => {
       [{ nodes: [`mysql://u:${MONITOR_PASSWORD}@h:1?ssl=1`] }, /GaleraSourceOptions\.nodes\[0\] must not have a query string/],
       [{ nodes: ['mysql://u@h:1', 'mysql://v@h:1'] }, /GaleraSourceOptions\.nodes\[1\] is h:1, already given/],
       [{ nodes: ['mysql://u@h:1'], timeoutMs: 0 }, /GaleraSourceOptions\.timeoutMs must be > 0/],
-      [{ nodes: ['mysql://u@h:1'], timeoutMs: 500, nodeTimeoutMs: 600 }, /GaleraSourceOptions\.nodeTimeoutMs must be > 0 and <= timeoutMs/],
+      [{ nodes: ['mysql://u@h:1'], timeoutMs: 500, nodeTimeoutMs: 600 }, /GaleraSourceOptions\.nodeTimeoutMs must be > 0 and <= timeoutMs \(500 ms\)/],
       [{ nodes: ['mysql://u@h:1'], tls: { ca: 'not pem' } }, /GaleraSourceOptions\.tls\.ca is not PEM text/],
     ];
     for (const [options, pattern] of cases) {

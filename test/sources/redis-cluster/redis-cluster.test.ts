@@ -65,18 +65,22 @@ describe('CLUSTER NODES parsing and shards', () => {
     assert.throws(() => parseClusterNodes('garbage line'), /CLUSTER NODES: malformed line/);
   });
 
-  test('shardsOf: a failed master has no shard; of two masters claiming the same slots the higher epoch wins; a failed replica stays in its shard', () => {
+  test('shardsOf: of two masters claiming the same slots the live one, then the higher epoch wins; a failed master without successor keeps its shard; a failed replica stays in its shard', () => {
+    const E = 'e'.repeat(40);
     const nodes = parseClusterNodes([
       `${A} 127.0.0.1:7001@1 master - 0 0 3 connected 0-5460`,
       `${B} 127.0.0.1:7002@1 master - 0 0 7 connected 0-5460`,
       `${C} 127.0.0.1:7003@1 slave,fail ${B} 0 0 7 connected`,
-      `${D} 127.0.0.1:7004@1 master,fail - 0 0 2 connected 5461-10922`,
+      `${D} 127.0.0.1:7004@1 master,fail - 0 0 9 connected 5461-10922`,
+      `${E} 127.0.0.1:7005@1 slave ${D} 0 0 9 connected`,
     ].join('\n'));
     const shards = shardsOf(nodes);
-    assert.equal(shards.length, 1);
-    assert.equal(shards[0]!.master.id, B);
-    assert.equal(shards[0]!.name, '0-5460');
-    assert.deepEqual(shards[0]!.replicas.map((r) => r.id), [C]);
+    assert.deepEqual(shards.map((s) => [s.name, s.master.id, s.replicas.map((r) => r.id)]), [['0-5460', B, [C]], ['5461-10922', D, [E]]]);
+    const failedOver = shardsOf(parseClusterNodes([
+      `${D} 127.0.0.1:7004@1 master,fail - 0 0 9 connected 5461-10922`,
+      `${E} 127.0.0.1:7005@1 master - 0 0 8 connected 5461-10922`,
+    ].join('\n')));
+    assert.deepEqual(failedOver.map((s) => s.master.id), [E], 'the live master wins over the failed one whatever the epochs');
   });
 
   test('bad options throw naming the option, never echoing a password', () => {
@@ -87,8 +91,8 @@ describe('CLUSTER NODES parsing and shards', () => {
       [{ nodes: [`http://:${PASSWORD}@h:1`] }, /RedisClusterSourceOptions\.nodes\[0\] must be a redis:\/\/ URL/],
       [{ nodes: ['redis://h:1', 'rediss://h:2'] }, /mixes redis:\/\/ and rediss:\/\//],
       [{ nodes: ['redis://h:1'], username: 'u' }, /username "u" needs a password/],
-      [{ nodes: ['redis://h:1'], timeoutMs: 0 }, /timeoutMs must be an integer/],
-      [{ nodes: ['redis://h:1'], timeoutMs: 500, nodeTimeoutMs: 600 }, /nodeTimeoutMs must be an integer in 1\.\.timeoutMs/],
+      [{ nodes: ['redis://h:1'], timeoutMs: 0 }, /RedisClusterSourceOptions\.timeoutMs must be > 0/],
+      [{ nodes: ['redis://h:1'], timeoutMs: 500, nodeTimeoutMs: 600 }, /nodeTimeoutMs must be > 0 and <= timeoutMs \(500 ms\)/],
       [{ nodes: ['redis://h:1'], tls: { ca: 'x' } }, /RedisClusterSourceOptions\.tls\.ca is not PEM/],
     ];
     for (const [options, pattern] of cases) {
@@ -194,6 +198,14 @@ describe('RedisClusterSource against a real Redis Cluster (3 masters + 3 replica
       const st = monitor.getStatus(id(r))!;
       assert.equal(st.severity, 'stalled', 'flagged fail: still reported, still stalled');
       assert.ok(st.lagEntries > 0);
+      // Past repl-timeout its master drops it from INFO replication: still reported at its last offset, stalled.
+      await waitUntil('the master to drop the replica from INFO replication', 15_000, async () => (await cluster.server(m).info('replication')).get('connected_slaves') === '0', 200);
+      await sleep(3 * INTERVAL_MS);
+      const dropped = monitor.getStatus(id(r))!;
+      assert.equal(dropped.severity, 'stalled', 'dropped by its master: still reported, still stalled');
+      assert.equal(dropped.followerSeq, st.followerSeq, 'at its last known offset');
+      assert.ok((dropped.leaderSeq as bigint) > (st.leaderSeq as bigint), 'against the advancing master');
+      assert.equal(s.replicaReadability().get(id(r)), false);
     } finally {
       cluster.server(r).resume();
     }
