@@ -230,7 +230,7 @@ export class RedisClusterSource implements ReplicationSource {
         failures.push((error as Error).message);
       }
     }
-    throw new Error(`RedisClusterSource: no node answered CLUSTER NODES within ${this.timeoutMs} ms (timeoutMs; ${failures.length} of ${candidates.length} asked): ${failures.join('; ')}`);
+    throw new Error(`RedisClusterSource: no node answered CLUSTER NODES (${failures.length} of ${candidates.length} known asked, each for at most ${this.nodeTimeoutMs} ms, within timeoutMs ${this.timeoutMs} ms): ${failures.join('; ')}`);
   }
 
   private explain(where: string, command: string, error: ReplyError, username: string | undefined): Error {
