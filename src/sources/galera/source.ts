@@ -53,7 +53,7 @@ export interface GaleraClusterView {
   readonly leaderSeq: bigint | undefined;
   /** Some node answered with `wsrep_flow_control_active` ON: replication (and every commit) is paused now. */
   readonly flowControlActive: boolean;
-  /** Nodes whose `wsrep_flow_control_sent` grew since the poll before: the ones asking for the pause. */
+  /** While flow control is active: the nodes whose `wsrep_flow_control_sent` grew since it began (those asking for the pause). */
   readonly flowControlBy: readonly string[];
   /** Per node id: its last status. */
   readonly nodes: ReadonlyMap<string, GaleraNodeView>;
@@ -90,6 +90,8 @@ export class GaleraSource implements ReplicationSource {
   private readonly discoveredUrl: (address: string) => string;
   private readonly password: string | undefined;
   private readonly readable = new Map<string, boolean>();
+  /** Per node: `wsrep_flow_control_sent` at the last poll without flow control. */
+  private readonly fcBaseline = new Map<string, bigint>();
   private view: GaleraClusterView = { confId: undefined, leaderSeq: undefined, flowControlActive: false, flowControlBy: [], nodes: new Map() };
   private closed = false;
 
@@ -241,16 +243,21 @@ export class GaleraSource implements ReplicationSource {
   /** The view of this poll: `view` and each watched node's last status, compared with the poll before. */
   private buildView(view: PrimaryView | undefined): GaleraClusterView {
     const nodes = new Map<string, GaleraNodeView>();
-    const by: string[] = [];
     let active = false;
     for (const [address, w] of this.watched) {
       if (w.last === undefined) continue;
       const answered = this.readable.get(address) === true;
-      const before = this.view.nodes.get(address)?.status;
       nodes.set(address, { answered, status: w.last });
-      if (!answered) continue;
-      if (w.last.flowControlActive) active = true;
-      if (before !== undefined && w.last.flowControlSent > before.flowControlSent) by.push(address);
+      if (answered && w.last.flowControlActive) active = true;
+    }
+    // Who asked for the pause: the nodes whose pause requests (wsrep_flow_control_sent) grew since the last poll
+    // that saw no flow control. Outside flow control, that poll's counters become the baseline.
+    const by: string[] = [];
+    for (const [address, node] of nodes) {
+      if (!node.answered) continue;
+      const baseline = this.fcBaseline.get(address);
+      if (!active) this.fcBaseline.set(address, node.status.flowControlSent);
+      else if (baseline !== undefined && node.status.flowControlSent > baseline) by.push(address);
     }
     return { confId: view?.confId, leaderSeq: view?.leaderSeq, flowControlActive: active, flowControlBy: by, nodes };
   }
@@ -266,6 +273,7 @@ export class GaleraSource implements ReplicationSource {
     const w = this.watched.get(address);
     this.watched.delete(address);
     this.readable.delete(address);
+    this.fcBaseline.delete(address);
     void w?.reader.close(0);
   }
 }
