@@ -35,11 +35,17 @@ const SHUTDOWN_WAIT_MS = 20_000;
 export interface GaleraClusterOptions {
   /** B: the cluster uses B+1 … B+32 (see the file comment); B+32 must stay inside the caller's range. */
   basePort: number;
+  /**
+   * PEM files: both nodes also accept TLS on their SQL port (ssl_cert, ssl_key, ssl_ca); plaintext stays allowed,
+   * accounts choose with REQUIRE SSL. The key must be readable by the `mysql` OS user.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 /** A running two-node cluster with garbd. `close()` tears it down; call it from an `after()` hook. */
 export class GaleraCluster {
   readonly basePort: number;
+  private readonly tls: GaleraClusterOptions['tls'];
   private readonly base: string;
   private readonly uid: number;
   private readonly gid: number;
@@ -51,6 +57,7 @@ export class GaleraCluster {
 
   private constructor(options: GaleraClusterOptions) {
     this.basePort = options.basePort;
+    this.tls = options.tls;
     const { uid, gid } = ensureServiceUser('mysql');
     this.uid = uid;
     this.gid = gid;
@@ -230,7 +237,9 @@ export class GaleraCluster {
       `--wsrep-node-name=n${node}`, `--wsrep-cluster-address=gcomm://${peers}`, `--wsrep-node-address=127.0.0.1:${b + 10 + node}`,
       `--wsrep-node-incoming-address=127.0.0.1:${b + node}`,
       `--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:${b + 10 + node};ist.recv_addr=127.0.0.1:${b + 20 + node}`,
-      '--wsrep-sst-method=rsync', `--wsrep-sst-receive-address=127.0.0.1:${b + 30 + node}`, ...extra,
+      '--wsrep-sst-method=rsync', `--wsrep-sst-receive-address=127.0.0.1:${b + 30 + node}`,
+      ...(this.tls === undefined ? [] : [`--ssl-cert=${this.tls.certFile}`, `--ssl-key=${this.tls.keyFile}`, `--ssl-ca=${this.tls.caFile}`]),
+      ...extra,
     ], { stdio: 'ignore' });
     child.once('error', () => {});
     this.children.set(node, child);

@@ -45,6 +45,12 @@ export interface RedisClusterHarnessOptions {
   /** B: ports B+1 … B+16 are used. */
   basePort: number;
   password: string;
+  /**
+   * PEM files: every node listens on TLS only (`port 0`, `tls-port`), the cluster bus and replication use TLS
+   * (`tls-cluster yes`, `tls-replication yes`), outgoing connections present the client certificate; clients need
+   * no certificate. redis-cli connects with `--tls --cacert`.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string; clientCertFile: string; clientKeyFile: string };
 }
 
 /** The running cluster. */
@@ -64,7 +70,8 @@ export interface RealRedisCluster {
 }
 
 export async function startRedisClusterOf6(options: RedisClusterHarnessOptions): Promise<RealRedisCluster> {
-  const { basePort, password } = options;
+  const { basePort, password, tls } = options;
+  const cliTls = tls === undefined ? [] : ['--tls', '--cacert', tls.caFile];
   if (!Number.isInteger(basePort) || basePort <= 0 || basePort + 16 >= 32768) throw new RangeError(`startRedisClusterOf6: basePort ${basePort} must leave B+16 below 32768`);
   if (!/^[\w.-]+$/.test(password)) throw new RangeError('startRedisClusterOf6: password must match [\\w.-]+');
   ensureDebianPackages(['redis-server', 'redis-tools'], ['redis-server', 'redis-cli']);
@@ -76,7 +83,7 @@ export async function startRedisClusterOf6(options: RedisClusterHarnessOptions):
   const servers: ClusterServer[] = [];
 
   const cli = (port: number, ...args: string[]): Promise<string> => new Promise((resolve, reject) => {
-    execFile('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { env: { ...process.env, REDISCLI_AUTH: password }, timeout: CLI_TIMEOUT_MS, maxBuffer: 16 << 20 },
+    execFile('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...cliTls, ...args], { env: { ...process.env, REDISCLI_AUTH: password }, timeout: CLI_TIMEOUT_MS, maxBuffer: 16 << 20 },
       (error, stdout, stderr) => (error ? reject(new Error(`redis-cli -p ${port} ${args.join(' ')}: ${error.message} ${stderr}`)) : resolve(stdout.trim())));
   });
 
@@ -101,7 +108,10 @@ export async function startRedisClusterOf6(options: RedisClusterHarnessOptions):
       mkdirSync(dir);
       const conf = join(dir, 'redis.conf');
       writeFileSync(conf, [
-        `port ${port}`, `cluster-port ${basePort + 10 + i}`, 'bind 127.0.0.1', 'protected-mode yes', 'daemonize no', `dir ${dir}`, 'logfile ""',
+        ...(tls === undefined ? [`port ${port}`] : ['port 0', `tls-port ${port}`, 'tls-cluster yes', 'tls-replication yes', `tls-cert-file ${tls.certFile}`,
+          `tls-key-file ${tls.keyFile}`, `tls-ca-cert-file ${tls.caFile}`, 'tls-auth-clients no', `tls-client-cert-file ${tls.clientCertFile}`,
+          `tls-client-key-file ${tls.clientKeyFile}`]),
+        `cluster-port ${basePort + 10 + i}`, 'bind 127.0.0.1', 'protected-mode yes', 'daemonize no', `dir ${dir}`, 'logfile ""',
         'save ""', 'appendonly no', 'cluster-enabled yes', `cluster-config-file ${join(dir, 'nodes.conf')}`, 'cluster-node-timeout 3000',
         'repl-diskless-sync-delay 0', 'repl-timeout 4', `requirepass "${password}"`, `masterauth "${password}"`, '',
       ].join('\n'), { mode: 0o600 });
@@ -170,7 +180,7 @@ export async function startRedisClusterOf6(options: RedisClusterHarnessOptions):
       let tag = '';
       for (let i = 0; i < 500 && tag === ''; i++) if ((await cli(masterPort, 'SET', `{t${i}}probe`, '1').catch(() => '')) === 'OK') tag = `{t${i}}`;
       if (tag === '') throw new Error(`no hash tag owned by :${masterPort}`);
-      const child = spawn('redis-cli', ['-h', '127.0.0.1', '-p', String(masterPort)], { env: { ...process.env, REDISCLI_AUTH: password }, stdio: ['pipe', 'ignore', 'ignore'] });
+      const child = spawn('redis-cli', ['-h', '127.0.0.1', '-p', String(masterPort), ...cliTls], { env: { ...process.env, REDISCLI_AUTH: password }, stdio: ['pipe', 'ignore', 'ignore'] });
       child.once('error', () => {});
       child.stdin!.on('error', () => {});
       killOnExit.add(child);

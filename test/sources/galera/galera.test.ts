@@ -12,6 +12,8 @@ import { ReplicationLagMonitor } from '../../../src/monitor.ts';
 import { GaleraSource, keepWatching, parseGaleraStatus, parseIncomingAddresses, primaryView, type GaleraSourceOptions } from '../../../src/sources/galera.ts';
 import { startPoller, type Poller } from '../../../src/sources/poller.ts';
 import { MONITOR_PASSWORD, startGaleraCluster, type GaleraCluster } from '../../harness/galera.ts';
+import { ensureServiceUser } from '../../harness/service-user.ts';
+import { makeTestCertificates, type TestCertificates } from '../../harness/tls.ts';
 import { waitUntil } from '../../harness/wait.ts';
 
 /** Inside the Galera suite's range 21000-21499. */
@@ -22,6 +24,7 @@ const INTERVAL_MS = 250;
 const STALL_S = 2;
 
 let cluster: GaleraCluster;
+let certs: TestCertificates;
 const sources: GaleraSource[] = [];
 const pollers: Poller[] = [];
 
@@ -125,12 +128,14 @@ describe('GaleraSource options', () => {
 
 describe('GaleraSource against a real Galera cluster (2 nodes + garbd)', () => {
   before(async () => {
-    cluster = await startGaleraCluster({ basePort: BASE_PORT });
+    certs = makeTestCertificates({ owner: ensureServiceUser('mysql') });
+    cluster = await startGaleraCluster({ basePort: BASE_PORT, tls: { certFile: certs.server.certFile, keyFile: certs.server.keyFile, caFile: certs.ca.certFile } });
   });
   after(async () => {
     for (const p of pollers) await p.stop();
     for (const s of sources) await s.close();
     await cluster?.close();
+    certs?.dispose();
   });
 
   test('from one address, every node is found, at its own wsrep_last_committed against the highest', async () => {
@@ -156,6 +161,18 @@ describe('GaleraSource against a real Galera cluster (2 nodes + garbd)', () => {
       assert.ok(leader >= 25n, `25 inserts moved the seqno: ${leader}`);
       assert.deepEqual(Object.fromEntries(s.replicaReadability()), { [id(1)]: true, [id(2)]: true });
     }
+  });
+
+  test('TLS: an account that REQUIRES SSL reads every node, discovered ones too, with tls.ca; without tls the error says to enable it; another CA is refused', async () => {
+    await cluster.sql(1, `CREATE USER tlsmon@'127.0.0.1' IDENTIFIED BY '${MONITOR_PASSWORD}' REQUIRE SSL`);
+    const url = `mysql://tlsmon@127.0.0.1:${BASE_PORT + 1}`;
+    const positions = await source({ nodes: [url], tls: { ca: certs.ca.cert } }).poll();
+    assert.deepEqual(positions.map((p) => p.nodeId), [id(1), id(2)]);
+    const plain = await source({ nodes: [url] }).poll().then(() => assert.fail('expected a rejection'), (e: Error) => e);
+    assert.match(plain.message, /GaleraSource: node 127\.0\.0\.1:21001: authentication failed for user 'tlsmon'.*if the account requires TLS \(REQUIRE SSL\), enable it/);
+    const other = await source({ nodes: [url], tls: { ca: certs.otherCa.cert } }).poll().then(() => assert.fail('expected a rejection'), (e: Error) => e);
+    assert.match(other.message, /GaleraSource: node 127\.0\.0\.1:21001: TLS handshake failed: the server's TLS certificate is not signed by a trusted CA/);
+    for (const e of [plain, other]) assertNoSecret(e.message);
   });
 
   test('a wrong password: a clear error naming the node, without the password', async () => {
