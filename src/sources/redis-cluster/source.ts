@@ -59,7 +59,7 @@ export class RedisClusterSource implements ReplicationSource {
   private readonly onReplicaError: ((node: string, error: Error) => void) | undefined;
   /** Every node of the last topology, for discovery when the seeds do not answer. */
   private lastTopology: readonly ClusterNode[] = [];
-  /** The node that answered CLUSTER NODES last: asked first. */
+  /** The node that answered CLUSTER NODES last: asked first (so a stopped seed costs one poll, not every poll). */
   private lastAsked: { host: string; port: number } | undefined;
   private readonly masters = new Map<string, DeadlineReader<RedisReplicationInfo>>();
   private readonly known = new LastKnownPositions();
@@ -89,10 +89,9 @@ export class RedisClusterSource implements ReplicationSource {
     const timeoutMs = timeoutOption(options.timeoutMs, 'RedisClusterSourceOptions.timeoutMs', DEFAULT_TIMEOUT_MS);
     const nodeTimeoutMs = timeoutOption(options.nodeTimeoutMs, 'RedisClusterSourceOptions.nodeTimeoutMs', Math.min(DEFAULT_NODE_TIMEOUT_MS, timeoutMs), { option: 'timeoutMs', ms: timeoutMs });
     const onReplicaError = callbackOption<(node: string, error: Error) => void>(options.onReplicaError, 'RedisClusterSourceOptions.onReplicaError');
-    // As with redis-cli, credentials in the (first) URL win over the separate options.
-    const withAuth = urls.find((u) => u.password !== undefined);
-    const username = withAuth?.username ?? options.username;
-    const password = withAuth?.password ?? options.password;
+    // As with redis-cli, credentials in a URL (the first one that has them) win over the separate options.
+    const username = urls.find((u) => u.username !== undefined)?.username ?? options.username;
+    const password = urls.find((u) => u.password !== undefined)?.password ?? options.password;
     if (username !== undefined && password === undefined) throw new TypeError(`RedisClusterSourceOptions.username "${username}" needs a password (RedisClusterSourceOptions.password or the URL)`);
     this.seeds = urls.map((u) => ({ host: u.host, port: u.port }));
     this.connections = new NodeConnections({ username, password, tls: tls ?? (urls[0]!.tls ? {} : undefined) }, (where, command, error) => this.explain(where, command, error, username));

@@ -174,6 +174,8 @@ describe('RedisClusterSource against a real Redis Cluster (3 masters + 3 replica
     for (const server of cluster.servers) await server.cli('ACL', 'SETUSER', 'replag', 'on', `>${aclPassword}`, '-@all', '+cluster|nodes', '+info');
     const ok = await source({ username: 'replag', password: aclPassword }).poll();
     assert.equal(ok.length, 3);
+    const userInUrl = await source({ nodes: [`redis://replag@127.0.0.1:${BASE_PORT + 1}`], password: aclPassword }).poll();
+    assert.equal(userInUrl.length, 3, 'the user from the URL, the password from the option');
     for (const server of cluster.servers) await server.cli('ACL', 'SETUSER', 'replag', '-cluster|nodes');
     const error = await source({ username: 'replag', password: aclPassword }).poll().then(() => assert.fail('expected a rejection'), (e: Error) => e);
     assert.match(error.message, /user "replag" may not run CLUSTER NODES .*ACL SETUSER replag \+cluster\|nodes \+info/);
@@ -208,6 +210,11 @@ describe('RedisClusterSource against a real Redis Cluster (3 masters + 3 replica
       const tookTwo = performance.now() - t1;
       assert.ok(tookTwo < 2000, 'within the deadline');
       console.log(`# seeded with the stopped replica then its master: answered after ${tookTwo.toFixed(0)} ms`);
+      const t2 = performance.now();
+      await two.poll();
+      const tookNext = performance.now() - t2;
+      assert.ok(tookNext < 1000, `the next poll asks the answering seed first: ${tookNext.toFixed(0)} ms`);
+      console.log(`# … and its next poll took ${tookNext.toFixed(0)} ms`);
       await waitUntil('the cluster flags the replica fail', 15_000, async () => (await cluster.nodes(m)).find((n) => n.port === r)!.flags.includes('fail'), 200);
       await sleep(3 * INTERVAL_MS);
       const st = monitor.getStatus(id(r))!;
