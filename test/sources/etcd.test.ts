@@ -61,12 +61,12 @@ describe('EtcdSource without a cluster', () => {
       [{ endpoints: ['ftp://127.0.0.1:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] must be an http:\/\/ or https:\/\/ URL/],
       [{ endpoints: ['http://root:s3cret@127.0.0.1:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] must not contain credentials \(http:\/\/127\.0\.0\.1:2379\)/],
       [{ endpoints: ['https://root:s3cret@127.0.0.1:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] must not contain credentials \(https:\/\/127\.0\.0\.1:2379\)/],
-      [{ endpoints: ['http://root:s3cret@bad host:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] must be an http:\/\/ or https:\/\/ URL, got "http:\/\/\*\*\*@bad host:2379"/],
+      [{ endpoints: ['http://root:s3cret@bad host:2379'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] must be an http:\/\/ or https:\/\/ URL, got "http:\/\/bad host:2379"/],
       [{ endpoints: ['http://127.0.0.1:2379/v3?token=s3cret'] }, RangeError, /^EtcdSourceOptions\.endpoints\[0\] must be a client URL without path, query or fragment .*got "http:\/\/127\.0\.0\.1:2379\/v3"/],
       [{ endpoints: ['http://127.0.0.1:2379'], timeoutMs: '5000' }, TypeError, /^EtcdSourceOptions\.timeoutMs must be a number, got "5000"/],
     ];
     for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
-      cases.push([{ endpoints: ['http://127.0.0.1:2379'], timeoutMs }, RangeError, /^EtcdSourceOptions\.timeoutMs must be a number of milliseconds > 0/]);
+      cases.push([{ endpoints: ['http://127.0.0.1:2379'], timeoutMs }, RangeError, /^EtcdSourceOptions\.timeoutMs must be > 0 and <= 2147483647 ms, got /]);
     }
     for (const [options, type, message] of cases) {
       assert.throws(
@@ -500,7 +500,7 @@ describe('EtcdSource over TLS (client URLs served over https:// only)', () => {
     const message = await pollError({ endpoints: [`http://127.0.0.1:${m.clientPort}`] });
     assert.equal(
       message,
-      `etcd: no endpoint answered: POST http://127.0.0.1:${m.clientPort}/v3/maintenance/status: the server closed the connection without an answer (an https-only etcd client URL? then use https://, with its CA: tls.ca, replag --tls-ca)`,
+      `etcd: no endpoint answered: POST http://127.0.0.1:${m.clientPort}/v3/maintenance/status: the server closed the connection without an answer (an https-only etcd client URL? then use https://, with its CA: tls.ca)`,
     );
   });
 
@@ -508,7 +508,7 @@ describe('EtcdSource over TLS (client URLs served over https:// only)', () => {
     const m = cluster.members[0]!;
     for (const tls of [undefined, {}, { ca: certs.otherCa.cert }]) {
       const message = await pollError({ endpoints: [m.clientUrl], ...(tls === undefined ? {} : { tls }) });
-      assert.match(message, /^etcd: no endpoint answered: POST https:\/\/127\.0\.0\.1:\d+\/v3\/maintenance\/status: the server's TLS certificate is not signed by a trusted CA \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): pass the CA that signed it \(tls\.ca, replag --tls-ca FILE\)$/, JSON.stringify(tls));
+      assert.match(message, /^etcd: no endpoint answered: POST https:\/\/127\.0\.0\.1:\d+\/v3\/maintenance\/status: the server's TLS certificate is not signed by a trusted CA \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): pass the CA that signed it \(tls\.ca\)$/, JSON.stringify(tls));
     }
     const message = await pollError({ endpoints: [m.clientUrl], tls: { ca: certs.ca.cert, servername: 'etcd.example' } });
     assert.match(message, /: the server's TLS certificate is not valid for this host name \(ERR_TLS_CERT_ALTNAME_INVALID\)/);
@@ -554,7 +554,7 @@ describe('EtcdSource over TLS (client URLs served over https:// only)', () => {
     await assertRealPositions(mtls, leader, replicas);
 
     const without = await pollError({ endpoints: [leader.clientUrl], tls: { ca: certs.ca.cert } });
-    assert.match(without, /^etcd: no endpoint answered: POST https:\/\/127\.0\.0\.1:\d+\/v3\/maintenance\/status: etcd requires a client certificate \(--client-cert-auth\) \(ERR_SSL_[A-Z0-9_/]+\): pass one and its key \(tls\.cert and tls\.key, replag --tls-cert\/--tls-key\)$/);
+    assert.match(without, /^etcd: no endpoint answered: POST https:\/\/127\.0\.0\.1:\d+\/v3\/maintenance\/status: etcd requires a client certificate \(--client-cert-auth\) \(ERR_SSL_[A-Z0-9_/]+\): pass one and its key \(tls\.cert and tls\.key\)$/);
     // A certificate etcd does not accept for clients (the test server certificate: serverAuth only).
     const refused = await pollError({ endpoints: [leader.clientUrl], tls: { ca: certs.ca.cert, cert: certs.server.cert, key: certs.server.key } });
     assert.match(refused, /: etcd refused the client certificate \(ERR_SSL_[A-Z0-9_/]+\): pass one signed by a CA in etcd's --trusted-ca-file$/);

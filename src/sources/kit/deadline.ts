@@ -61,6 +61,21 @@ export async function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>,
 }
 
 /**
+ * A signal for work that reports its own failures (each request saying which one hung): it aborts after
+ * `timeoutMs` with a `DeadlineError`, or when `options.signal` aborts, with its reason. The timer does not keep
+ * the process alive. Use `withDeadline` instead when the caller should be answered at the deadline whatever the
+ * work does.
+ */
+export function deadlineSignal(options: DeadlineOptions): AbortSignal {
+  const { timeoutMs, what, signal: outer } = options;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DeadlineError(what, timeoutMs)), Math.max(1, timeoutMs));
+  timer.unref();
+  controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+  return outer === undefined ? controller.signal : AbortSignal.any([outer, controller.signal]);
+}
+
+/**
  * Whether `promise` settles within `waitMs` (true) or not (false). Never rejects and never cancels: the promise
  * goes on (what `DeadlineReader` needs, which keeps a late answer for the next poll).
  */

@@ -2,7 +2,7 @@
  * The source kit: what every source shares (see each file). Sources import the files directly; this entry lists
  * them for other code (`otel-replication-lag/sources/kit/index`).
  */
-export { DeadlineError, settlesWithin, withDeadline, type DeadlineOptions } from './deadline.ts';
+export { DeadlineError, deadlineSignal, settlesWithin, withDeadline, type DeadlineOptions } from './deadline.ts';
 export { DeadlineReader, type DeadlineReadOutcome } from './deadline-reader.ts';
 export { LastKnownPositions, type KnownPosition, type NodeAttributes } from './last-known.ts';
 export { errorFacts, hostsForMessage, originForMessage, urlForMessage, urlTextForMessage, type ErrorFacts } from './messages.ts';

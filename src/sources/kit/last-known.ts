@@ -2,6 +2,7 @@
  * Each follower's last known position, per poll: a follower read in this poll is recorded; one that cannot be read
  * (its server hung or down, its consumer gone) is kept at the position last recorded, so that the monitor sees its
  * delay grow and it turns stalled instead of vanishing; one neither recorded nor kept is forgotten at the poll's end.
+ * A poll is `beginPoll()`, then `record` / `keep` per follower, then `endPoll()`.
  */
 import type { Position } from '../../types.ts';
 import type { ReplicaPosition } from '../source.ts';
@@ -22,6 +23,11 @@ export class LastKnownPositions {
   /** This poll's, with whether each was read (true) or kept (false). */
   #now = new Map<string, KnownPosition & { readonly read: boolean }>();
   #readable = new Map<string, boolean>();
+
+  /** Starts a poll: forgets what a poll that failed before its `endPoll` recorded or kept. */
+  beginPoll(): void {
+    this.#now = new Map();
+  }
 
   /** The last known position of `nodeId` (this poll's when recorded or kept already, else the previous poll's). */
   get(nodeId: string): KnownPosition | undefined {

@@ -9,7 +9,7 @@ import { connect as connectSocket, type Socket } from 'node:net';
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import { createConnection, type Connection, type RowDataPacket, type SslOptions } from 'mysql2';
 import type { Connection as PromiseConnection } from 'mysql2/promise';
-import { DeadlineError, withDeadline } from '../kit/deadline.ts';
+import { DeadlineError, settlesWithin, withDeadline } from '../kit/deadline.ts';
 import { errorFacts, urlTextForMessage } from '../kit/messages.ts';
 import { describeTlsError, type SourceTlsOptions } from '../tls.ts';
 
@@ -224,18 +224,14 @@ export class Server {
 
 /** Sends QUIT and waits up to `graceMs` for the server to close, then destroys the socket. */
 async function release(session: Session, graceMs: number): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, graceMs);
-    const done = () => {
-      clearTimeout(timer);
-      resolve();
-    };
+  const ended = new Promise<void>((resolve) => {
     try {
-      session.conn.end(done);
+      session.conn.end(() => resolve());
     } catch {
-      done();
+      resolve();
     }
   });
+  await settlesWithin(ended, graceMs);
   session.conn.destroy();
   session.socket.destroy();
 }

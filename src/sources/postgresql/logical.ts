@@ -5,6 +5,10 @@
  * publisher's `pg_current_wal_lsn()`. A slot whose consumer is gone stays (it retains WAL until the disk fills),
  * so it is reported at its last confirmed position and turns stalled instead of vanishing. @internal
  */
+import {
+  ATTR_DB_NAMESPACE, ATTR_POSTGRESQL_REPLICATION_PLUGIN, ATTR_POSTGRESQL_REPLICATION_SLOT, ATTR_POSTGRESQL_REPLICATION_SLOT_ACTIVE,
+  ATTR_POSTGRESQL_REPLICATION_SLOT_TYPE, ATTR_REPLICATION_SYSTEM,
+} from '../../semconv.ts';
 import type { Position } from '../../types.ts';
 import type { ReplicaPosition } from '../source.ts';
 
@@ -49,12 +53,12 @@ export function logicalReplicas(rows: readonly LogicalSlotRow[], leaderSeq: Posi
       leaderSeq,
       followerSeq: parseLsn(r.confirmed_flush_lsn),
       attributes: {
-        'replication.system': 'postgresql',
-        'postgresql.replication.slot': r.slot,
-        'postgresql.replication.slot.type': 'logical',
-        ...(r.plugin !== null ? { 'postgresql.replication.plugin': r.plugin } : {}),
-        ...(r.database !== null ? { 'db.namespace': r.database } : {}),
-        'postgresql.replication.slot.active': r.active,
+        [ATTR_REPLICATION_SYSTEM]: 'postgresql',
+        [ATTR_POSTGRESQL_REPLICATION_SLOT]: r.slot,
+        [ATTR_POSTGRESQL_REPLICATION_SLOT_TYPE]: 'logical',
+        ...(r.plugin !== null ? { [ATTR_POSTGRESQL_REPLICATION_PLUGIN]: r.plugin } : {}),
+        ...(r.database !== null ? { [ATTR_DB_NAMESPACE]: r.database } : {}),
+        [ATTR_POSTGRESQL_REPLICATION_SLOT_ACTIVE]: r.active,
       },
     });
   }

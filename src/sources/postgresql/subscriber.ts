@@ -11,9 +11,18 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
+import {
+  ATTR_DB_NAMESPACE, ATTR_POSTGRESQL_REPLICATION_SLOT, ATTR_POSTGRESQL_SUBSCRIPTION, ATTR_REPLICATION_SYSTEM, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT,
+} from '../../semconv.ts';
 import type { Position } from '../../types.ts';
-import { DeadlineReader } from '../deadline-reader.ts';
+import { DeadlineError, settlesWithin, withDeadline } from '../kit/deadline.ts';
+import { DeadlineReader } from '../kit/deadline-reader.ts';
+import { LastKnownPositions, type NodeAttributes } from '../kit/last-known.ts';
+import { urlForMessage } from '../kit/messages.ts';
 import type { ReplicaPosition } from '../source.ts';
+import type { SourceTlsOptions } from '../tls.ts';
+import { DEFAULT_PORT, pgHost, safeDecode } from './hosts.ts';
+import { resolveTls } from './tls-policy.ts';
 
 /** How long a poll waits for each subscriber, ms (the poll's `timeoutMs` when smaller). */
 export const SUBSCRIBER_WAIT_MS = 1000;
@@ -23,7 +32,7 @@ const CLOSE_GRACE_MS = 250;
 export interface SubscriberServer {
   /** The URL pg gets: with the password, without TLS parameters. */
   readonly url: string;
-  /** Redacted, for messages: protocol//host:port/path. */
+  /** For messages: scheme://host:port/path. */
   readonly shown: string;
   /** Node TLS options, or undefined for plain TCP. */
   readonly tls: ConnectionOptions | undefined;
@@ -70,8 +79,6 @@ export interface SubscribersOptions {
   readonly parseLsn: (text: string) => bigint;
 }
 
-type Attributes = Readonly<Record<string, string | number | boolean>>;
-
 /** The subscribers of one source: their connections, readers and last known positions. */
 export class Subscribers {
   readonly #servers: readonly Subscriber[];
@@ -79,8 +86,7 @@ export class Subscribers {
   readonly #options: SubscribersOptions;
   readonly #waitMs: number;
   /** Per node id: the last known position and attributes (kept while the subscription exists or is unreadable). */
-  #known = new Map<string, { followerSeq: Position; attributes: Attributes }>();
-  readonly #readable = new Map<string, boolean>();
+  readonly #known = new LastKnownPositions();
 
   constructor(options: SubscribersOptions) {
     this.#options = options;
@@ -96,11 +102,12 @@ export class Subscribers {
 
   /**
    * The subscriptions' positions against `leaderSeq`, after `wait()`. An unreadable subscriber goes to
-   * `onReplicaError` (named by its redacted URL) and its subscriptions stay at their last known positions.
+   * `onReplicaError` (named by its URL without credentials) and its subscriptions stay at their last known positions.
    */
   positions(leaderSeq: Position): ReplicaPosition[] {
     const out: ReplicaPosition[] = [];
-    const known = new Map<string, { followerSeq: Position; attributes: Attributes }>();
+    const known = this.#known;
+    known.beginPoll();
     this.#readers.forEach((reader, i) => {
       const server = this.#servers[i]!;
       const { value, fresh, error, late } = reader.take();
@@ -118,42 +125,37 @@ export class Subscribers {
       }
       if (!ok) {
         // Unreadable now: every subscription known of it stays where it was last seen.
-        for (const [id, seen] of this.#known) {
-          if (!id.startsWith(prefix)) continue;
-          known.set(id, seen);
-          this.#readable.set(id, false);
+        for (const id of known.knownIds((id) => id.startsWith(prefix))) {
+          const seen = known.keep(id)!;
           out.push({ nodeId: id, leaderSeq, followerSeq: seen.followerSeq, attributes: seen.attributes });
         }
         return;
       }
-      for (const [id] of this.#readable) if (id.startsWith(prefix)) this.#readable.delete(id);
       for (const row of value ?? []) {
         const nodeId = `${prefix}${row.subname}`;
-        const before = this.#known.get(nodeId);
+        const before = known.get(nodeId);
         const running = row.pid !== null && row.latest_end_lsn !== null;
         const followerSeq = running ? this.#options.parseLsn(row.latest_end_lsn!) : before?.followerSeq;
         if (followerSeq === undefined) continue; // never seen running: no position to report yet
-        const attributes: Attributes = {
-          'replication.system': 'postgresql',
-          'server.address': server.server.host,
-          'server.port': server.server.port,
-          'postgresql.subscription': row.subname,
-          ...(row.slot !== null ? { 'postgresql.replication.slot': row.slot } : {}),
-          ...(row.database !== null ? { 'db.namespace': row.database } : {}),
+        const attributes: NodeAttributes = {
+          [ATTR_REPLICATION_SYSTEM]: 'postgresql',
+          [ATTR_SERVER_ADDRESS]: server.server.host,
+          [ATTR_SERVER_PORT]: server.server.port,
+          [ATTR_POSTGRESQL_SUBSCRIPTION]: row.subname,
+          ...(row.slot !== null ? { [ATTR_POSTGRESQL_REPLICATION_SLOT]: row.slot } : {}),
+          ...(row.database !== null ? { [ATTR_DB_NAMESPACE]: row.database } : {}),
         };
-        known.set(nodeId, { followerSeq, attributes });
-        this.#readable.set(nodeId, true);
+        known.record(nodeId, { followerSeq, attributes });
         out.push({ nodeId, leaderSeq, followerSeq, attributes });
       }
     });
-    for (const id of this.#readable.keys()) if (!known.has(id)) this.#readable.delete(id);
-    this.#known = known;
+    known.endPoll();
     return out;
   }
 
   /** Per subscription node id: whether its subscriber was read at the last poll. */
   readability(): ReadonlyMap<string, boolean> {
-    return new Map(this.#readable);
+    return this.#known.readability();
   }
 
   /** Closes every subscriber's connection. Idempotent. */
@@ -181,24 +183,19 @@ class Subscriber {
   async read(): Promise<SubscriptionRow[]> {
     const budgetMs = this.#options.timeoutMs;
     let phase = 'connecting';
-    let timer: NodeJS.Timeout | undefined;
-    const work = (async () => {
-      const client = await this.#connect();
-      phase = 'querying pg_stat_subscription';
-      return (await client.query<SubscriptionRow>(SUBSCRIBER_QUERY)).rows;
-    })();
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${this.at}: no answer within ${budgetMs} ms while ${phase}: the subscriber is stopped, overloaded or unreachable (PostgresSourceOptions.timeoutMs)`)), budgetMs);
-    });
     try {
-      return await Promise.race([work, deadline]);
+      return await withDeadline(async () => {
+        const client = await this.#connect();
+        phase = 'querying pg_stat_subscription';
+        return (await client.query<SubscriptionRow>(SUBSCRIBER_QUERY)).rows;
+      }, { timeoutMs: budgetMs, what: this.at });
     } catch (error) {
-      work.catch(() => {});
       this.#discard();
       if (this.#closed) throw new Error(`${this.at}: the source was closed during the poll`);
+      if (error instanceof DeadlineError) {
+        throw new Error(`${this.at}: no answer within ${budgetMs} ms while ${phase}: the subscriber is stopped, overloaded or unreachable (PostgresSourceOptions.timeoutMs)`);
+      }
       throw this.#options.explain(error, phase, this.at, budgetMs);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -233,9 +230,38 @@ class Subscriber {
     this.#client = undefined;
     this.#connected = undefined;
     if (client === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([client.end().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
-    clearTimeout(timer);
+    await settlesWithin(client.end(), CLOSE_GRACE_MS); // a polite goodbye, if the server answers in time
     client.connection.stream.destroy();
   }
 }
+
+/**
+ * `PostgresSourceOptions.subscribers`, ready to connect to: one host per URL, TLS resolved per URL (as for the
+ * publisher, with the source's `tls` minus its `servername`).
+ * @throws TypeError / RangeError naming `PostgresSourceOptions.subscribers[i]`.
+ */
+export function subscriberServers(list: unknown, tls: SourceTlsOptions | undefined, password: string | undefined): SubscriberServer[] {
+  if (!Array.isArray(list)) throw new TypeError(`PostgresSourceOptions.subscribers must be an array of postgres:// URLs, got ${typeof list}`);
+  const { servername: _publisherName, ...shared } = tls ?? {};
+  const seen = new Set<string>();
+  return list.map((text: unknown, i) => {
+    const opt = `PostgresSourceOptions.subscribers[${i}]`;
+    if (typeof text !== 'string') throw new TypeError(`${opt} must be a postgres:// URL string, got ${typeof text}`);
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new RangeError(`${opt} must be a postgres:// URL, got a string that does not parse as a URL (not shown: it may hold a password)`);
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new RangeError(`${opt} must be a postgres:// or postgresql:// URL, got "${urlForMessage(url)}"`);
+    if (url.hostname === '') throw new RangeError(`${opt} must name the subscriber's host (one host:port), got "${urlForMessage(url)}"`);
+    const host = safeDecode(url.hostname.replace(/^\[(.*)\]$/, '$1'));
+    const port = url.port === '' ? DEFAULT_PORT : Number(url.port);
+    if (seen.has(`${host}:${port}`)) throw new RangeError(`${opt}: ${host}:${port} is already listed (a server's subscriptions are read once, from any of its databases)`);
+    seen.add(`${host}:${port}`);
+    const effective = resolveTls(url.searchParams, tls === undefined ? undefined : shared, process.env.PGSSLMODE, opt);
+    return { ...pgHost(url, effective, password), host, port };
+  });
+}
+
+/** protocol//host:port/path: no user, password or query. */

@@ -5,6 +5,7 @@
  */
 import { Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { errorFacts } from '../kit/messages.ts';
 import { describeTlsError, isClientCertificateAlert } from '../tls.ts';
 
 /** Largest reply accepted, bytes. */
@@ -79,8 +80,8 @@ export class RespConnection {
 
   /** A socket or TLS error as an actionable message naming the server (never the password: it is not in them). */
   private socketError(error: Error): Error {
-    const code = (error as { code?: unknown }).code;
-    const detail = typeof code === 'string' && code.startsWith('ERR_SSL_') ? code : error.message;
+    const { code, reason } = errorFacts(error);
+    const detail = code?.startsWith('ERR_SSL_') ? code : reason;
     const advice = describeTlsError(error);
     if (advice !== undefined) return new Error(`${this.where}: cannot connect (TLS handshake failed): ${advice}`);
     if (this.tls !== undefined && isClientCertificateAlert(code)) {
@@ -94,7 +95,7 @@ export class RespConnection {
     if (this.tls !== undefined && this.phase === 'handshake') {
       return new Error(`${this.where}: cannot connect (the server closed the connection during the TLS handshake: ${detail}): does it require a client certificate (tls.cert, tls.key), or is it not a TLS port?`);
     }
-    if (this.phase === 'connecting') return new Error(`${this.where}: cannot connect (${error.message}): is ${this.hints.program} running and listening there?`);
+    if (this.phase === 'connecting') return new Error(`${this.where}: cannot connect (${reason}): is ${this.hints.program} running and listening there?`);
     if (this.tls === undefined && !this.replied) return new Error(`${this.where}: cannot connect (${detail} before any reply): ${this.hints.plaintext}`);
     return new Error(`${this.where}: connection lost (${detail})`);
   }

@@ -83,7 +83,7 @@ export class RedisSource implements ReplicationSource {
   private readonly target: Target;
 
 
-  /** How messages name the source: the master's redacted URL, or the master name given to the Sentinels. */
+  /** How messages name the source: the master's URL without credentials, or the master name given to the Sentinels. */
   private readonly label: string;
   /** The master last connected to (fixed with `url`), for messages. */
   private master: MasterEndpoint | undefined;

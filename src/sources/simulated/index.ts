@@ -2,6 +2,7 @@
  * A simulated Raft cluster: a leader appending entries and followers with distinct behaviours.
  * The default source of the `replag` CLI and of the examples; deterministic for a given clock.
  */
+import { ATTR_REPLICATION_PROFILE, ATTR_REPLICATION_SYSTEM } from '../../semconv.ts';
 import type { Position } from '../../types.ts';
 import type { ReplicaPosition, ReplicationSource } from '../source.ts';
 
@@ -82,7 +83,7 @@ export class SimulatedClusterSource implements ReplicationSource {
         // The simulated system's own delay figure (as PostgreSQL's replay_lag would be): what the monitor shows
         // on a follower's first poll, before its history can estimate the delay.
         reportedDelaySeconds: frozenAt === undefined ? delay : t - frozenAt,
-        attributes: { 'replication.system': 'raft', 'replication.profile': profile },
+        attributes: { [ATTR_REPLICATION_SYSTEM]: 'raft', [ATTR_REPLICATION_PROFILE]: profile },
       });
     }
     return out;

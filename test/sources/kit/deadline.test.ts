@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { DeadlineError, settlesWithin, withDeadline } from '../../../src/sources/kit/deadline.ts';
+import { DeadlineError, deadlineSignal, settlesWithin, withDeadline } from '../../../src/sources/kit/deadline.ts';
 
 describe('withDeadline', () => {
   it('resolves with the work’s value when it answers in time, and the signal stays unaborted', async () => {
@@ -81,5 +81,20 @@ describe('settlesWithin', () => {
     const slow = sleep(100).then(() => 'done');
     assert.equal(await settlesWithin(slow, 10), false);
     assert.equal(await slow, 'done');
+  });
+});
+
+describe('deadlineSignal', () => {
+  it('aborts after timeoutMs with a DeadlineError, or at once with the caller’s reason', async () => {
+    const signal = deadlineSignal({ timeoutMs: 20, what: 'etcd' });
+    assert.equal(signal.aborted, false);
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    assert.ok(signal.reason instanceof DeadlineError);
+    assert.equal((signal.reason as DeadlineError).message, 'etcd: no answer within 20 ms');
+    const closing = new AbortController();
+    const both = deadlineSignal({ timeoutMs: 10_000, what: 'etcd', signal: closing.signal });
+    closing.abort(new Error('the source was closed'));
+    assert.equal(both.aborted, true);
+    assert.equal((both.reason as Error).message, 'the source was closed');
   });
 });

@@ -39,3 +39,18 @@ it('lists the followers known before the poll, filtered (e.g. those of one serve
   assert.deepEqual(known.knownIds((id) => id.startsWith('s1:5432/')), ['s1:5432/x', 's1:5432/y']);
   assert.equal(known.knownIds().length, 3);
 });
+
+it('a poll that failed before endPoll changes nothing once the next poll begins', () => {
+  const known = new LastKnownPositions();
+  known.beginPoll();
+  known.record('a', at(10n));
+  known.endPoll();
+  known.beginPoll();
+  known.record('a', at(99n));
+  known.record('ghost', at(1n)); // this poll fails here (a row that does not parse): no endPoll
+  known.beginPoll();
+  assert.deepEqual(known.get('a'), at(10n));
+  assert.equal(known.get('ghost'), undefined);
+  known.endPoll();
+  assert.deepEqual(known.knownIds(), []);
+});
