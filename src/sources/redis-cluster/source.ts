@@ -116,6 +116,7 @@ export class RedisClusterSource implements ReplicationSource {
 
   private async read(): Promise<ReplicaPosition[]> {
     const deadline = performance.now() + this.timeoutMs;
+    this.known.beginPoll();
     const topology = await this.discover(deadline);
     const shards = shardsOf(topology);
     const waitMs = Math.max(1, Math.min(this.nodeTimeoutMs, deadline - performance.now()));
