@@ -256,6 +256,12 @@ export class GaleraCluster {
     killOnExit.add(this.garbd);
   }
 
+  /** Shuts a node down cleanly (it leaves the cluster at once); it is not restarted. */
+  async shutdown(node: GaleraNode): Promise<void> {
+    if (this.stopped.has(node)) await this.signal(node, 'SIGCONT');
+    await this.stopNode(node);
+  }
+
   private async stopNode(node: GaleraNode): Promise<void> {
     const child = this.children.get(node);
     if (child === undefined) return;

@@ -170,15 +170,24 @@ export class GaleraSource implements ReplicationSource {
     const reads: NodeRead[] = [...this.watched.keys()].map((address) => ({ address, fresh: fresh(address) }));
     const view = primaryView(reads);
     const failures: [string, Error, boolean][] = [];
+    /** A node's failure in this poll, if any: [error, whether it makes a poll without onReplicaError reject]. */
+    const failureOf = (address: string): [Error, boolean] | undefined => {
+      const o = outcomes.get(address)!;
+      if (o.error !== undefined) return [o.error, true];
+      if (o.late && !o.fresh) return [new Error(`GaleraSource: node ${address}: did not answer within ${this.nodeTimeoutMs} ms (nodeTimeoutMs); reported at its last known position until it answers`), false];
+      return undefined;
+    };
     for (const [address, w] of this.watched) {
       const o = outcomes.get(address)!;
       if (o.value !== undefined && o.fresh) w.last = o.value;
       this.readable.set(address, fresh(address) !== undefined);
-      if (o.error !== undefined) failures.push([address, o.error, true]);
-      else if (o.late && !o.fresh) failures.push([address, new Error(`GaleraSource: node ${address}: did not answer within ${this.nodeTimeoutMs} ms (nodeTimeoutMs); reported at its last known position until it answers`), false]);
     }
     this.view = this.buildView(view);
     if (view === undefined) {
+      for (const address of this.watched.keys()) {
+        const failure = failureOf(address);
+        if (failure !== undefined) failures.push([address, ...failure]);
+      }
       const answered = reads.filter((r) => r.fresh !== undefined);
       throw new Error(answered.length === 0
         ? `GaleraSource: no node answered within ${this.nodeTimeoutMs} ms (${[...this.watched.keys()].join(', ')}): ${failures.map(([, e]) => e.message).join('; ')}`
@@ -197,6 +206,8 @@ export class GaleraSource implements ReplicationSource {
         this.forget(address);
         continue;
       }
+      const failure = failureOf(address);
+      if (failure !== undefined) failures.push([address, ...failure]);
       const last = w.last;
       if (last === undefined) continue; // never read: nothing to report yet
       if (last.stateUuid !== view.stateUuid) {

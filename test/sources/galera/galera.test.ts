@@ -298,4 +298,23 @@ describe('GaleraSource against a real Galera cluster (2 nodes + garbd)', () => {
     }, 50);
     for (const e of [...errors.map((x) => x.message), ...replicaErrors]) assertNoSecret(e);
   });
+
+  test('a node shut down (it leaves the cluster): forgotten when it was discovered, kept and stalled when configured', async () => {
+    const discovered = new ReplicationLagMonitor({ stallTimeoutSeconds: STALL_S });
+    const configured = new ReplicationLagMonitor({ stallTimeoutSeconds: STALL_S });
+    const errors: Error[] = [];
+    const replicaErrors: string[] = [];
+    const onReplicaError = (node: string, e: Error) => void replicaErrors.push(`${node}: ${e.message}`);
+    watch(source({ onReplicaError }), discovered, errors);
+    watch(source({ nodes: [cluster.url(1), cluster.url(2)], onReplicaError }), configured, errors);
+    await waitUntil('both monitors see both nodes', 10_000, () => [discovered, configured].every((m) => m.getStatus(id(2))?.severity === 'normal'), 50);
+    await cluster.shutdown(2);
+    await waitUntil('node 1 to see a view without node 2', 15_000, async () => (await cluster.status(1, 'wsrep_cluster_size')) === '2', 100);
+    await cluster.insert(10);
+    await waitUntil('the discovered node 2 forgotten (connection refused, no longer a member)', 10_000, () => discovered.getStatus(id(2)) === undefined, 50);
+    await waitUntil('the configured node 2 stalled', 10_000, () => configured.getStatus(id(2))?.severity === 'stalled', 50);
+    assert.equal(discovered.getStatus(id(1))?.severity, 'normal');
+    assert.deepEqual(errors, [], 'every poll succeeded');
+    assert.ok(replicaErrors.some((e) => e.startsWith(`${id(2)}: GaleraSource: node ${id(2)}: connection refused`)), replicaErrors.join('\n'));
+  });
 });
