@@ -5,8 +5,10 @@
  * expose its followers' zxids, so each server is read on its own: a follower that does not answer is kept at its
  * last known position (and stalls while the leader advances) for as long as `conf` lists it.
  */
-import { describe } from '../../config.ts';
-import { DeadlineReader } from '../deadline-reader.ts';
+import { DeadlineReader, type DeadlineReadOutcome } from '../kit/deadline-reader.ts';
+import { LastKnownPositions } from '../kit/last-known.ts';
+import { byNodeId } from '../kit/node-order.ts';
+import { callbackOption, objectOption, timeoutOption } from '../kit/options.ts';
 import type { ReplicaPosition, ReplicationSource } from '../source.ts';
 import { nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from '../tls.ts';
 import { discoverMembers, formatAddress, parseServerAddress, reason, type ServerAddress } from './discovery.ts';
@@ -33,12 +35,9 @@ export interface ZooKeeperSourceOptions {
 interface Tracked {
   readonly member: ConfMember;
   readonly reader: DeadlineReader<SrvrAnswer>;
-  /** Its line position at the last fresh read, for the polls it cannot be read. */
-  last: bigint | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
-const MAX_TIMEOUT_MS = 2_147_483_647;
 const OPTIONS = 'ZooKeeperSourceOptions';
 
 /** The followers and observers of a ZooKeeper ensemble. */
@@ -52,27 +51,24 @@ export class ZooKeeperSource implements ReplicationSource {
   private readonly line = new ZxidLine();
   /** Members by node id (`host:port`), as `conf` listed them at the last poll. */
   private tracked = new Map<string, Tracked>();
-  private readonly readable = new Map<string, boolean>();
+  /** Followers' line positions at their last read, for the polls they cannot be read. */
+  private readonly known = new LastKnownPositions();
   private inFlight: Promise<unknown> = Promise.resolve();
 
   /** Validates the options; no I/O happens before the first `poll()`. @throws TypeError / RangeError naming the option. */
   constructor(options: ZooKeeperSourceOptions) {
-    if (options === null || typeof options !== 'object') throw new TypeError(`${OPTIONS} must be an object, got ${describe(options)}`);
-    const { servers, timeoutMs = DEFAULT_TIMEOUT_MS, onReplicaError } = options;
-    if (!Array.isArray(servers)) throw new TypeError(`${OPTIONS}.servers must be an array of "host:port" client addresses, got ${describe(servers)}`);
+    const { servers, timeoutMs, onReplicaError, tls } = objectOption(options, OPTIONS, '({ servers, timeoutMs, tls })');
+    if (!Array.isArray(servers)) throw new TypeError(`${OPTIONS}.servers must be an array of "host:port" client addresses, got ${servers === null ? 'null' : typeof servers}`);
     if (servers.length === 0) throw new RangeError(`${OPTIONS}.servers must list at least one client address`);
     const seeds = new Map<string, ServerAddress>();
     servers.forEach((s: unknown, i) => {
       const address = parseServerAddress(s, `${OPTIONS}.servers[${i}]`);
       seeds.set(formatAddress(address), address);
     });
-    if (typeof timeoutMs !== 'number') throw new TypeError(`${OPTIONS}.timeoutMs must be a number, got ${describe(timeoutMs)}`);
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) throw new RangeError(`${OPTIONS}.timeoutMs must be a number of milliseconds > 0, got ${timeoutMs}`);
-    if (onReplicaError !== undefined && typeof onReplicaError !== 'function') throw new TypeError(`${OPTIONS}.onReplicaError must be a function, got ${typeof onReplicaError}`);
     this.seeds = [...seeds.values()];
-    this.timeoutMs = timeoutMs;
-    this.tls = validateTlsOptions(options.tls, `${OPTIONS}.tls`);
-    this.onReplicaError = onReplicaError;
+    this.timeoutMs = timeoutOption(timeoutMs, `${OPTIONS}.timeoutMs`, DEFAULT_TIMEOUT_MS);
+    this.tls = validateTlsOptions(tls, `${OPTIONS}.tls`);
+    this.onReplicaError = callbackOption(onReplicaError, `${OPTIONS}.onReplicaError`);
   }
 
   /**
@@ -96,7 +92,7 @@ export class ZooKeeperSource implements ReplicationSource {
    * `replication.replica.readable` through the poller's health.
    */
   replicaReadability(): ReadonlyMap<string, boolean> {
-    return new Map(this.readable);
+    return this.known.readability();
   }
 
   /** Aborts a poll in flight; the source holds no connection between polls. Idempotent. */
@@ -106,9 +102,9 @@ export class ZooKeeperSource implements ReplicationSource {
   }
 
   private async read(signal: AbortSignal, started: number): Promise<ReplicaPosition[]> {
-    const known = new Map<string, ServerAddress>(this.seeds.map((s) => [formatAddress(s), s]));
-    for (const [id, t] of this.tracked) known.set(id, t.member);
-    const members = await discoverMembers([...known.values()], signal, this.tlsFor.bind(this));
+    const addresses = new Map<string, ServerAddress>(this.seeds.map((s) => [formatAddress(s), s]));
+    for (const [id, t] of this.tracked) addresses.set(id, t.member);
+    const members = await discoverMembers([...addresses.values()], signal, this.tlsFor.bind(this));
     this.track(members);
 
     const remaining = Math.max(1, this.timeoutMs - (performance.now() - started));
@@ -125,34 +121,29 @@ export class ZooKeeperSource implements ReplicationSource {
     const positions: ReplicaPosition[] = [];
     const failures: [string, Error][] = [];
     for (const [id, t] of this.tracked) {
-      if (id === leader[0]) {
-        t.last = undefined; // a leader that becomes a follower again starts from its next read
-        continue;
-      }
+      if (id === leader[0]) continue; // not a follower (and, a follower again later, it starts from its next read)
       const { value, fresh, error, late } = outcomes.get(id)!;
-      const readNow = fresh && error === undefined && value !== undefined;
-      let position = readNow ? this.line.follower(value.zxid) : undefined;
-      if (position !== undefined && position > leaderSeq) position = leaderSeq;
-      if (position !== undefined) t.last = position;
-      this.readable.set(id, position !== undefined);
-      if (error !== undefined) failures.push([id, new Error(`zookeeper: server ${id}: ${reason(error, signal)}; reported at its last known position`)]);
+      const attributes = {
+        'replication.system': 'zookeeper',
+        'server.address': t.member.host,
+        'server.port': t.member.port,
+        'zookeeper.server.id': t.member.sid,
+        'zookeeper.role': t.member.role === 'observer' ? 'observer' : 'follower',
+      };
+      let position = fresh && error === undefined && value !== undefined ? this.line.follower(value.zxid) : undefined;
+      if (position !== undefined) {
+        if (position > leaderSeq) position = leaderSeq; // read a moment after the leader
+        this.known.record(id, { followerSeq: position, attributes });
+      } else if (this.known.keep(id) === undefined) {
+        continue; // never read: nothing to report yet
+      }
+      if (error !== undefined) failures.push([id, new Error(`zookeeper: server ${id}: ${error.message}; reported at its last known position`)]);
       else if (late && !fresh) failures.push([id, new Error(`zookeeper: server ${id}: srvr not answered within the poll deadline (${this.timeoutMs} ms); reported at its last known position`)]);
-      else if (readNow && position === undefined) failures.push([id, new Error(`zookeeper: server ${id} reports a newer epoch than the leader ${leader[0]} (an election is under way); reported at its last known position`)]);
-      if (t.last === undefined) continue; // never read: nothing to report yet
-      positions.push({
-        nodeId: id,
-        leaderSeq,
-        followerSeq: t.last,
-        attributes: {
-          'replication.system': 'zookeeper',
-          'server.address': t.member.host,
-          'server.port': t.member.port,
-          'zookeeper.server.id': t.member.sid,
-          'zookeeper.role': t.member.role === 'observer' ? 'observer' : 'follower',
-        },
-      });
+      else if (fresh && position === undefined) failures.push([id, new Error(`zookeeper: server ${id} reports a newer epoch than the leader ${leader[0]} (an election is under way); reported at its last known position`)]);
+      const known = this.known.get(id)!;
+      positions.push({ nodeId: id, leaderSeq, followerSeq: known.followerSeq, attributes: known.attributes });
     }
-    for (const id of this.readable.keys()) if (!this.tracked.has(id) || id === leader[0]) this.readable.delete(id);
+    this.known.endPoll();
     for (const [replica, error] of failures) {
       try {
         this.onReplicaError?.(replica, error);
@@ -160,7 +151,7 @@ export class ZooKeeperSource implements ReplicationSource {
         // A throwing listener must not hide the other followers.
       }
     }
-    return positions.sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+    return byNodeId(positions);
   }
 
   /** Keeps the readers (and last positions) of members still listed; adds new ones; forgets the others. */
@@ -169,7 +160,7 @@ export class ZooKeeperSource implements ReplicationSource {
     for (const member of members) {
       const id = formatAddress(member);
       const before = this.tracked.get(id);
-      next.set(id, before !== undefined && before.member.sid === member.sid && before.member.role === member.role ? before : { member, reader: new DeadlineReader<SrvrAnswer>(), last: before?.last });
+      next.set(id, before !== undefined && before.member.sid === member.sid && before.member.role === member.role ? before : { member, reader: new DeadlineReader<SrvrAnswer>() });
     }
     this.tracked = next;
   }
@@ -188,7 +179,7 @@ export class ZooKeeperSource implements ReplicationSource {
     return this.tls === undefined ? undefined : nodeTlsOptions(this.tls, address.host);
   }
 
-  private whyNoLeader(outcomes: ReadonlyMap<string, ReturnType<DeadlineReader<SrvrAnswer>['take']>>): string {
+  private whyNoLeader(outcomes: ReadonlyMap<string, DeadlineReadOutcome<SrvrAnswer>>): string {
     return [...outcomes]
       .map(([id, o]) => {
         if (o.error !== undefined) return `${id}: ${o.error.message}`;
