@@ -110,7 +110,6 @@ export class NodeState {
       lagEntries,
       lagSeconds,
       delayEstimated,
-      delayReported: !delayEstimated && reportedDelaySeconds !== undefined,
       severity,
       replicationRate: applyRate(this.recent),
       predictedLagSeconds: config.enablePrediction ? model.predicted : undefined,
@@ -207,7 +206,6 @@ type StatusFigures = Pick<
   | 'lagEntries'
   | 'lagSeconds'
   | 'delayEstimated'
-  | 'delayReported'
   | 'severity'
   | 'replicationRate'
   | 'predictedLagSeconds'
@@ -224,7 +222,6 @@ class StatusSnapshot implements ReplicationStatus {
   readonly lagEntries: number;
   readonly lagSeconds: number;
   readonly delayEstimated: boolean;
-  readonly delayReported: boolean;
   readonly severity: LagSeverity;
   readonly replicationRate: number;
   readonly predictedLagSeconds: number | undefined;
@@ -242,7 +239,6 @@ class StatusSnapshot implements ReplicationStatus {
     this.lagEntries = f.lagEntries;
     this.lagSeconds = f.lagSeconds;
     this.delayEstimated = f.delayEstimated;
-    this.delayReported = f.delayReported;
     this.severity = f.severity;
     this.replicationRate = f.replicationRate;
     this.predictedLagSeconds = f.predictedLagSeconds;
@@ -265,7 +261,6 @@ class StatusSnapshot implements ReplicationStatus {
       lagEntries: this.lagEntries,
       lagSeconds: this.lagSeconds,
       delayEstimated: this.delayEstimated,
-      delayReported: this.delayReported,
       severity: this.severity,
       replicationRate: this.replicationRate,
       predictedLagSeconds: this.predictedLagSeconds,

@@ -37,6 +37,32 @@ export const ATTR_REPLICATION_DELAY = 'replication.delay';
 /** On `replication.source.up`: the polled source's name (`postgresql`, `redis`, `etcd`, `mysql`, `simulated`). */
 export const ATTR_REPLICATION_SOURCE = 'replication.source';
 
+/** Attributes a source registers its followers with (the keys only; values come from the system). */
+/** The replicated system: `postgresql`, `mysql`, `mariadb`, `redis`, `etcd`, `raft` (simulated). */
+export const ATTR_REPLICATION_SYSTEM = 'replication.system';
+/** The follower's host (OpenTelemetry general convention). */
+export const ATTR_SERVER_ADDRESS = 'server.address';
+/** The follower's port (OpenTelemetry general convention). */
+export const ATTR_SERVER_PORT = 'server.port';
+/** The database a follower belongs to (PostgreSQL logical slots and subscriptions). */
+export const ATTR_DB_NAMESPACE = 'db.namespace';
+/** PostgreSQL: the replication slot the follower holds. */
+export const ATTR_POSTGRESQL_REPLICATION_SLOT = 'postgresql.replication.slot';
+/** PostgreSQL: `logical` for a logical slot. */
+export const ATTR_POSTGRESQL_REPLICATION_SLOT_TYPE = 'postgresql.replication.slot.type';
+/** PostgreSQL: whether a logical slot's consumer is connected now. */
+export const ATTR_POSTGRESQL_REPLICATION_SLOT_ACTIVE = 'postgresql.replication.slot.active';
+/** PostgreSQL: a logical slot's output plugin (e.g. `pgoutput`). */
+export const ATTR_POSTGRESQL_REPLICATION_PLUGIN = 'postgresql.replication.plugin';
+/** PostgreSQL: the subscription a subscriber follower is. */
+export const ATTR_POSTGRESQL_SUBSCRIPTION = 'postgresql.subscription';
+/** Redis: the master name the Sentinels gave the master under. */
+export const ATTR_REDIS_SENTINEL_MASTER = 'redis.sentinel.master';
+/** etcd: the member's id (lowercase hex). */
+export const ATTR_ETCD_MEMBER_ID = 'etcd.member.id';
+/** Simulated cluster: the follower's behaviour profile. */
+export const ATTR_REPLICATION_PROFILE = 'replication.profile';
+
 /** Name of the alert event (log record `eventName`, and span event name). */
 export const EVENT_REPLICATION_ALERT = 'replication.alert';
 

@@ -1,10 +1,11 @@
 /**
  * TLS options shared by the database sources: one shape, validated once, turned into Node's `tls` options.
+ * Messages name the options (`tls.ca`), never a CLI flag: the CLI maps them to its flags.
  * Certificates and keys are PEM text; a private key never appears in an error message.
  */
 import type { ConnectionOptions } from 'node:tls';
 
-/** TLS to a source's servers. PEM text (the `replag` flags `--tls-ca/--tls-cert/--tls-key` read files). */
+/** TLS to a source's servers, as PEM text (the CLI reads it from files). */
 export interface SourceTlsOptions {
   /** CA certificate(s) that sign the server's certificate, instead of Node's bundled public roots. */
   readonly ca?: string;
@@ -95,9 +96,9 @@ export function describeTlsError(error: unknown): string | undefined {
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
     case 'UNABLE_TO_GET_ISSUER_CERT':
     case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
-      return `the server's TLS certificate is not signed by a trusted CA (${code}): pass the CA that signed it (tls.ca, replag --tls-ca FILE)`;
+      return `the server's TLS certificate is not signed by a trusted CA (${code}): pass the CA that signed it (tls.ca)`;
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return `the server's TLS certificate is not valid for this host name (${code}): connect with a name the certificate lists, or set tls.servername (replag --tls-server-name)`;
+      return `the server's TLS certificate is not valid for this host name (${code}): connect with a name the certificate lists, or set tls.servername`;
     case 'CERT_HAS_EXPIRED':
       return `the server's TLS certificate has expired (${code})`;
     case 'CERT_NOT_YET_VALID':

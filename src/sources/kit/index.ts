@@ -5,6 +5,6 @@
 export { DeadlineError, settlesWithin, withDeadline, type DeadlineOptions } from './deadline.ts';
 export { DeadlineReader, type DeadlineReadOutcome } from './deadline-reader.ts';
 export { LastKnownPositions, type KnownPosition, type NodeAttributes } from './last-known.ts';
-export { errorFacts, hostsForMessage, urlForMessage, urlTextForMessage, type ErrorFacts } from './messages.ts';
+export { errorFacts, hostsForMessage, originForMessage, urlForMessage, urlTextForMessage, type ErrorFacts } from './messages.ts';
 export { byNodeId, compareNodeIds } from './node-order.ts';
 export { booleanOption, callbackOption, MAX_TIMEOUT_MS, objectOption, stringOption, timeoutOption, type TimeoutBound } from './options.ts';

@@ -13,30 +13,38 @@ const MAX_SHOWN = 80;
 
 /**
  * `scheme://host:port/path` of `url`: never its user, password, query or fragment. `port` shows a default port
- * when the URL has none (e.g. 6379 for redis://host); a bare `/` path is left out.
+ * when the URL has none (e.g. 6379 for redis://host).
  */
 export function urlForMessage(url: URL, port?: number): string {
+  return `${originForMessage(url, port)}${url.pathname}`;
+}
+
+/** `scheme://host:port` of `url` (an HTTP endpoint, say): no path either. */
+export function originForMessage(url: URL, port?: number): string {
   const shownPort = url.port !== '' ? `:${url.port}` : port !== undefined ? `:${port}` : '';
-  return `${url.protocol}//${url.hostname}${shownPort}${url.pathname === '/' ? '' : url.pathname}`;
+  return `${url.protocol}//${url.hostname}${shownPort}`;
 }
 
 /** `scheme://host:port,host:port/path` of one URL per host (a libpq multi-host URL), from the first one's scheme and path. */
 export function hostsForMessage(urls: readonly URL[]): string {
   const first = urls[0];
   if (first === undefined) return '';
-  return `${first.protocol}//${urls.map((u) => u.host).join(',')}${first.pathname === '/' ? '' : first.pathname}`;
+  return `${first.protocol}//${urls.map((u) => u.host).join(',')}${first.pathname}`;
 }
 
 /**
- * An option value meant to be a URL, for a message about it: `urlForMessage` when it parses with an authority
- * (`scheme://…`); the text itself (up to `?` or `#`, at most 80 characters) when it holds no `@`, so no user info;
- * otherwise nothing of it (`a value that is not a valid URL (not shown: it may hold a password)`).
+ * An option value meant to be a URL, for a message about it (the caller quotes it): `urlForMessage` when it
+ * parses; otherwise the text without anything up to its last `@` (user info always precedes it), without query
+ * or fragment, at most 80 characters — `mysql://u:pw@db:notaport` shows as `mysql://db:notaport`.
  */
 export function urlTextForMessage(text: string): string {
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text) && URL.canParse(text)) return urlForMessage(new URL(text));
-  if (text.includes('@')) return 'a value that is not a valid URL (not shown: it may hold a password)';
-  const cut = text.split(/[?#]/, 1)[0]!;
-  return JSON.stringify(cut.length > MAX_SHOWN ? `${cut.slice(0, MAX_SHOWN)}…` : cut);
+  if (URL.canParse(text) && /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) return urlForMessage(new URL(text));
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text)?.[0] ?? '';
+  const rest = text.slice(scheme.length);
+  const host = rest.slice(rest.lastIndexOf('@') + 1).split(/[?#]/, 1)[0]!;
+  const shown = `${scheme}${host}`;
+  if (scheme !== '' && URL.canParse(shown)) return urlForMessage(new URL(shown));
+  return shown.length > MAX_SHOWN ? `${shown.slice(0, MAX_SHOWN)}…` : shown;
 }
 
 /** A driver's or Node's error, reduced to what helps. */

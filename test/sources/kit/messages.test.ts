@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
-import { errorFacts, hostsForMessage, urlForMessage, urlTextForMessage } from '../../../src/sources/kit/messages.ts';
+import { errorFacts, hostsForMessage, originForMessage, urlForMessage, urlTextForMessage } from '../../../src/sources/kit/messages.ts';
 
 describe('urlForMessage and hostsForMessage', () => {
   it('show scheme://host:port/path only: never user, password, query or fragment', () => {
     assert.equal(urlForMessage(new URL('postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=require&password=postgres#x')), 'postgres://127.0.0.1:5432/postgres');
     assert.equal(urlForMessage(new URL('redis://:a@127.0.0.1')), 'redis://127.0.0.1');
     assert.equal(urlForMessage(new URL('redis://:a@127.0.0.1'), 6379), 'redis://127.0.0.1:6379', 'a default port shown when asked');
-    assert.equal(urlForMessage(new URL('https://root:pw@[::1]:2379/')), 'https://[::1]:2379');
+    assert.equal(urlForMessage(new URL('https://root:pw@[::1]:2379/')), 'https://[::1]:2379/');
+    assert.equal(originForMessage(new URL('https://root:pw@[::1]:2379/x?token=pw')), 'https://[::1]:2379');
     assert.equal(urlForMessage(new URL('mysql://monitor:monitor@db:3306')), 'mysql://db:3306');
     const hosts = ['postgres://u:a@db1:5432/app?x=a', 'postgres://u:a@db2:5433/app?x=a'].map((u) => new URL(u));
     assert.equal(hostsForMessage(hosts), 'postgres://db1:5432,db2:5433/app');
@@ -23,12 +24,14 @@ describe('urlForMessage and hostsForMessage', () => {
 });
 
 describe('urlTextForMessage', () => {
-  it('a URL with an authority: its safe parts; text without "@": itself up to ? or #; else nothing of it', () => {
+  it('a URL: its safe parts; text that does not parse: without anything up to its last "@", query or fragment', () => {
     assert.equal(urlTextForMessage('ftp://u:secret@host:2121/x?y=secret'), 'ftp://host:2121/x');
-    assert.equal(urlTextForMessage('localhost:5432'), '"localhost:5432"', 'what the user typed, not "localhost://5432"');
-    assert.equal(urlTextForMessage('db?password=secret'), '"db"');
-    assert.equal(urlTextForMessage('http://root:s3cret@bad host:2379'), 'a value that is not a valid URL (not shown: it may hold a password)');
-    assert.equal(urlTextForMessage('x'.repeat(100)), `"${'x'.repeat(80)}…"`);
+    assert.equal(urlTextForMessage('mysql://u:secret@db:notaport'), 'mysql://db:notaport');
+    assert.equal(urlTextForMessage('mysql://u:se/cr#et@db:3306'), 'mysql://db:3306', 'a password with / and # in it');
+    assert.equal(urlTextForMessage('http://root:s3cret@bad host:2379'), 'http://bad host:2379');
+    assert.equal(urlTextForMessage('u:secret@db:5432?password=secret'), 'db:5432');
+    assert.equal(urlTextForMessage('x'.repeat(100)), `${'x'.repeat(80)}…`);
+    for (const text of ['postgres://u:a@h:1/a', 'u:a@b', 'mysql://u:monitor@h:x']) assert.doesNotMatch(urlTextForMessage(text), /\*\*\*|:a@|monitor/);
   });
 });
 

@@ -1,7 +1,7 @@
 /** DeadlineReader: one read in flight at most, a deadline per poll, late answers kept for the next poll. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DeadlineReader } from '../../src/sources/deadline-reader.ts';
+import { DeadlineReader } from '../../../src/sources/kit/deadline-reader.ts';
 
 /** A read the test settles by hand. */
 function manual<T>() {
