@@ -12,6 +12,7 @@ import { LastKnownPositions, type NodeAttributes } from '../kit/last-known.ts';
 import { errorFacts } from '../kit/messages.ts';
 import { byNodeId } from '../kit/node-order.ts';
 import { booleanOption, callbackOption, objectOption, stringOption, timeoutOption } from '../kit/options.ts';
+import { ATTR_NATS_CLUSTER, ATTR_NATS_CONSUMER, ATTR_NATS_SERVER_NAME, ATTR_NATS_STREAM, ATTR_REPLICATION_SYSTEM } from '../../semconv.ts';
 import type { ReplicaPosition, ReplicationSource } from '../source.ts';
 import { validateTlsOptions, type SourceTlsOptions } from '../tls.ts';
 import { NatsConnection, NoRespondersError } from './connection.ts';
@@ -223,7 +224,7 @@ export class NatsSource implements ReplicationSource {
     this.leaderSeqs.set(stream, leaderSeq);
     const positions: ReplicaPosition[] = [];
     const failures: [string, Error][] = [];
-    const cluster: Record<string, string> = info.cluster === undefined ? {} : { 'nats.cluster': info.cluster };
+    const cluster: Record<string, string> = info.cluster === undefined ? {} : { [ATTR_NATS_CLUSTER]: info.cluster };
     const replicaIds = new Set<string>();
     for (const replica of info.replicas) {
       const nodeId = `${stream}/${replica.name}`;
@@ -232,7 +233,7 @@ export class NatsSource implements ReplicationSource {
       // The lag counts raft entries, a few of which are not messages: never let that move a replica backwards.
       const previous = this.known.get(nodeId)?.followerSeq;
       if (typeof previous === 'bigint' && before !== undefined && leaderSeq >= before && followerSeq < previous && previous <= leaderSeq) followerSeq = previous;
-      const attributes: NodeAttributes = { 'replication.system': 'nats', 'nats.stream': stream, 'nats.server.name': replica.name, ...cluster };
+      const attributes: NodeAttributes = { [ATTR_REPLICATION_SYSTEM]: 'nats', [ATTR_NATS_STREAM]: stream, [ATTR_NATS_SERVER_NAME]: replica.name, ...cluster };
       this.known.record(nodeId, { followerSeq, attributes });
       positions.push({ nodeId, leaderSeq, followerSeq, attributes });
     }
@@ -256,7 +257,7 @@ export class NatsSource implements ReplicationSource {
           const nodeId = `${stream}/consumer/${c.name}`;
           if (c.error === undefined) {
             if (!c.durable) continue;
-            const attributes: NodeAttributes = { 'replication.system': 'nats', 'nats.stream': stream, 'nats.consumer': c.name, ...cluster };
+            const attributes: NodeAttributes = { [ATTR_REPLICATION_SYSTEM]: 'nats', [ATTR_NATS_STREAM]: stream, [ATTR_NATS_CONSUMER]: c.name, ...cluster };
             this.known.record(nodeId, { followerSeq: c.ackFloor, attributes });
             positions.push({ nodeId, leaderSeq, followerSeq: c.ackFloor, attributes });
             continue;

@@ -9,6 +9,7 @@ import { DeadlineReader, type DeadlineReadOutcome } from '../kit/deadline-reader
 import { LastKnownPositions } from '../kit/last-known.ts';
 import { byNodeId } from '../kit/node-order.ts';
 import { callbackOption, objectOption, timeoutOption } from '../kit/options.ts';
+import { ATTR_REPLICATION_SYSTEM, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_ZOOKEEPER_ROLE, ATTR_ZOOKEEPER_SERVER_ID } from '../../semconv.ts';
 import type { ReplicaPosition, ReplicationSource } from '../source.ts';
 import { nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from '../tls.ts';
 import { discoverMembers, formatAddress, parseServerAddress, reason, type ServerAddress } from './discovery.ts';
@@ -124,11 +125,11 @@ export class ZooKeeperSource implements ReplicationSource {
       if (id === leader[0]) continue; // not a follower (and, a follower again later, it starts from its next read)
       const { value, fresh, error, late } = outcomes.get(id)!;
       const attributes = {
-        'replication.system': 'zookeeper',
-        'server.address': t.member.host,
-        'server.port': t.member.port,
-        'zookeeper.server.id': t.member.sid,
-        'zookeeper.role': t.member.role === 'observer' ? 'observer' : 'follower',
+        [ATTR_REPLICATION_SYSTEM]: 'zookeeper',
+        [ATTR_SERVER_ADDRESS]: t.member.host,
+        [ATTR_SERVER_PORT]: t.member.port,
+        [ATTR_ZOOKEEPER_SERVER_ID]: t.member.sid,
+        [ATTR_ZOOKEEPER_ROLE]: t.member.role === 'observer' ? 'observer' : 'follower',
       };
       let position = fresh && error === undefined && value !== undefined ? this.line.follower(value.zxid) : undefined;
       if (position !== undefined) {
