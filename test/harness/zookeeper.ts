@@ -25,6 +25,11 @@ export interface ZooKeeperEnsembleOptions {
   /** Ports are picked in [portMin, portMax). */
   portMin: number;
   portMax: number;
+  /**
+   * Also serve a `secureClientPort` on every server (Netty, PEM key store): `pemFile` holds the server certificate
+   * and its PKCS#8 key, readable by the `zookeeper` user; `caFile` the CA.
+   */
+  tls?: { pemFile: string; caFile: string };
 }
 
 export interface ZooKeeperServer {
@@ -34,6 +39,9 @@ export interface ZooKeeperServer {
   /** `127.0.0.1:<clientPort>`: the source's node id for it. */
   readonly address: string;
   readonly role: 'participant' | 'observer';
+  /** With `tls`: the secureClientPort, and `127.0.0.1:<securePort>`. */
+  readonly securePort?: number;
+  readonly secureAddress?: string;
 }
 
 export interface RunningZooKeeperEnsemble {
@@ -58,25 +66,31 @@ export interface RunningZooKeeperEnsemble {
 }
 
 const RUN_USER = 'zookeeper';
-const CLASSPATH = ['zookeeper.jar', 'servlet-api.jar', 'slf4j-log4j12.jar', 'log4j-1.2.jar'].map((j) => `/usr/share/java/${j}`).join(':');
+const JARS = ['zookeeper.jar', 'servlet-api.jar', 'slf4j-log4j12.jar', 'log4j-1.2.jar'];
+/** Netty, for the TLS client port (the package's manifest class path lacks it). */
+const NETTY_JARS = ['buffer', 'codec', 'common', 'handler', 'resolver', 'transport', 'transport-native-unix-common', 'transport-native-epoll'].map((n) => `netty-${n}.jar`);
 const STOP_TIMEOUT_MS = 5_000;
 
 /** Starts the ensemble; installs the Debian packages first when missing (throws if it cannot). */
 export async function startZooKeeperEnsemble(options: ZooKeeperEnsembleOptions): Promise<RunningZooKeeperEnsemble> {
   const size = options.size ?? 3;
   const total = size + (options.observers ?? 0);
+  const tls = options.tls;
+  const CLASSPATH = [...JARS, ...(tls === undefined ? [] : NETTY_JARS)].map((j) => `/usr/share/java/${j}`).join(':');
   ensureDebianPackages(['zookeeper', 'libservlet-api-java', 'liblog4j1.2-java', 'libslf4j-java'], ['java']);
   const asRoot = process.getuid?.() === 0;
   const ids = asRoot ? ensureServiceUser(RUN_USER) : undefined;
   const ports = new Set<number>();
-  for (let attempt = 0; ports.size < 3 * total && attempt < 200; attempt++) ports.add(await findFreePort(options.portMin, options.portMax));
-  if (ports.size < 3 * total) throw new Error(`no ${3 * total} distinct free ports for ZooKeeper`);
+  const perServer = tls === undefined ? 3 : 4;
+  for (let attempt = 0; ports.size < perServer * total && attempt < 200; attempt++) ports.add(await findFreePort(options.portMin, options.portMax));
+  if (ports.size < perServer * total) throw new Error(`no ${perServer * total} distinct free ports for ZooKeeper`);
   const p = [...ports];
   const servers: ZooKeeperServer[] = Array.from({ length: total }, (_, i) => ({
     sid: i + 1,
     clientPort: p[i]!,
     address: `127.0.0.1:${p[i]}`,
     role: i < size ? 'participant' : 'observer',
+    ...(tls === undefined ? {} : { securePort: p[3 * total + i]!, secureAddress: `127.0.0.1:${p[3 * total + i]}` }),
   }));
   const lines = servers.map((s, i) => `server.${s.sid}=127.0.0.1:${p[total + i]}:${p[2 * total + i]}:${s.role};127.0.0.1:${s.clientPort}`).join('\n');
   const dir = mkdtempSync(join(tmpdir(), 'replication-zookeeper-'));
@@ -86,7 +100,12 @@ export async function startZooKeeperEnsemble(options: ZooKeeperEnsembleOptions):
     writeFileSync(join(base, 'data', 'myid'), `${s.sid}\n`);
     writeFileSync(join(base, 'zoo.cfg'), [
       'tickTime=500', 'initLimit=10', 'syncLimit=5', `dataDir=${base}/data`, '4lw.commands.whitelist=*', 'admin.enableServer=false',
-      ...(s.role === 'observer' ? ['peerType=observer'] : []), lines, '',
+      ...(s.role === 'observer' ? ['peerType=observer'] : []),
+      ...(tls === undefined ? [] : [
+        'serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory', `secureClientPort=${s.securePort}`,
+        `ssl.keyStore.location=${tls.pemFile}`, 'ssl.keyStore.type=PEM', `ssl.trustStore.location=${tls.caFile}`, 'ssl.trustStore.type=PEM', 'ssl.clientAuth=none',
+      ]),
+      lines, '',
     ].join('\n'));
   }
   if (ids !== undefined) chownRecursive(dir, ids);

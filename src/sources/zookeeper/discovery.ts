@@ -4,8 +4,9 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import { describe } from '../../config.ts';
+import { describeTlsError } from '../tls.ts';
 import { sendFourLetterWord } from './four-letter-word.ts';
-import { parseConf, type ConfMember } from './parse.ts';
+import { parseConf, parseConfServer, type ConfMember } from './parse.ts';
 
 /** A client address `host:port`. */
 export interface ServerAddress {
@@ -33,23 +34,24 @@ export function parseServerAddress(value: unknown, option: string): ServerAddres
 }
 
 /**
- * The ensemble's members as `conf` lists them, from the first of `addresses` that answers.
+ * The ensemble's members as `conf` lists them, from the first of `addresses` that answers, with that server's
+ * `secureClientPort` (the port TLS clients use; the same on every server in a usual deployment).
  * @throws Error naming every address and why it did not answer.
  */
 export async function discoverMembers(
   addresses: readonly ServerAddress[],
   signal: AbortSignal,
   tlsFor: (address: ServerAddress) => ConnectionOptions | undefined,
-): Promise<ConfMember[]> {
+): Promise<{ members: ConfMember[]; secureClientPort: number | undefined }> {
   const race = new AbortController();
   const raceSignal = AbortSignal.any([signal, race.signal]);
   const failures: string[] = [];
   try {
-    return await new Promise<ConfMember[]>((resolve, reject) => {
+    return await new Promise((resolve, reject) => {
       let pending = addresses.length;
       for (const address of addresses) {
         sendFourLetterWord('conf', { host: address.host, port: address.port, signal: raceSignal, tls: tlsFor(address) })
-          .then(parseConf)
+          .then((text) => ({ members: parseConf(text), secureClientPort: parseConfServer(text).secureClientPort }))
           .then(resolve, (error: unknown) => {
             if (!race.signal.aborted) failures.push(`${formatAddress(address)}: ${reason(error, signal)}`);
           })
@@ -66,6 +68,8 @@ export async function discoverMembers(
 /** An error as a short reason; a deadline as "no answer in time". */
 export function reason(error: unknown, signal: AbortSignal): string {
   if (signal.aborted && signal.reason instanceof Error && signal.reason.name === 'TimeoutError') return 'no answer within the poll deadline';
+  const certificate = describeTlsError(error);
+  if (certificate !== undefined) return certificate;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'ECONNREFUSED') return 'connection refused (is ZooKeeper listening on this client port?)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';

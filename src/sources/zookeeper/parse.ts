@@ -70,6 +70,21 @@ export function parseConf(text: string): ConfMember[] {
   return members.sort((a, b) => a.sid - b.sid);
 }
 
+/** What `conf` says of the answering server itself. */
+export interface ConfServer {
+  /** `serverId=` (its `myid`). */
+  readonly serverId: number | undefined;
+  /** `secureClientPort=` when it serves TLS (the answer says -1 when it does not). */
+  readonly secureClientPort: number | undefined;
+}
+
+/** Parses the answering server's own `serverId=` and `secureClientPort=` from `conf`. */
+export function parseConfServer(text: string): ConfServer {
+  const serverId = /^serverId=(\d+)\s*$/m.exec(text)?.[1];
+  const secure = Number(/^secureClientPort=(\d+)\s*$/m.exec(text)?.[1] ?? Number.NaN);
+  return { serverId: serverId === undefined ? undefined : Number(serverId), secureClientPort: secure > 0 && secure <= 65_535 ? secure : undefined };
+}
+
 /** The host of `host:port:port[:role]` (IPv6 in brackets). */
 function hostOf(quorum: string): string {
   const bracketed = /^\[([^\]]+)\]/.exec(quorum);

@@ -14,7 +14,7 @@ import type { ReplicaPosition, ReplicationSource } from '../source.ts';
 import { nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from '../tls.ts';
 import { discoverMembers, formatAddress, parseServerAddress, reason, type ServerAddress } from './discovery.ts';
 import { sendFourLetterWord } from './four-letter-word.ts';
-import { parseSrvr, type ConfMember, type SrvrAnswer } from './parse.ts';
+import { parseConfServer, parseSrvr, type ConfMember, type SrvrAnswer } from './parse.ts';
 import { ZxidLine } from './zxid-line.ts';
 
 /** Options of `ZooKeeperSource`. */
@@ -32,10 +32,11 @@ export interface ZooKeeperSourceOptions {
   onReplicaError?: (replica: string, error: Error) => void;
 }
 
-/** One member between polls. */
-interface Tracked {
-  readonly member: ConfMember;
-  readonly reader: DeadlineReader<SrvrAnswer>;
+/** What one read of a server gives. */
+interface ServerRead {
+  /** Its server id (`serverId=` in its `conf`), read with TLS only (plaintext addresses come from `conf` itself). */
+  readonly serverId: number | undefined;
+  readonly srvr: SrvrAnswer;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -50,8 +51,8 @@ export class ZooKeeperSource implements ReplicationSource {
   private readonly onReplicaError: ((replica: string, error: Error) => void) | undefined;
   private readonly closing = new AbortController();
   private readonly line = new ZxidLine();
-  /** Members by node id (`host:port`), as `conf` listed them at the last poll. */
-  private tracked = new Map<string, Tracked>();
+  /** Per address read (`host:port`): its reader, kept across polls while the address is read. */
+  private readonly readers = new Map<string, { readonly address: ServerAddress; readonly reader: DeadlineReader<ServerRead> }>();
   /** Followers' line positions at their last read, for the polls they cannot be read. */
   private readonly known = new LastKnownPositions();
   private inFlight: Promise<unknown> = Promise.resolve();
@@ -103,44 +104,87 @@ export class ZooKeeperSource implements ReplicationSource {
   }
 
   private async read(signal: AbortSignal, started: number): Promise<ReplicaPosition[]> {
-    const addresses = new Map<string, ServerAddress>(this.seeds.map((s) => [formatAddress(s), s]));
-    for (const [id, t] of this.tracked) addresses.set(id, t.member);
-    const members = await discoverMembers([...addresses.values()], signal, this.tlsFor.bind(this));
-    this.track(members);
+    const confAddresses = new Map<string, ServerAddress>(this.seeds.map((s) => [formatAddress(s), s]));
+    for (const [key, r] of this.readers) confAddresses.set(key, r.address);
+    const { members, secureClientPort } = await discoverMembers([...confAddresses.values()], signal, this.tlsFor.bind(this));
 
-    const remaining = Math.max(1, this.timeoutMs - (performance.now() - started));
-    await Promise.all([...this.tracked.entries()].map(([, t]) => t.reader.wait(() => this.srvr(t.member), remaining)));
+    // Read every member: on its client address (plaintext); with TLS on the configured addresses, matched to
+    // members by server id, and on the member's host and the secureClientPort for members not configured.
+    const remaining = () => Math.max(1, this.timeoutMs - (performance.now() - started));
+    const outcomes = new Map<string, DeadlineReadOutcome<ServerRead>>();
+    const readAll = async (addresses: readonly ServerAddress[]) => {
+      const fresh = addresses.filter((a) => !outcomes.has(formatAddress(a)));
+      await Promise.all(fresh.map((a) => this.readerOf(a).wait(() => this.readServer(a), remaining())));
+      for (const a of fresh) outcomes.set(formatAddress(a), this.readerOf(a).take());
+    };
+    /** Member id → the key of the address it is read on (undefined: no address known for it). */
+    const plan = new Map<string, string | undefined>();
+    if (this.tls === undefined) {
+      await readAll(members);
+      for (const m of members) plan.set(formatAddress(m), formatAddress(m));
+    } else {
+      await readAll(this.seeds);
+      const bySid = (sid: number) => [...outcomes].find(([, o]) => o.value?.serverId === sid)?.[0];
+      const unmatched = members.filter((m) => bySid(m.sid) === undefined);
+      const fallback = (m: ConfMember) => (secureClientPort === undefined ? undefined : { host: m.host, port: secureClientPort });
+      await readAll(unmatched.map(fallback).filter((a) => a !== undefined));
+      for (const m of members) {
+        const key = bySid(m.sid);
+        const other = fallback(m);
+        plan.set(formatAddress(m), key ?? (other === undefined ? undefined : formatAddress(other)));
+      }
+    }
+    for (const key of this.readers.keys()) if (!outcomes.has(key)) this.readers.delete(key);
     if (this.closing.signal.aborted) throw new Error('the source was closed during the poll');
 
-    const outcomes = new Map([...this.tracked].map(([id, t]) => [id, t.reader.take()]));
-    const leaders = [...outcomes].filter(([, o]) => o.fresh && o.error === undefined && o.value?.mode === 'leader');
-    if (leaders.length > 1) throw new Error(`${leaders.map(([id]) => id).join(' and ')} both answer as leader (an election is under way)`);
+    const outcomeOf = (m: ConfMember) => {
+      const key = plan.get(formatAddress(m));
+      return key === undefined ? undefined : outcomes.get(key);
+    };
+    const leaders = members.filter((m) => {
+      const o = outcomeOf(m);
+      return o !== undefined && o.fresh && o.error === undefined && o.value?.srvr.mode === 'leader' && (o.value.serverId === undefined || o.value.serverId === m.sid);
+    });
+    if (leaders.length > 1) throw new Error(`${leaders.map(formatAddress).join(' and ')} both answer as leader (an election is under way)`);
     const leader = leaders[0];
-    if (leader === undefined) throw new Error(`no member answers as leader (an election is under way, or the leader cannot be read): ${this.whyNoLeader(outcomes)}`);
-    const leaderSeq = this.line.leader(leader[1].value!.zxid);
+    if (leader === undefined) throw new Error(`no member answers as leader (an election is under way, or the leader cannot be read): ${this.whyNoLeader(members, outcomeOf)}`);
+    const leaderSeq = this.line.leader(outcomeOf(leader)!.value!.srvr.zxid);
 
     const positions: ReplicaPosition[] = [];
     const failures: [string, Error][] = [];
-    for (const [id, t] of this.tracked) {
-      if (id === leader[0]) continue; // not a follower (and, a follower again later, it starts from its next read)
-      const { value, fresh, error, late } = outcomes.get(id)!;
+    for (const member of members) {
+      const id = formatAddress(member);
+      if (member === leader) continue; // not a follower (and, a follower again later, it starts from its next read)
+      const outcome = outcomeOf(member);
       const attributes = {
         [ATTR_REPLICATION_SYSTEM]: 'zookeeper',
-        [ATTR_SERVER_ADDRESS]: t.member.host,
-        [ATTR_SERVER_PORT]: t.member.port,
-        [ATTR_ZOOKEEPER_SERVER_ID]: t.member.sid,
-        [ATTR_ZOOKEEPER_ROLE]: t.member.role === 'observer' ? 'observer' : 'follower',
+        [ATTR_SERVER_ADDRESS]: member.host,
+        [ATTR_SERVER_PORT]: member.port,
+        [ATTR_ZOOKEEPER_SERVER_ID]: member.sid,
+        [ATTR_ZOOKEEPER_ROLE]: member.role === 'observer' ? 'observer' : 'follower',
       };
-      let position = fresh && error === undefined && value !== undefined ? this.line.follower(value.zxid) : undefined;
+      const value = outcome?.fresh && outcome.error === undefined ? outcome.value : undefined;
+      const sameServer = value !== undefined && (value.serverId === undefined || value.serverId === member.sid);
+      let position = sameServer ? this.line.follower(value.srvr.zxid) : undefined;
+      const why = outcome === undefined
+        ? `no TLS address known for it (server.${member.sid}): list its secureClientPort address in servers`
+        : outcome.error !== undefined
+          ? outcome.error.message
+          : outcome.late && !outcome.fresh
+            ? `srvr not answered within the poll deadline (${this.timeoutMs} ms)`
+            : value !== undefined && !sameServer
+              ? `its address ${plan.get(id)} answers as server ${value.serverId}, not server.${member.sid}: list its own secureClientPort address in servers`
+              : value !== undefined && position === undefined
+                ? `it reports a newer epoch than the leader ${formatAddress(leader)} (an election is under way)`
+                : undefined;
       if (position !== undefined) {
         if (position > leaderSeq) position = leaderSeq; // read a moment after the leader
         this.known.record(id, { followerSeq: position, attributes });
       } else if (this.known.keep(id) === undefined) {
+        if (why !== undefined) failures.push([id, new Error(`zookeeper: server ${id}: ${why}; not reported until it is read`)]);
         continue; // never read: nothing to report yet
       }
-      if (error !== undefined) failures.push([id, new Error(`zookeeper: server ${id}: ${error.message}; reported at its last known position`)]);
-      else if (late && !fresh) failures.push([id, new Error(`zookeeper: server ${id}: srvr not answered within the poll deadline (${this.timeoutMs} ms); reported at its last known position`)]);
-      else if (fresh && position === undefined) failures.push([id, new Error(`zookeeper: server ${id} reports a newer epoch than the leader ${leader[0]} (an election is under way); reported at its last known position`)]);
+      if (why !== undefined) failures.push([id, new Error(`zookeeper: server ${id}: ${why}; reported at its last known position`)]);
       const known = this.known.get(id)!;
       positions.push({ nodeId: id, leaderSeq, followerSeq: known.followerSeq, attributes: known.attributes });
     }
@@ -155,22 +199,27 @@ export class ZooKeeperSource implements ReplicationSource {
     return byNodeId(positions);
   }
 
-  /** Keeps the readers (and last positions) of members still listed; adds new ones; forgets the others. */
-  private track(members: readonly ConfMember[]): void {
-    const next = new Map<string, Tracked>();
-    for (const member of members) {
-      const id = formatAddress(member);
-      const before = this.tracked.get(id);
-      next.set(id, before !== undefined && before.member.sid === member.sid && before.member.role === member.role ? before : { member, reader: new DeadlineReader<SrvrAnswer>() });
-    }
-    this.tracked = next;
+  /** The reader of one address, made on first use. */
+  private readerOf(address: ServerAddress): DeadlineReader<ServerRead> {
+    const key = formatAddress(address);
+    let r = this.readers.get(key);
+    if (r === undefined) this.readers.set(key, (r = { address, reader: new DeadlineReader<ServerRead>() }));
+    return r.reader;
   }
 
-  /** One `srvr`, bounded by `timeoutMs` on its own (an answer after the poll's deadline serves the next poll). */
-  private async srvr(address: ServerAddress): Promise<SrvrAnswer> {
+  /**
+   * One server's `srvr` (and, with TLS, its `conf` for its server id), bounded by `timeoutMs` on its own: an
+   * answer after the poll's deadline serves the next poll.
+   */
+  private async readServer(address: ServerAddress): Promise<ServerRead> {
     const signal = AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.timeoutMs)]);
+    const request = { host: address.host, port: address.port, signal, tls: this.tlsFor(address) };
     try {
-      return parseSrvr(await sendFourLetterWord('srvr', { host: address.host, port: address.port, signal, tls: this.tlsFor(address) }));
+      const [srvr, conf] = await Promise.all([
+        sendFourLetterWord('srvr', request).then(parseSrvr),
+        this.tls === undefined ? undefined : sendFourLetterWord('conf', request).then(parseConfServer),
+      ]);
+      return { serverId: conf?.serverId, srvr };
     } catch (error) {
       throw new Error(reason(error, signal), { cause: error });
     }
@@ -180,12 +229,15 @@ export class ZooKeeperSource implements ReplicationSource {
     return this.tls === undefined ? undefined : nodeTlsOptions(this.tls, address.host);
   }
 
-  private whyNoLeader(outcomes: ReadonlyMap<string, DeadlineReadOutcome<SrvrAnswer>>): string {
-    return [...outcomes]
-      .map(([id, o]) => {
+  private whyNoLeader(members: readonly ConfMember[], outcomeOf: (m: ConfMember) => DeadlineReadOutcome<ServerRead> | undefined): string {
+    return members
+      .map((m) => {
+        const id = formatAddress(m);
+        const o = outcomeOf(m);
+        if (o === undefined) return `${id}: no TLS address known for it`;
         if (o.error !== undefined) return `${id}: ${o.error.message}`;
         if (!o.fresh) return `${id}: no answer within the poll deadline`;
-        return `${id}: mode ${o.value!.mode}`;
+        return `${id}: mode ${o.value!.srvr.mode}`;
       })
       .join('; ');
   }
