@@ -3,25 +3,26 @@ import { z } from 'zod';
 import type { SourceDescriptor } from '../descriptor.ts';
 import { readTlsFiles, tlsFilesSchema } from '../tls-files.ts';
 
-const natsUrl = z.string().regex(/^(nats|tls):\/\/[^/@\s?#]+$/, 'expected nats://host:port or tls://host:port, without credentials');
+const natsUrl = z.string().regex(/^(nats|tls):\/\/[^/@\s?#]+$/, 'expected a nats:// URL such as nats://nats-1:4222 (tls:// for TLS), without credentials (give user and password, or token)');
 
-const options = z
+/** The `nats` source's options. */
+export const natsOptions = z
   .strictObject({
     url: z.union([natsUrl, z.array(natsUrl).min(1)]).describe('nats://host:port of one or more servers (tls:// for TLS always)'),
     user: z.string().min(1).optional().describe('user (with password)'),
     password: z.string().optional().describe('password of user; default NATS_PASSWORD'),
     token: z.string().optional().describe('token, instead of user and password; default NATS_TOKEN'),
-    streams: z.array(z.string().regex(/^[^\s.*>]+$/, 'expected a stream name')).min(1).optional().describe('streams to watch; default every stream of the account'),
+    streams: z.array(z.string().regex(/^[^\s.*>]+$/, 'expected a stream name (no spaces, ".", "*" or ">")')).min(1).optional().describe('streams to watch; default every stream of the account'),
     consumers: z.boolean().optional().describe('watch every durable consumer of the watched streams (default true)'),
     tls: tlsFilesSchema.optional().describe('TLS to the servers'),
   })
-  .refine((o) => o.token === undefined || (o.user === undefined && o.password === undefined), { message: 'token and user/password exclude each other: give one' });
+  .refine((o) => o.token === undefined || (o.user === undefined && o.password === undefined), { message: 'expected token or user and password, not both', path: ['token'] });
 
 /** `type: nats`: the replicas of JetStream streams, from each stream leader's view, and their durable consumers. */
-export const natsDescriptor: SourceDescriptor<typeof options> = {
+export const descriptor: SourceDescriptor<typeof natsOptions> = {
   type: 'nats',
   summary: 'NATS JetStream: each stream replica (from the stream leader\'s view) and each durable consumer\'s ack floor',
-  options,
+  options: natsOptions,
   secretEnv: { password: 'NATS_PASSWORD', token: 'NATS_TOKEN' },
   async create(o, context) {
     const { NatsSource } = await import('./source.ts');

@@ -2,4 +2,4 @@
 export { NatsSource, type NatsSourceOptions } from './source.ts';
 export { NatsConnection, NoRespondersError, type NatsConnectOptions } from './connection.ts';
 export { JetStreamApiError, type ConsumerInfo, type StreamInfo, type StreamReplica } from './jetstream.ts';
-export { natsDescriptor } from './descriptor.ts';
+export { descriptor as natsDescriptor, natsOptions } from './descriptor.ts';

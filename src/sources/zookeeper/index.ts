@@ -2,4 +2,4 @@
 export { ZooKeeperSource, type ZooKeeperSourceOptions } from './source.ts';
 export { parseConf, parseSrvr, splitZxid, type ConfMember, type SrvrAnswer, type Zxid } from './parse.ts';
 export { ZxidLine } from './zxid-line.ts';
-export { zookeeperDescriptor } from './descriptor.ts';
+export { descriptor as zookeeperDescriptor, zookeeperOptions } from './descriptor.ts';

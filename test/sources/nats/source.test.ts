@@ -11,7 +11,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ReplicationLagMonitor } from '../../../src/monitor.ts';
 import { NatsSource } from '../../../src/sources/nats.ts';
-import { natsDescriptor } from '../../../src/sources/nats/descriptor.ts';
+import { descriptor as natsDescriptor } from '../../../src/sources/nats/descriptor.ts';
 import { startPoller } from '../../../src/sources/poller.ts';
 import { findFreePort, startNatsCluster, waitUntil, type NatsServer, type RunningNatsCluster } from '../../harness/nats.ts';
 

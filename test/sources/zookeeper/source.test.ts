@@ -12,7 +12,7 @@ import { ReplicationLagMonitor } from '../../../src/monitor.ts';
 import { startPoller } from '../../../src/sources/poller.ts';
 import type { ReplicaPosition } from '../../../src/sources/source.ts';
 import { splitZxid, ZooKeeperSource } from '../../../src/sources/zookeeper.ts';
-import { zookeeperDescriptor } from '../../../src/sources/zookeeper/descriptor.ts';
+import { descriptor as zookeeperDescriptor } from '../../../src/sources/zookeeper/descriptor.ts';
 import { findFreePort, startZooKeeperEnsemble, waitUntil, type RunningZooKeeperEnsemble, type ZooKeeperServer } from '../../harness/zookeeper.ts';
 
 const PORT_MIN = 20_000;
