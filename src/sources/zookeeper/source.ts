@@ -40,6 +40,8 @@ interface ServerRead {
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/** The share of the poll's deadline spent waiting for the servers' answers. */
+const WAIT_SHARE = 0.75;
 const OPTIONS = 'ZooKeeperSourceOptions';
 
 /** The followers and observers of a ZooKeeper ensemble. */
@@ -110,7 +112,8 @@ export class ZooKeeperSource implements ReplicationSource {
 
     // Read every member: on its client address (plaintext); with TLS on the configured addresses, matched to
     // members by server id, and on the member's host and the secureClientPort for members not configured.
-    const remaining = () => Math.max(1, this.timeoutMs - (performance.now() - started));
+    // Servers are waited for until 3/4 of the deadline: the rest is for asking the leader again when one is late.
+    const remaining = () => Math.max(1, WAIT_SHARE * this.timeoutMs - (performance.now() - started));
     const outcomes = new Map<string, DeadlineReadOutcome<ServerRead>>();
     const readAll = async (addresses: readonly ServerAddress[]) => {
       const fresh = addresses.filter((a) => !outcomes.has(formatAddress(a)));
@@ -148,7 +151,14 @@ export class ZooKeeperSource implements ReplicationSource {
     if (leaders.length > 1) throw new Error(`${leaders.map(formatAddress).join(' and ')} both answer as leader (an election is under way)`);
     const leader = leaders[0];
     if (leader === undefined) throw new Error(`no member answers as leader (an election is under way, or the leader cannot be read): ${this.whyNoLeader(members, outcomeOf)}`);
-    const leaderSeq = this.line.leader(outcomeOf(leader)!.value!.srvr.zxid);
+    let leaderZxid = outcomeOf(leader)!.value!.srvr.zxid;
+    if (members.some((m) => m !== leader && outcomeOf(m)?.late === true && outcomeOf(m)?.fresh === false)) {
+      // A server was waited for: the leader's answer is as old as the wait. Its position now, so that a hung
+      // follower shows behind at once instead of caught up at the leader's position of the poll's start.
+      const again = await this.readServer(this.readers.get(plan.get(formatAddress(leader))!)!.address, signal).catch(() => undefined);
+      if (again !== undefined && again.srvr.mode === 'leader' && again.srvr.zxid > leaderZxid && (again.serverId ?? leader.sid) === leader.sid) leaderZxid = again.srvr.zxid;
+    }
+    const leaderSeq = this.line.leader(leaderZxid);
 
     const positions: ReplicaPosition[] = [];
     const failures: [string, Error][] = [];
@@ -211,8 +221,8 @@ export class ZooKeeperSource implements ReplicationSource {
    * One server's `srvr` (and, with TLS, its `conf` for its server id), bounded by `timeoutMs` on its own: an
    * answer after the poll's deadline serves the next poll.
    */
-  private async readServer(address: ServerAddress): Promise<ServerRead> {
-    const signal = AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.timeoutMs)]);
+  private async readServer(address: ServerAddress, bound?: AbortSignal): Promise<ServerRead> {
+    const signal = AbortSignal.any([this.closing.signal, bound ?? AbortSignal.timeout(this.timeoutMs)]);
     const request = { host: address.host, port: address.port, signal, tls: this.tlsFor(address) };
     try {
       const [srvr, conf] = await Promise.all([
