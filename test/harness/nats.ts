@@ -51,8 +51,11 @@ export interface RunningNatsCluster {
   metaLeader(): Promise<string | undefined>;
   /** Publishes with JetStream acks (request/reply) `count` messages to `subject`. */
   publish(subject: string, count: number): Promise<void>;
-  /** Publishes (acked) every `intervalMs` until `stop()` (bounded: 5000); resolves to the messages stored. */
-  startPublisher(subject: string, intervalMs?: number): { stop(): Promise<number> };
+  /**
+   * Publishes (acked) every `intervalMs` until `stop()` (bounded: 5000), through `via` while it runs (default: the
+   * first running server); resolves to the messages stored.
+   */
+  startPublisher(subject: string, intervalMs?: number, via?: NatsServer): { stop(): Promise<number> };
   /**
    * A durable push consumer `name` on `stream` delivering to a fresh subject, with explicit acks; the returned
    * handle acknowledges every message it receives until `stopAcking()`.
@@ -182,14 +185,14 @@ ${options.extraConfig ?? ''}
       const client = await sharedClient();
       for (let i = 0; i < count; i++) await client.request(subject, `msg-${i}`, 2000);
     },
-    startPublisher(subject, intervalMs = 10) {
+    startPublisher(subject, intervalMs = 10, via) {
       let stopped = false;
       let stored = 0;
       const loop = (async () => {
         let client: NatsTestClient | undefined;
         for (let i = 0; i < 5000 && !stopped; i++) {
           try {
-            client ??= await NatsTestClient.open(running()[0]!, 'app', 'apppw');
+            client ??= await NatsTestClient.open(via !== undefined && !paused.has(via.name) ? via : running()[0]!, 'app', 'apppw');
             const ack = JSON.parse((await client.request(subject, `loop-${i}`, 1000)).toString('utf8')) as { seq?: number };
             if (ack.seq !== undefined) stored++;
           } catch {

@@ -41,6 +41,10 @@ export interface NatsSourceOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/** The share of the poll's deadline spent waiting for answers (the rest: asking a stream leader again). */
+const WAIT_SHARE = 0.75;
+/** How long a request unanswered at the last poll is waited for. */
+const SUSPECT_WAIT_MS = 200;
 const OPTIONS = 'NatsSourceOptions';
 /** Client URLs learnt from the servers' INFO (`connect_urls`), at most. */
 const MAX_LEARNT_URLS = 32;
@@ -64,6 +68,8 @@ export class NatsSource implements ReplicationSource {
   /** The streams of the last poll that listed them (for a poll that cannot list them). */
   private listed: string[] | undefined;
   private inFlight: Promise<unknown> = Promise.resolve();
+  /** Streams and consumers whose request went unanswered at the last poll: waited for briefly only. */
+  private readonly suspects = new Set<string>();
 
   /** Validates the options; no I/O happens before the first `poll()`. @throws TypeError / RangeError naming the option, never a secret. */
   constructor(options: NatsSourceOptions) {
@@ -121,9 +127,11 @@ export class NatsSource implements ReplicationSource {
 
   private async read(signal: AbortSignal): Promise<ReplicaPosition[]> {
     const connection = await this.connect(signal);
+    // Answers are waited for until 3/4 of the deadline; the rest is for asking a stream leader again (see readStream).
+    const waitSignal = AbortSignal.any([signal, timeoutSignal(Math.max(1, Math.round(WAIT_SHARE * this.timeoutMs)))]);
     try {
-      const streams = await this.watchedStreams(connection, signal);
-      const reads = await Promise.all(streams.map((s) => this.readStream(connection, s, signal)));
+      const streams = await this.watchedStreams(connection, waitSignal);
+      const reads = await Promise.all(streams.map((s) => this.readStream(connection, s, waitSignal, signal)));
       if (this.closing.signal.aborted) throw new Error('the source was closed during the poll');
       const positions: ReplicaPosition[] = [];
       const failures: [string, Error][] = [];
@@ -207,17 +215,30 @@ export class NatsSource implements ReplicationSource {
   }
 
   /** One stream: its replicas from the leader's view and its durable consumers; on failure, its last known positions. */
-  private async readStream(connection: NatsConnection, stream: string, signal: AbortSignal): Promise<{ positions: ReplicaPosition[]; failures: [string, Error][]; streamError?: Error }> {
+  private async readStream(
+    connection: NatsConnection,
+    stream: string,
+    signal: AbortSignal,
+    pollSignal: AbortSignal,
+  ): Promise<{ positions: ReplicaPosition[]; failures: [string, Error][]; streamError?: Error }> {
     const consumersRead = this.consumers ? this.readConsumers(connection, stream, signal) : undefined;
     consumersRead?.catch(() => {}); // awaited below
     let info: StreamInfo;
+    const streamSignal = this.boundFor(stream, signal);
     try {
-      info = await streamInfo(connection, stream, signal);
+      info = await this.suspicious(stream, streamInfo(connection, stream, streamSignal), streamSignal);
       if (info.leader === undefined && info.numReplicas > 1) throw new Error(`stream ${stream} has no leader (an election is under way)`);
     } catch (error) {
-      const streamError = new Error(`nats: ${this.streamFailure(stream, error, signal)}; its replicas and consumers are kept at their last known positions`);
+      const streamError = new Error(`nats: ${this.streamFailure(stream, error, streamSignal)}; its replicas and consumers are kept at their last known positions`);
       await consumersRead?.catch(() => undefined);
       return { positions: this.keepStream(stream), failures: [[stream, streamError]], streamError };
+    }
+    const consumersOrError = consumersRead === undefined ? undefined : await consumersRead.catch((error: unknown) => error as Error);
+    if (consumersOrError instanceof Error || consumersOrError?.some((c) => c.error !== undefined)) {
+      // A consumer request was waited for: the leader's view is as old as the wait. Its view now, so that a
+      // replica that stopped shows behind at once instead of caught up at the position of the poll's start.
+      const again = await streamInfo(connection, stream, pollSignal).catch(() => undefined);
+      if (again !== undefined && again.leader === info.leader && again.lastSeq >= info.lastSeq) info = again;
     }
     const leaderSeq = info.lastSeq;
     const before = this.leaderSeqs.get(stream);
@@ -244,8 +265,8 @@ export class NatsSource implements ReplicationSource {
         if (kept !== undefined) positions.push({ nodeId: id, leaderSeq, followerSeq: kept.followerSeq, attributes: kept.attributes });
       }
     }
-    if (consumersRead !== undefined) {
-      const consumers = await consumersRead.catch((error: unknown) => error as Error);
+    if (consumersOrError !== undefined) {
+      const consumers = consumersOrError;
       if (consumers instanceof Error) {
         failures.push([stream, new Error(`nats: stream ${stream}: cannot list its consumers ($JS.API.CONSUMER.NAMES): ${this.explain(consumers, signal)}; they are kept at their last known positions`)]);
         for (const id of this.known.knownIds((id) => id.startsWith(`${stream}/consumer/`))) {
@@ -276,13 +297,37 @@ export class NatsSource implements ReplicationSource {
   private async readConsumers(connection: NatsConnection, stream: string, signal: AbortSignal) {
     const names = await consumerNames(connection, stream, signal);
     return Promise.all(names.map(async (name) => {
+      const key = `${stream}/consumer/${name}`;
+      const bound = this.boundFor(key, signal);
       try {
-        const info = await consumerInfo(connection, stream, name, signal);
+        const info = await this.suspicious(key, consumerInfo(connection, stream, name, bound), bound);
         return { name, durable: info.durable, ackFloor: info.ackFloorStreamSeq, error: undefined };
       } catch (error) {
         return { name, durable: true, ackFloor: 0n, error: error as Error };
       }
     }));
+  }
+
+  /**
+   * The signal a request about `key` (a stream, or `<stream>/consumer/<name>`) is bounded by: the poll's wait, or a
+   * short one when that request went unanswered at the last poll (a hung leader costs the poll that finds it, not
+   * every poll after; an answer within the short wait clears the suspicion).
+   */
+  private boundFor(key: string, signal: AbortSignal): AbortSignal {
+    return this.suspects.has(key) ? AbortSignal.any([signal, timeoutSignal(SUSPECT_WAIT_MS)]) : signal;
+  }
+
+  /** `request`'s outcome, noting whether `key` went unanswered (its signal aborted on a deadline). */
+  private async suspicious<T>(key: string, request: Promise<T>, signal: AbortSignal): Promise<T> {
+    try {
+      const value = await request;
+      this.suspects.delete(key);
+      return value;
+    } catch (error) {
+      if (signal.aborted && signal.reason instanceof DeadlineError) this.suspects.add(key);
+      else this.suspects.delete(key);
+      throw error;
+    }
   }
 
   /** Every follower of `stream` known before, at its last known position against the stream's last known leader position. */
@@ -301,7 +346,7 @@ export class NatsSource implements ReplicationSource {
     if (error instanceof JetStreamApiError && error.errCode === 10059) return `stream ${stream} not found (${error.message})`;
     if (error instanceof JetStreamApiError && (error.code === 503 || error.errCode === 10008)) return `stream ${stream} has no leader (${error.message})`;
     if (error instanceof NoRespondersError) return `no responders to $JS.API.STREAM.INFO.${stream}: JetStream is not enabled for this account, or the stream has no leader (an election is under way)`;
-    if (signal.aborted && !this.closing.signal.aborted) return `stream ${stream} has no leader (an election is under way) or its leader does not answer: no answer to $JS.API.STREAM.INFO.${stream} within ${this.timeoutMs} ms`;
+    if (signal.aborted && !this.closing.signal.aborted) return `stream ${stream} has no leader (an election is under way) or its leader does not answer: no answer to $JS.API.STREAM.INFO.${stream} within ${waitedMs(signal, this.timeoutMs)} ms`;
     const message = this.explain(error, signal);
     return message.startsWith(`stream ${stream}`) ? message : `stream ${stream}: ${message}`;
   }
@@ -309,7 +354,8 @@ export class NatsSource implements ReplicationSource {
   /** A failure as a short reason without secrets (the credentials are never in an error: they are only written to the socket). */
   private explain(error: unknown, signal: AbortSignal): string {
     if (signal.aborted && this.closing.signal.aborted) return 'the source was closed';
-    if (error instanceof DeadlineError || (signal.aborted && error === signal.reason)) return `no answer within ${this.timeoutMs} ms`;
+    if (error instanceof DeadlineError) return `no answer within ${error.timeoutMs} ms`;
+    if (signal.aborted && error === signal.reason) return `no answer within ${waitedMs(signal, this.timeoutMs)} ms`;
     const { code, reason } = errorFacts(error);
     if (code === 'ECONNREFUSED') return 'connection refused (is nats-server listening on this client port?)';
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
@@ -323,6 +369,12 @@ export class NatsSource implements ReplicationSource {
       // nowhere else to report it
     }
   }
+}
+
+/** How long a signal that aborted with a DeadlineError allowed (`fallback` for another reason). */
+function waitedMs(signal: AbortSignal, fallback: number): number {
+  const reason: unknown = signal.reason;
+  return reason instanceof DeadlineError ? reason.timeoutMs : fallback;
 }
 
 /** An AbortSignal that aborts after `ms` with a DeadlineError. */

@@ -188,14 +188,28 @@ describe('ZooKeeperSource against a real ensemble', { timeout: 240_000 }, () => 
     await waitUntil('first poll', 5000, () => monitor.getStatus(victim.address) !== undefined, 20);
     const writer = ensemble.startWriter(20);
     t.after(async () => void (await writer.stop()));
-    await waitUntil('the writes to reach the victim', 5000, () => monitor.getStatus(victim.address)!.followerSeq > 0n, 20);
+    const base = BigInt(monitor.getStatus(victim.address)!.leaderSeq);
+    await waitUntil('the write loop going, the victim keeping up', 10_000, () => {
+      const st = monitor.getStatus(victim.address)!;
+      return BigInt(st.followerSeq) >= base + 5n && st.lagEntries === 0;
+    }, 20);
 
     ensemble.pause(victim);
     t.after(() => ensemble.resume(victim));
     const stoppedAt = performance.now();
+    const trace: string[] = []; // the victim's status every 100 ms, shown if the wait fails
+    const tracer = setInterval(() => {
+      const st = monitor.getStatus(victim.address)!;
+      trace.push(`${Math.round(performance.now() - stoppedAt)}ms ${st.followerSeq}/${st.leaderSeq} ${st.severity}`);
+    }, 100);
+    t.after(() => clearInterval(tracer));
     // The bound: stallTimeoutSeconds (2 s) + two intervals (0.4 s), + 1 s for a loaded machine. (The poll that finds
     // the server hung asks the leader again after waiting, so the wait does not count as the follower's progress.)
-    await waitUntil(`${victim.address} stalled`, 3400, () => monitor.getStatus(victim.address)!.severity === 'stalled', 20);
+    await waitUntil(`${victim.address} stalled`, 3400, () => monitor.getStatus(victim.address)!.severity === 'stalled', 20)
+      .catch((error: Error) => {
+        throw new Error(`${error.message}\n${trace.join('\n')}`);
+      });
+    clearInterval(tracer);
     const stalledAfterMs = performance.now() - stoppedAt;
     console.log(`zookeeper: stalled ${Math.round(stalledAfterMs)} ms after SIGSTOP (stallTimeoutSeconds 2, interval 200 ms)`);
     const frozen = monitor.getStatus(victim.address)!;

@@ -35,8 +35,9 @@ describe('ZooKeeperSource over TLS', { timeout: 180_000 }, () => {
     const leader = await ensemble.leader();
     const source = new ZooKeeperSource({ servers: ensemble.servers.map((s) => s.secureAddress!), tls: { ca: certs.ca.cert } });
     try {
-      let replicas = await source.poll();
-      await waitUntil('the followers at the leader\'s zxid', 5000, async () => {
+      let replicas: Awaited<ReturnType<ZooKeeperSource['poll']>> = [];
+      // The servers' first TLS handshakes are slow (JVM start-up of its TLS stack): the first polls may time out.
+      await waitUntil('the followers at the leader\'s zxid', 20_000, async () => {
         replicas = await source.poll();
         return replicas.length === 2 && replicas.every((r) => r.followerSeq === r.leaderSeq);
       }, 100);
