@@ -18,7 +18,7 @@ export function sourceState(source: SupervisedSource): string {
 
 /** One line for a source: its name, type, state and summary. */
 export function sourceLine(source: SupervisedSource): string {
-  return `[${source.config.name}] ${source.config.options.type} ${sourceState(source)} ${summary(source.monitor.getStats())}`;
+  return `[${source.config.name}] ${source.config.type} ${sourceState(source)} ${summary(source.monitor.getStats())}`;
 }
 
 /** An alert line, naming its source. */
