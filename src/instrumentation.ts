@@ -20,6 +20,7 @@ import {
   type Counter,
   type Gauge,
   type Meter,
+  type ObservableCounter,
   type ObservableGauge,
 } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
@@ -27,6 +28,7 @@ import type { ReplicationLagConfig } from './config.ts';
 import { ReplicationLagMonitor } from './monitor.ts';
 import * as semconv from './semconv.ts';
 import { SEVERITIES } from './severity.ts';
+import { forEachSlotPoint, SlotPointAttributeSet, type SlotPointAttributes, type SlotPointVisitor } from './slot-points.ts';
 import type { Poller } from './sources/poller.ts';
 import type { LagAlert, LagSeverity, NodeAttributes, ReplicationStatus } from './types.ts';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.ts';
@@ -76,6 +78,9 @@ interface Instruments {
   sourceUp: ObservableGauge;
   replicaReadable: ObservableGauge;
   alerts: Counter;
+  /** PostgreSQL slots and subscriptions (`slot-points.ts`), by metric name; the errors counter is observed in the callback. */
+  slotGauges: ReadonlyMap<string, Gauge>;
+  subscriptionErrors: ObservableCounter;
 }
 
 /** A source observed through its poller, with the attributes of its `replication.source.up` point. */
@@ -93,6 +98,8 @@ interface NodeAttributeSet {
   base: Attributes;
   bySeverity: Attributes[];
   seen: number;
+  /** Attributes of its slot and subscription points, built when it first has such facts. */
+  slots: SlotPointAttributeSet | undefined;
 }
 
 const LOG_SEVERITY: Record<LagSeverity, { number: SeverityNumber; text: string }> = {
@@ -241,6 +248,22 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_ALERTS],
         valueType: ValueType.INT,
       }),
+      slotGauges: new Map(
+        (
+          [
+            [semconv.METRIC_REPLICATION_SLOT_RETAINED, semconv.UNIT_BYTES, ValueType.INT],
+            [semconv.METRIC_REPLICATION_SLOT_SAFE_SIZE, semconv.UNIT_BYTES, ValueType.INT],
+            [semconv.METRIC_REPLICATION_SLOT_LOSS_TIME, semconv.UNIT_SECONDS, ValueType.DOUBLE],
+            [semconv.METRIC_REPLICATION_SLOT_WAL_STATUS, semconv.UNIT_ONE, ValueType.INT],
+            [semconv.METRIC_REPLICATION_SUBSCRIPTION_TABLES, semconv.UNIT_TABLE, ValueType.INT],
+          ] as const
+        ).map(([name, unit, valueType]) => [name, meter.createGauge(name, { unit, description: semconv.DESCRIPTION[name], valueType })]),
+      ),
+      subscriptionErrors: meter.createObservableCounter(semconv.METRIC_REPLICATION_SUBSCRIPTION_ERRORS, {
+        unit: semconv.UNIT_ERROR,
+        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_SUBSCRIPTION_ERRORS],
+        valueType: ValueType.INT,
+      }),
     };
     if (wasAttached) this._addCallback();
   }
@@ -262,7 +285,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   private _addCallback(): void {
     const i = this._instruments;
     if (i === undefined || this._registration !== undefined) return;
-    const observables = [i.sourceUp, i.replicaReadable];
+    const observables = [i.sourceUp, i.replicaReadable, i.subscriptionErrors];
     this.meter.addBatchObservableCallback(this._collect, observables);
     this._registration = { meter: this.meter, observables };
   }
@@ -283,6 +306,10 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     if (instruments === undefined) return;
     const generation = ++this._collections;
     let live = 0;
+    const slotPoint: SlotPointVisitor = (metric, value, attributes) => {
+      if (metric === semconv.METRIC_REPLICATION_SUBSCRIPTION_ERRORS) result.observe(instruments.subscriptionErrors, value, attributes);
+      else instruments.slotGauges.get(metric)?.record(value, attributes);
+    };
     try {
       this._monitor.forEachStatus((status) => {
         live++;
@@ -295,6 +322,10 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         recordFinite(instruments.rate, status.replicationRate, attrs.base);
         for (let i = 0; i < SEVERITIES.length; i++) {
           instruments.severity.record(SEVERITIES[i] === status.severity ? 1 : 0, attrs.bySeverity[i]);
+        }
+        if (status.retention !== undefined || status.apply !== undefined) {
+          attrs.slots ??= new SlotPointAttributeSet(status.attributes, attrs.base as SlotPointAttributes);
+          forEachSlotPoint(status, attrs.slots, slotPoint);
         }
       });
       if (this._attributeCache.size > 0) this._sweepAttributes(generation);
@@ -352,6 +383,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         base,
         bySeverity: SEVERITIES.map((severity) => ({ ...base, [semconv.ATTR_REPLICATION_SEVERITY]: severity })),
         seen: generation,
+        slots: undefined,
       };
       this._attributeCache.set(status.nodeId, set);
     }
@@ -367,8 +399,11 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   /** Alert listener: one log event (and optional span event) per alert, in the active context. Never throws. */
   private readonly _onAlert = (alert: LagAlert): void => {
     try {
+      const status = this._monitor.getStatus(alert.nodeId);
+      const walStatus = status?.retention?.state;
       const attributes: Attributes = {
-        ...this._monitor.getStatus(alert.nodeId)?.attributes,
+        ...status?.attributes,
+        ...(walStatus !== undefined ? { [semconv.ATTR_POSTGRESQL_REPLICATION_SLOT_WAL_STATUS]: walStatus } : {}),
         [semconv.ATTR_REPLICATION_NODE_ID]: alert.nodeId,
         [semconv.ATTR_REPLICATION_SEVERITY]: alert.severity,
         [semconv.ATTR_REPLICATION_SEVERITY_PREVIOUS]: alert.previousSeverity,
