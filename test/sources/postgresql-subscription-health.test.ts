@@ -7,10 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ReplicationLagInstrumentation } from '../../src/instrumentation.ts';
 import { ReplicationLagMonitor } from '../../src/monitor.ts';
 import { startPoller, type Poller } from '../../src/sources/poller.ts';
 import { PostgresSource } from '../../src/sources/postgresql.ts';
 import type { ApplyHealth } from '../../src/types.ts';
+import { inMemoryPipeline, pointsOf } from '../helpers/in-memory-sdk.ts';
 import { startPostgresCluster, waitUntil, type PostgresCluster } from '../harness/postgresql.ts';
 
 const PORTS: [number, number] = [19_400, 19_700];
@@ -24,6 +26,12 @@ describe('PostgreSQL subscription health: apply errors and table states', { time
   let monitor: ReplicationLagMonitor;
   let poller: Poller;
   let nodeId: string;
+  let pipeline: ReturnType<typeof inMemoryPipeline>;
+  /** The exported `replication.subscription.errors` of the subscription, per kind, now. */
+  const exportedErrors = async (): Promise<Record<string, number>> => {
+    const points = pointsOf((await pipeline.collect()).get('replication.subscription.errors'), nodeId);
+    return Object.fromEntries(points.map((p) => [p.attributes['postgresql.subscription.error.kind'], p.value]));
+  };
   const errors: string[] = [];
   /** Every apply health seen, in poll order. */
   const seen: ApplyHealth[] = [];
@@ -39,6 +47,11 @@ describe('PostgreSQL subscription health: apply errors and table states', { time
     );
     nodeId = `127.0.0.1:${subscriber.primary.port}/sub`;
     monitor = new ReplicationLagMonitor({ stallTimeoutSeconds: 3 });
+    pipeline = inMemoryPipeline();
+    const instrumentation = new ReplicationLagInstrumentation({ monitor, enabled: false });
+    instrumentation.setMeterProvider(pipeline.meterProvider);
+    instrumentation.setLoggerProvider(pipeline.loggerProvider);
+    instrumentation.enable();
     // The privileges the README promises: pg_monitor on the publisher, a plain LOGIN role on the subscriber.
     await publisher.createRole('watcher', 'watch-pw');
     await publisher.primary.query('GRANT pg_monitor TO watcher');
@@ -65,9 +78,11 @@ describe('PostgreSQL subscription health: apply errors and table states', { time
     await source?.close();
     await subscriber?.close();
     await publisher?.close();
+    await pipeline?.shutdown();
   });
 
-  it('reports no errors and every table state (one table ready) while healthy', () => {
+  it('reports no errors and every table state (one table ready) while healthy', async () => {
+    assert.deepEqual(await exportedErrors(), { apply: 0, sync: 0 });
     const apply = monitor.getStatus(nodeId)!.apply!;
     assert.deepEqual(apply.errors, { apply: 0, sync: 0 });
     assert.deepEqual(apply.tables, { init: 0, copy: 0, finished: 0, synced: 0, ready: 1 });
@@ -80,8 +95,11 @@ describe('PostgreSQL subscription health: apply errors and table states', { time
       await publisher.primary.query("INSERT INTO t VALUES (2, 'taken')");
       await waitUntil('apply errors counted', 20_000, () => (monitor.getStatus(nodeId)?.apply?.errors?.apply ?? 0) >= 1);
       const first = monitor.getStatus(nodeId)!.apply!.errors!.apply!;
+      const exportedFirst = (await exportedErrors()).apply!;
+      assert.ok(exportedFirst >= 1, 'errors{apply} exported');
       await waitUntil('the subscription stalled', 20_000, () => monitor.getStatus(nodeId)?.severity === 'stalled', 100);
       await waitUntil('apply errors still growing', 20_000, () => monitor.getStatus(nodeId)!.apply!.errors!.apply! > first);
+      await waitUntil('exported errors{apply} growing', 20_000, async () => (await exportedErrors()).apply! > exportedFirst);
       const status = monitor.getStatus(nodeId)!;
       assert.equal(status.apply!.errors!.sync, 0, 'no table synchronisation failed');
       assert.ok(status.lagEntries > 0, 'behind the publisher');
@@ -109,6 +127,8 @@ describe('PostgreSQL subscription health: apply errors and table states', { time
     assert.ok(notReady.length >= 1, 'the new table was seen before ready');
     const last = monitor.getStatus(nodeId)!.apply!.tables!;
     assert.deepEqual(last, { init: 0, copy: 0, finished: 0, synced: 0, ready: 2 });
+    const exported = pointsOf((await pipeline.collect()).get('replication.subscription.tables'), nodeId);
+    assert.deepEqual(Object.fromEntries(exported.map((p) => [p.attributes['postgresql.subscription.table.state'], p.value])), last);
     assert.equal((await subscriber.primary.query<{ n: number }>('SELECT count(*)::int AS n FROM t2'))[0]!.n, 200_000);
     assert.deepEqual(errors, []);
   });
