@@ -23,7 +23,7 @@ function testFiles(dir) {
 }
 
 const files = testFiles(testRoot);
-const isSourceSuite = (f) => f.startsWith('test/sources/') || f === 'test/cli/replag-first-poll.test.ts' || f === 'test/cli/sources.test.ts';
+const isSourceSuite = (f) => f.startsWith('test/sources/') || f === 'test/cli/replag-first-poll.test.ts' || f === 'test/cli/replag-config-clusters.test.ts' || f === 'test/cli/sources.test.ts';
 const lanes = process.argv.includes('--serial') ? [files] : [files.filter(isSourceSuite), files.filter((f) => !isSourceSuite(f))];
 
 function run(lane, stream) {
