@@ -105,6 +105,16 @@ describe('replag arguments', () => {
     assert.deepEqual(refused(['mysql', '--primary', 'mysql://p', '--replica', 'mysql://r', '--subscriber', 'postgres://s/db']), ['--subscriber: applies to postgres, not to mysql']);
   });
 
+  it('--url is one URL for postgres and redis, one or several for nats (repeated or comma-separated)', () => {
+    assert.deepEqual(flags(['nats', '--url', 'nats://n1:4222', '--url', 'nats://n2:4222', '--user', 'app']).source.options, { url: ['nats://n1:4222', 'nats://n2:4222'], user: 'app' });
+    assert.deepEqual(flags(['nats', '--url', 'nats://n1:4222,nats://n2:4222', '--stream', 'ORDERS', '--no-consumers']).source.options, { url: ['nats://n1:4222', 'nats://n2:4222'], streams: ['ORDERS'], consumers: false });
+    assert.deepEqual(flags(['zookeeper', '--servers', 'zk1:2181,zk2:2181']).source.options, { servers: ['zk1:2181', 'zk2:2181'] });
+    assert.deepEqual(flags(['galera', '--node', 'mysql://m@g1:3306']).source.options, { nodes: ['mysql://m@g1:3306'] });
+    assert.deepEqual(flags(['redis-cluster', '--node', 'redis://c1:6379', '--username', 'replag']).source.options, { nodes: ['redis://c1:6379'], username: 'replag' });
+    assert.deepEqual(flags(['postgres', '--url', 'postgres://a/db']).source.options, { url: 'postgres://a/db' }, 'still one value for postgres');
+    assert.deepEqual(refused(['nats', '--url', 'nats://n1:4222', '--url', 'http://n2:4222']), ['--url: expected a nats:// URL such as nats://nats-1:4222 (tls:// for TLS), without credentials (give user and password, or token), got "http://n2:4222"']);
+  });
+
   it('parses each database command with its own flags', () => {
     assert.deepEqual(flags(['postgres', '--url', 'postgres://monitor@db1:5432/postgres']).source.options, { url: 'postgres://monitor@db1:5432/postgres' });
     assert.deepEqual(flags(['redis', '--url', 'redis://db2:6379']).source.options, { url: 'redis://db2:6379' });
