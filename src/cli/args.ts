@@ -36,6 +36,8 @@ export interface CliOptions {
   otlpProtocol: OtlpProtocol | undefined;
   prometheusPort: number | undefined;
   prometheusHost: string;
+  /** The status endpoints on a port of their own (`--http-port`); undefined: on the Prometheus port, if any. */
+  http: { port: number; host: string } | undefined;
   serviceName: string | undefined;
   warningSeconds: number | undefined;
   criticalSeconds: number | undefined;
@@ -84,6 +86,9 @@ Options:
   --export-interval MS     metric export interval (default: OTEL_METRIC_EXPORT_INTERVAL, else 60000)
   --prometheus-port N      also serve Prometheus metrics on this port
   --prometheus-host H      interface for the Prometheus endpoint (default 0.0.0.0)
+  --http-port N            serve /status, /check, /healthz, /readyz and the page at / on this port
+                           (without it they share the Prometheus port, when there is one)
+  --http-host H            interface for --http-port (default 127.0.0.1)
   --service-name NAME      service.name (default: OTEL_SERVICE_NAME, else replag)
   --warning S              warning threshold in seconds (default 5)
   --critical S             critical threshold in seconds (default 30)
@@ -131,6 +136,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         'export-interval': { type: 'string' },
         'prometheus-port': { type: 'string' },
         'prometheus-host': { type: 'string' },
+        'http-port': { type: 'string' },
+        'http-host': { type: 'string' },
         'service-name': { type: 'string' },
         warning: { type: 'string' },
         critical: { type: 'string' },
@@ -163,6 +170,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   }
   const tls = tlsFlags(values, source.kind);
   const port = number('prometheus-port', values['prometheus-port'], (n) => Number.isInteger(n) && n > 0 && n < 65536, 'a port number');
+  const httpPort = number('http-port', values['http-port'], (n) => Number.isInteger(n) && n > 0 && n < 65536, 'a port number');
+  if (httpPort === undefined && values['http-host'] !== undefined) throw new RangeError('--http-host needs --http-port');
   return {
     command: values.help ? 'help' : values.version ? 'version' : 'run',
     source,
@@ -174,6 +183,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     otlpProtocol: protocol,
     prometheusPort: port,
     prometheusHost: values['prometheus-host'] ?? '0.0.0.0',
+    http: httpPort === undefined ? undefined : { port: httpPort, host: values['http-host'] ?? '127.0.0.1' },
     serviceName: values['service-name'],
     warningSeconds: number('warning', values.warning, positive, 'a number of seconds > 0'),
     criticalSeconds: number('critical', values.critical, positive, 'a number of seconds > 0'),

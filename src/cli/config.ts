@@ -52,6 +52,8 @@ export interface FleetConfig {
   /** `service.name`; undefined: OTEL_SERVICE_NAME, else `replag`. */
   readonly serviceName: string | undefined;
   readonly prometheus: { readonly port: number; readonly host: string } | undefined;
+  /** `export.http`: the status endpoints on a port of their own (host default 127.0.0.1). */
+  readonly http: { readonly port: number; readonly host: string } | undefined;
   /** OTLP settings from the file; undefined: from the OTEL_* environment only. */
   readonly otlp: { readonly endpoint?: string; readonly protocol?: OtlpProtocol } | undefined;
   readonly exportIntervalMs: number | undefined;
@@ -143,13 +145,19 @@ class Checker {
     const top = this.mapping('(top level)', raw, ['service', 'export', 'defaults', 'sources']) ?? {};
     const service = this.mapping('service', top.service, ['name']);
     const serviceName = service === undefined ? undefined : this.string('service.name', service.name);
-    const exp = this.mapping('export', top.export, ['prometheus', 'otlp', 'interval']);
+    const exp = this.mapping('export', top.export, ['prometheus', 'otlp', 'interval', 'http']);
     const prom = exp === undefined ? undefined : this.mapping('export.prometheus', exp.prometheus, ['port', 'host']);
     let prometheus: FleetConfig['prometheus'];
     if (prom !== undefined) {
       const port = this.required('export.prometheus.port', prom.port, () => this.port('export.prometheus.port', prom.port));
       const host = this.string('export.prometheus.host', prom.host) ?? '0.0.0.0';
       if (port !== undefined) prometheus = { port, host };
+    }
+    const httpRaw = exp === undefined ? undefined : this.mapping('export.http', exp.http, ['port', 'host']);
+    let http: FleetConfig['http'];
+    if (httpRaw !== undefined) {
+      const port = this.required('export.http.port', httpRaw.port, () => this.port('export.http.port', httpRaw.port));
+      if (port !== undefined) http = { port, host: this.string('export.http.host', httpRaw.host) ?? '127.0.0.1' };
     }
     const otlpRaw = exp === undefined ? undefined : this.mapping('export.otlp', exp.otlp, ['endpoint', 'protocol']);
     let otlp: FleetConfig['otlp'];
@@ -182,7 +190,7 @@ class Checker {
         if (source !== undefined) sources.push(source);
       });
     }
-    return { serviceName, prometheus, otlp, exportIntervalMs, sources };
+    return { serviceName, prometheus, http, otlp, exportIntervalMs, sources };
   }
 
   private source(path: string, raw: unknown, defaults: { intervalMs: number; timeoutMs: number | undefined; thresholds: FleetThresholds }): FleetSourceConfig | undefined {

@@ -15,6 +15,7 @@ import { DEFAULT_SHUTDOWN_TIMEOUT_MS, shutdownTimeout } from './args.ts';
 import { installDiagOutput } from './diag-logger.ts';
 import { stopWithin, untilStopped } from './stop.ts';
 import { FailureLog } from './failure-log.ts';
+import { fleetView } from './status-view.ts';
 
 export const FLEET_USAGE = `Usage: replag --config FILE [--output MODE] [--duration S] [--shutdown-timeout T]
        REPLAG_CONFIG=FILE replag
@@ -119,6 +120,7 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
   let supervisor: SourceSupervisor | undefined;
   let lastDraw = 0;
   let telemetry: Telemetry;
+  const view = fleetView(() => supervisor);
   const draw = () => {
     if (mode !== 'table' || supervisor === undefined || Date.now() - lastDraw < 200) return;
     lastDraw = Date.now();
@@ -131,6 +133,8 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
       metricExportIntervalMillis: config.exportIntervalMs,
       otlp: config.otlp,
       prometheus: config.prometheus === undefined ? false : config.prometheus,
+      // The status endpoints: on export.http's port, else on the Prometheus port; they read the supervisor's sources.
+      http: config.http === undefined && config.prometheus === undefined ? false : { ...config.http, view },
     });
   } catch (error) {
     io.stderr.write(`replag: ${(error as Error).message}\n`);
@@ -183,6 +187,7 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
   supervisor = built;
   io.stderr.write(`${otlpStartupLine(telemetry.otlp, 'export.otlp.endpoint')}\n`);
   if (telemetry.prometheusUrl) io.stderr.write(`replag: serving Prometheus metrics at ${telemetry.prometheusUrl}\n`);
+  if (telemetry.httpUrl) io.stderr.write(`replag: serving /status, /check, /healthz, /readyz and the status page at ${telemetry.httpUrl}/\n`);
   for (const c of config.sources) io.stderr.write(`replag: [${c.name}] watching ${describeConfiguredSource(c.options)}, polling every ${c.intervalMs} ms\n`);
   warnInsecure(config);
 
@@ -199,7 +204,7 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
       ];
       for (const n of [...summary.stopped, ...summary.restarted]) failures.delete(n);
       io.stderr.write(`replag: reloaded ${args.file}: ${changes.length > 0 ? changes.join(', ') : 'no source changed'}\n`);
-      if (JSON.stringify([next.serviceName, next.prometheus, next.otlp, next.exportIntervalMs]) !== JSON.stringify([running.serviceName, running.prometheus, running.otlp, running.exportIntervalMs])) {
+      if (JSON.stringify([next.serviceName, next.prometheus, next.http, next.otlp, next.exportIntervalMs]) !== JSON.stringify([running.serviceName, running.prometheus, running.http, running.otlp, running.exportIntervalMs])) {
         io.stderr.write('replag: service and export settings changed: they take effect at the next start\n');
       }
       warnInsecure(next, summary.started.concat(summary.restarted));
@@ -218,6 +223,7 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
   if (hungUpEarly()) onHangup();
 
   const exitCode = await untilStopped(args.durationSeconds);
+  view.markStopping();
   process.off('SIGHUP', onHangup);
   await reloading;
   const last = built.sources();

@@ -8,7 +8,8 @@ import { wantsConfig } from './fleet-dispatch.ts';
 import { installDiagOutput } from './diag-logger.ts';
 import { stopWithin, untilStopped } from './stop.ts';
 import { FailureLog } from './failure-log.ts';
-import { createSource, describeSource } from './sources.ts';
+import { createSource, describeSource, PASSWORD_VARIABLES } from './sources.ts';
+import { singleView } from './status-view.ts';
 import { formatAlert, renderTable, summary } from './table.ts';
 import { otlpStartupLine } from './otlp-line.ts';
 import { DEFAULT_CONFIG } from '../config.ts';
@@ -56,6 +57,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   }
   if (options.tls?.insecure) io.stderr.write("replag: --tls-insecure: the server's certificate is not verified; anyone in the path can read and alter the replication figures\n");
   let telemetry: Telemetry;
+  // What the status endpoints read: the poller, once it runs (a view answers 503 on /readyz until then).
+  const view = singleView({ type: options.source.kind, timeoutMs: options.timeoutMs, secrets: Object.values(PASSWORD_VARIABLES).flatMap((n) => process.env[n] ?? []) });
   try {
     telemetry = await startTelemetry({
       serviceName: options.serviceName ?? (process.env.OTEL_SERVICE_NAME?.trim() ? undefined : 'replag'),
@@ -63,6 +66,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       shutdownTimeoutMillis: options.shutdownTimeoutMs,
       otlp: options.otlpEndpoint !== undefined || options.otlpProtocol !== undefined ? { endpoint: options.otlpEndpoint, protocol: options.otlpProtocol } : undefined,
       prometheus: options.prometheusPort === undefined ? false : { port: options.prometheusPort, host: options.prometheusHost },
+      // The status endpoints: on --http-port, else on the Prometheus port; they read the monitor through `view`.
+      http: options.http === undefined && options.prometheusPort === undefined ? false : { ...options.http, view },
       instrumentation: {
         warningThresholdSeconds: options.warningSeconds,
         criticalThresholdSeconds: options.criticalSeconds,
@@ -100,8 +105,11 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     },
   });
   telemetry.instrumentation.observeSource(poller);
+  view.setPoller(poller, monitor);
+  if (telemetry.httpUrl) io.stderr.write(`replag: serving /status, /check, /healthz, /readyz and the status page at ${telemetry.httpUrl}/\n`);
 
   const exitCode = await untilStopped(options.durationSeconds);
+  view.markStopping();
   await stopWithin({ timeoutMs: options.shutdownTimeoutMs, poller, source, telemetry, stderr: io.stderr });
   io.stderr.write(`replag: stopped; ${summary(monitor.getStats())}\n`);
   return exitCode;
