@@ -1,7 +1,7 @@
 /**
  * `GET|HEAD /check`: the freno-style throttle a batch job asks before each chunk. 200 when every selected node is
  * within the delay limit and its source is up; 429 with `Retry-After` when one is behind; 503 when a selected source
- * is down or not read yet. Query: `source=NAME` (repeatable; default every source), `maxDelay=5s` (default each
+ * is down or not read yet. Query: `source=NAME` (repeatable; default every source), `maxDelay=5s` (ms, s, m, h) (default each
  * source's warning threshold), `node=ID` (repeatable; default every node).
  */
 import type { ReplicationStatus } from '../types.ts';
@@ -9,14 +9,14 @@ import { json, type HttpAnswer } from './answer.ts';
 import { unknownSources } from './status.ts';
 import { pollState, type StatusSource, type StatusView } from './view.ts';
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m)?$/;
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 
 /** `maxDelay` in seconds: `5s`, `500ms`, `2m` or a plain number of seconds; undefined when not a duration >= 0. */
 export function parseMaxDelay(text: string): number | undefined {
   const m = DURATION.exec(text.trim());
   if (m === null) return undefined;
   const n = Number(m[1]);
-  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : m[2] === 'h' ? n * 3600 : n;
 }
 
 /** A node over the limit, as named in the 429 body. */
@@ -50,7 +50,7 @@ export function checkAnswer(view: StatusView, query: URLSearchParams, now: numbe
   const given = query.get('maxDelay');
   if (given !== null) {
     maxDelay = parseMaxDelay(given);
-    if (maxDelay === undefined) return json(400, { error: 'maxDelay must be a duration such as 5s, 500ms or 2m, or a number of seconds' });
+    if (maxDelay === undefined) return json(400, { error: 'maxDelay must be a duration such as 5s, 500ms or 2m or 1h, or a number of seconds' });
   }
   const nodeIds = query.getAll('node');
   let selected: readonly StatusSource[] = wanted.length === 0 ? sources : sources.filter((s) => wanted.includes(s.name));
