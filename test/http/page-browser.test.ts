@@ -74,7 +74,7 @@ describe('the status page in headless Chromium', () => {
     await page.waitForSelector('details[data-source="fleet"] tr[data-node]', { timeout: 20_000 });
     const ids = await page.$$eval('details[data-source="fleet"] tr[data-node]', (rows) => rows.map((r) => r.getAttribute('data-node')).sort());
     assert.deepEqual(ids, FLEET_IDS);
-    assert.equal(await page.$eval('details[data-source="big"]', (d) => (d as HTMLDetailsElement).open), false);
+    assert.equal(await page.$eval('details[data-source="big"]', (d) => (d as unknown as { open: boolean }).open), false);
     assert.match(await page.$eval('details[data-source="big"] summary', (s) => s.textContent ?? ''), /120 nodes/);
     assert.equal(await page.$$eval('details[data-source="big"] tr[data-node]', (rows) => rows.length), 0);
     // Each row shows a delay and a chart of its history.
@@ -83,18 +83,18 @@ describe('the status page in headless Chromium', () => {
   });
 
   it('updates without a reload', async () => {
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42));
     const before = Number(await page.getAttribute('body', 'data-refreshes'));
     const text = await page.textContent('details[data-source="fleet"] tbody');
     await waitUntil('two more refreshes', 20_000, async () => Number(await page.getAttribute('body', 'data-refreshes')) >= before + 2);
-    assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'the page was reloaded');
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker), 42, 'the page was reloaded');
     assert.notEqual(await page.textContent('details[data-source="fleet"] tbody'), text, 'the figures did not change');
   });
 
   it('shows a stalled node as stalled, in words and colour', async () => {
     // frozen-2 stops applying 13 s into the simulation; stalled 2 s later.
     await page.waitForSelector('tr[data-node="frozen-2"] td[data-severity="stalled"]', { timeout: 60_000 });
-    const cell = await page.$eval('tr[data-node="frozen-2"] td.sev', (td) => ({ text: td.textContent ?? '', bg: getComputedStyle(td).backgroundColor }));
+    const cell = await page.$eval('tr[data-node="frozen-2"] td.sev', (td) => ({ text: td.textContent ?? '', bg: (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(td).backgroundColor }));
     assert.match(cell.text, /stalled/);
     assert.notEqual(cell.bg, 'rgba(0, 0, 0, 0)');
     assert.match(await page.$eval('details[data-source="fleet"] summary', (s) => s.textContent ?? ''), /stalled/);
