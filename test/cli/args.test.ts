@@ -26,14 +26,19 @@ describe('replag arguments', () => {
 
   it('parses every flag', () => {
     const o = parseCliArgs(['demo', '--nodes', '1000', '--interval', '250', '--duration', '3', '--otlp-endpoint', 'http://127.0.0.1:4318', '--otlp-protocol', 'http/json',
-      '--export-interval', '500', '--prometheus-port', '29464', '--prometheus-host', '127.0.0.1', '--service-name', 's', '--warning', '2', '--critical', '9', '--stall', '4', '--output', 'plain']);
+      '--export-interval', '500', '--prometheus-port', '29464', '--prometheus-host', '127.0.0.1', '--http-port', '29465', '--http-host', '0.0.0.0', '--service-name', 's', '--warning', '2', '--critical', '9', '--stall', '4', '--output', 'plain']);
     assert.deepEqual(o, {
       command: 'run', source: { kind: 'demo', nodes: 1000 }, tls: undefined, intervalMs: 250, timeoutMs: undefined, durationSeconds: 3, otlpEndpoint: 'http://127.0.0.1:4318', otlpProtocol: 'http/json', prometheusPort: 29464,
-      prometheusHost: '127.0.0.1', serviceName: 's', warningSeconds: 2, criticalSeconds: 9, stallSeconds: 4, exportIntervalMs: 500, output: 'plain',
+      prometheusHost: '127.0.0.1', http: { port: 29465, host: '0.0.0.0' }, serviceName: 's', warningSeconds: 2, criticalSeconds: 9, stallSeconds: 4, exportIntervalMs: 500, output: 'plain',
       shutdownTimeoutMs: 10_000,
     });
     assert.equal(parseCliArgs(['--help']).command, 'help');
     assert.equal(parseCliArgs(['--version']).command, 'version');
+    // The status endpoints' own port: host 127.0.0.1 by default; a host alone is refused.
+    assert.deepEqual(parseCliArgs(['--http-port', '9465']).http, { port: 9465, host: '127.0.0.1' });
+    assert.equal(parseCliArgs([]).http, undefined);
+    assert.throws(() => parseCliArgs(['--http-host', '0.0.0.0']), /--http-host needs --http-port/);
+    assert.throws(() => parseCliArgs(['--http-port', '70000']), /--http-port/);
   });
 
   it('accepts every OTLP protocol startTelemetry speaks, grpc included', () => {

@@ -62,6 +62,8 @@ const BAD_FILES: [string, string, RegExp[]][] = [
   ['redis sentinels without masterName', `sources:\n  - { name: a, type: redis, sentinels: [redis://s] }\n`, [/sources\[0\]\.masterName: required with sentinels/]],
   ['mysql without replicas', `sources:\n  - { name: a, type: mysql, primary: mysql://h }\n`, [/sources\[0\]\.replicas: required/]],
   ['bad port', `export: { prometheus: { port: 70000 } }\n${DEMO}`, [/export\.prometheus\.port: expected an integer from 1 to 65535/]],
+  ['http without port', `export: { http: { host: 0.0.0.0 } }\n${DEMO}`, [/export\.http\.port: required/]],
+  ['http unknown key', `export: { http: { port: 9465, path: /x } }\n${DEMO}`, [/export\.http\.path: unknown key; expected one of port, host/]],
   ['bad protocol', `export: { otlp: { protocol: grpc-web } }\n${DEMO}`, [/export\.otlp\.protocol: expected one of http\/protobuf, http\/json, grpc$/m]],
   ['mysql replicaTimeout without unit', `sources:\n  - { name: a, type: mysql, primary: mysql://p, replicas: [mysql://r], replicaTimeout: 250 }\n`, [/sources\[0\]\.replicaTimeout: expected a duration > 0 such as 500ms, 1s or 2m \(a unit is required\)/]],
   ['subscribers not a list', `sources:\n  - { name: a, type: postgres, url: postgres://h/db, subscribers: postgres://s/db }\n`, [/sources\[0\]\.subscribers: expected a non-empty list of strings, got a string/]],
@@ -267,6 +269,8 @@ describe('examples/replag.yaml', () => {
     const config = parseFleetConfig(text, { env: {} });
     assert.deepEqual(config.sources.map((s) => [s.name, s.options.type]), [['raft-eu', 'demo'], ['raft-us', 'demo'], ['raft-fast', 'demo']]);
     assert.equal(config.prometheus?.port, 9464);
+    assert.equal(config.http, undefined);
+    assert.deepEqual(parseFleetConfig(`export: { http: { port: 9465 } }\n${DEMO}`, { env: {} }).http, { port: 9465, host: '127.0.0.1' });
     const port = await findFreePort(27000, 28999);
     const result = await run(file(text.replace('port: 9464', `port: ${port}`)));
     assert.equal(result.code, 0, result.stderr);
