@@ -126,6 +126,7 @@ function table(source, history) {
   var wrap = el("div");
   wrap.appendChild(t);
   if (nodes.length > MAX_ROWS) wrap.appendChild(el("div", "more", (nodes.length - MAX_ROWS) + " more nodes (worst first shown): filter by node id to find one"));
+  if (nodes.length === 0) wrap.appendChild(el("div", "more", source.nodes.length === 0 ? "no node reported yet" : "no node matches the filter"));
   return wrap;
 }
 function summary(source) {

@@ -41,7 +41,7 @@ describe('the status page in headless Chromium', () => {
         `export: { http: { port: ${port} } }`,
         'sources:',
         '  - { name: fleet, type: demo, nodes: 8, interval: 250ms, thresholds: { stall: 2s } }',
-        '  - { name: big, type: demo, nodes: 120, interval: 1s }',
+        '  - { name: big, type: demo, nodes: 2500, interval: 2s }',
         '',
       ].join('\n'),
     );
@@ -75,7 +75,7 @@ describe('the status page in headless Chromium', () => {
     const ids = await page.$$eval('details[data-source="fleet"] tr[data-node]', (rows) => rows.map((r) => r.getAttribute('data-node')).sort());
     assert.deepEqual(ids, FLEET_IDS);
     assert.equal(await page.$eval('details[data-source="big"]', (d) => (d as unknown as { open: boolean }).open), false);
-    assert.match(await page.$eval('details[data-source="big"] summary', (s) => s.textContent ?? ''), /120 nodes/);
+    assert.match(await page.$eval('details[data-source="big"] summary', (s) => s.textContent ?? ''), /2500 nodes/);
     assert.equal(await page.$$eval('details[data-source="big"] tr[data-node]', (rows) => rows.length), 0);
     // Each row shows a delay and a chart of its history.
     assert.ok(await page.$$eval('details[data-source="fleet"] svg.spark polyline', (l) => l.length) >= 1);
@@ -101,11 +101,19 @@ describe('the status page in headless Chromium', () => {
     await shot('2-stalled');
   });
 
-  it('opens the large group on demand, worst first', async () => {
+  it('opens the 2,500-node group on demand, worst first, and finds a node by filter', async () => {
     await page.click('details[data-source="big"] summary');
-    await page.waitForSelector('details[data-source="big"] tr[data-node]', { timeout: 20_000 });
-    assert.equal(await page.$$eval('details[data-source="big"] tr[data-node]', (rows) => rows.length), 120);
+    await page.waitForSelector('details[data-source="big"] tr[data-node]', { timeout: 30_000 });
+    assert.equal(await page.$$eval('details[data-source="big"] tr[data-node]', (rows) => rows.length), 500);
+    assert.match(await page.$eval('details[data-source="big"] .more', (d) => d.textContent ?? ''), /2000 more nodes/);
+    const ranks = await page.$$eval('details[data-source="big"] td.sev', (cells) => cells.map((c) => c.getAttribute('data-severity')));
+    const order = ['stalled', 'critical', 'warning', 'normal'];
+    assert.deepEqual(ranks, [...ranks].sort((a, b) => order.indexOf(a!) - order.indexOf(b!)), 'worst first');
     await shot('3-big-open');
+    await page.fill('#filter', 'healthy-617');
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('details[data-source="big"] tr[data-node]').length === 1, undefined, { timeout: 20_000 });
+    assert.equal(await page.getAttribute('details[data-source="big"] tr[data-node]', 'data-node'), 'healthy-617');
+    await shot('4-filtered');
   });
 
   it('logs no console error', () => {
