@@ -1,0 +1,106 @@
+/**
+ * Exponentially weighted averages over irregular intervals, the building blocks of the forecast model: each keeps
+ * its mean and the variance of one observation, O(1) per observation, a few numbers.
+ * @internal
+ */
+
+/** The weight of an observation after `dtSeconds` in an average of time constant `timeConstantSeconds`: `1 − e^(−Δt/T)`. */
+export function weight(dtSeconds: number, timeConstantSeconds: number): number {
+  return -Math.expm1(-dtSeconds / timeConstantSeconds);
+}
+
+/**
+ * An exponentially weighted mean and variance that starts at 0 and is used only where it stands out of its own
+ * noise (the slow, always-on averages of the forecast: their pull towards 0 at the start is deliberate caution).
+ */
+export class SmoothedRate {
+  private mean = 0;
+  private variance = 0;
+  /** Σ of squared weights' share: the variance of the mean relative to one sample's, `α/(2−α)` in steady state. */
+  private meanShare = 1;
+
+  /** Adds one observation `x` with weight `alpha` = `1 − e^(−Δt/T)` (see `weight`). */
+  add(x: number, alpha: number): void {
+    if (!(alpha > 0) || !Number.isFinite(x)) return;
+    const diff = x - this.mean;
+    const incr = alpha * diff;
+    this.mean += incr;
+    this.variance = (1 - alpha) * (this.variance + diff * incr);
+    this.meanShare = (1 - alpha) * (1 - alpha) * this.meanShare + alpha * alpha;
+  }
+
+  /** The mean shrunk towards 0 by `k` standard errors of the mean (soft threshold): what stands out of the noise. */
+  shrunk(k: number): number {
+    const se = k * Math.sqrt(this.variance * this.meanShare);
+    const m = this.mean;
+    const shrunk = m > 0 ? Math.max(0, m - se) : Math.min(0, m + se);
+    return Number.isFinite(shrunk) ? shrunk : 0;
+  }
+
+  /** The mean when it stands `k` standard errors of the mean away from 0 (hard threshold), else 0. */
+  significant(k: number): number {
+    const m = this.mean;
+    return Math.abs(m) > k * Math.sqrt(this.variance * this.meanShare) && Number.isFinite(m) ? m : 0;
+  }
+
+  reset(): void {
+    this.mean = 0;
+    this.variance = 0;
+    this.meanShare = 1;
+  }
+}
+
+/**
+ * An exponentially weighted mean and deviation seeded by its first observation: no pull towards 0, so that an
+ * average restarted when a regime begins says what the regime does from its first observation on. The deviation
+ * is divided by the weight its observations have accumulated, so a young average does not claim a small one.
+ */
+export class SeededAverage {
+  private mean = 0;
+  private variance = 0;
+  /** `1 − Π(1 − α)` over the observations after the first (the seed). */
+  private accumulated = 0;
+  private seeded = false;
+
+  /** Adds one observation `x` with weight `alpha`; the first observation after a reset is taken as the mean. */
+  add(x: number, alpha: number): void {
+    if (!Number.isFinite(x)) return;
+    if (!this.seeded) {
+      this.mean = x;
+      this.variance = 0;
+      this.accumulated = 0;
+      this.seeded = true;
+      return;
+    }
+    if (!(alpha > 0)) return;
+    const diff = x - this.mean;
+    const incr = alpha * diff;
+    this.mean += incr;
+    this.variance = (1 - alpha) * (this.variance + diff * incr);
+    this.accumulated = alpha + (1 - alpha) * this.accumulated;
+  }
+
+  /** Whether it holds at least one observation. */
+  get started(): boolean {
+    return this.seeded;
+  }
+
+  /** The mean; 0 before any observation. */
+  value(): number {
+    return this.mean;
+  }
+
+  /** The standard deviation of one observation (0 with fewer than two). */
+  deviation(): number {
+    const a = this.accumulated;
+    const d = a > 0 ? Math.sqrt(this.variance / a) : 0;
+    return Number.isFinite(d) ? d : 0;
+  }
+
+  reset(): void {
+    this.mean = 0;
+    this.variance = 0;
+    this.accumulated = 0;
+    this.seeded = false;
+  }
+}
