@@ -124,7 +124,6 @@ export class DelayForecast implements ForecastFigures {
         lagAfter: leader - follower,
         growth,
         ownDelay,
-        rateWeight: this.gainWeight,
         jitterWeight: this.jitterWeight,
       });
     }

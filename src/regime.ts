@@ -15,7 +15,7 @@
  * O(1) per update.
  * @internal
  */
-import { SeededAverage } from './smoothed-rate.ts';
+import { SeededAverage, weight } from './smoothed-rate.ts';
 
 /** Time constant of the follower's usual jitter, seconds: long enough to remember a sawtooth between its teeth. */
 export const JITTER_TIME_CONSTANT_SECONDS = 30;
@@ -25,6 +25,13 @@ export const REGIME_WARM_UP_SECONDS = 10;
 const JITTER_SIGNIFICANCE = 3;
 /** Floor of that bound, s/s: a delay moving less than this per second is not a regime, whatever the jitter. */
 const JITTER_FLOOR = 0.05;
+/**
+ * Time constant of the catch-up's rates, seconds: half the catch-up's age, within these bounds — the longer a
+ * catch-up lasts, the more of it its rates average (a bursty leader's swings cancel out), yet a change of pace
+ * still shows within a minute.
+ */
+const RUN_MIN_TIME_CONSTANT_SECONDS = 5;
+const RUN_MAX_TIME_CONSTANT_SECONDS = 60;
 /** Consecutive intervals without gaining that end a catch-up (one is a hiccup, not an end). */
 const CATCH_UP_EXIT_INTERVALS = 2;
 /** A catch-up that ended within this many intervals was the follower's jitter after all (a sawtooth's drop). */
@@ -46,8 +53,7 @@ export interface Interval {
   readonly growth: number;
   /** Whether the delay is the monitor's own (estimated or bounded), not a figure given by the caller. */
   readonly ownDelay: boolean;
-  /** Weights of the interval for the catch-up's rates and for the jitter. */
-  readonly rateWeight: number;
+  /** Weight of the interval in the follower's jitter. */
   readonly jitterWeight: number;
 }
 
@@ -66,6 +72,8 @@ export class RegimeTracker {
   private gainingIntervals = 0;
   private losingIntervals = 0;
   private runIntervals = 0;
+  /** When the catch-up's rates started, in `observedSeconds`. */
+  private runStart = 0;
   /** Intervals since a known freeze ended (large when none did recently). */
   private sinceFreeze = Number.POSITIVE_INFINITY;
   /** Growth of a catch-up's first interval: the follower's jitter unless a long catch-up follows. */
@@ -83,7 +91,10 @@ export class RegimeTracker {
     if (this.catchingUp && (!ready || still || iv.lagAfter === 0)) this.endCatchUp(iv.jitterWeight);
     let bound = this.jitterBound();
     // Gaining in entries while the delay falls out of its jitter (with an idle leader the smoothed rates decide).
-    const gaining = ready && gained && iv.leaderAdvance > 0 && iv.growth < -bound;
+    // Right after a known freeze, a delay that cannot be compared (a bound followed by an estimate) does not veto.
+    const afterFreeze = this.frozen || this.sinceFreeze < AFTER_FREEZE_INTERVALS;
+    const falls = iv.growth < -bound || (afterFreeze && Number.isNaN(iv.growth));
+    const gaining = ready && gained && iv.leaderAdvance > 0 && falls;
     if (!this.catchingUp && !gaining && this.gainingIntervals > 0) {
       // One interval of gaining and no more: the follower's jitter.
       this.jitter.add(this.pendingGrowth, iv.jitterWeight);
@@ -101,8 +112,9 @@ export class RegimeTracker {
       // The run's first interval may have begun before the catch-up did (a partial one): not used once a second one is there.
       if (this.runIntervals === 1) this.restartRates();
       this.runIntervals++;
-      this.runGain.add(gain, iv.rateWeight);
-      this.runGrowth.add(iv.growth, iv.rateWeight);
+      const alpha = weight(iv.dt, Math.min(RUN_MAX_TIME_CONSTANT_SECONDS, Math.max(RUN_MIN_TIME_CONSTANT_SECONDS, (this.observedSeconds - this.runStart) / 2)));
+      this.runGain.add(gain, alpha);
+      this.runGrowth.add(iv.growth, alpha);
       if (gained) this.losingIntervals = 0;
       else if (++this.losingIntervals >= CATCH_UP_EXIT_INTERVALS) this.endCatchUp(iv.jitterWeight);
     } else if (gaining) {
@@ -114,8 +126,8 @@ export class RegimeTracker {
         this.restartRates();
         // (the rates hold this interval only: the run's first is dropped once a second is there)
         this.runIntervals = this.gainingIntervals;
-        this.runGain.add(gain, iv.rateWeight);
-        this.runGrowth.add(iv.growth, iv.rateWeight);
+        this.runGain.add(gain, 1);
+        this.runGrowth.add(iv.growth, 1);
       }
     }
     // The usual jitter learns from everything but the regimes themselves.
@@ -157,6 +169,7 @@ export class RegimeTracker {
   }
 
   private restartRates(): void {
+    this.runStart = this.observedSeconds;
     this.runGain.reset();
     this.runGrowth.reset();
   }
