@@ -7,7 +7,8 @@
  * and falls back on its smoothed rates otherwise.
  *
  * Crying wolf is avoided by comparing with what the follower usually does: the jitter of its delay's growth per
- * interval (an exponentially weighted deviation, time constant 30 s, fed only outside the two regimes). A freeze
+ * interval (the exponentially weighted RMS of its successive differences, time constant 30 s: a change of level,
+ * such as a freeze that begins, adds one difference; a sawtooth adds two at every tooth). A freeze
  * is known only when a growth of 1 s/s stands 3 deviations out of that jitter, a catch-up only when its delay
  * falls by more than 3 deviations: a healthy follower whose delay saws up and down (batch apply, a bursty leader)
  * has a jitter of that size and gets neither. Nothing is known in the first 10 s of a history (the jitter is not
@@ -15,7 +16,7 @@
  * O(1) per update.
  * @internal
  */
-import { SeededAverage, weight } from './smoothed-rate.ts';
+import { Jitter, SeededAverage, weight } from './smoothed-rate.ts';
 
 /** Time constant of the follower's usual jitter, seconds: long enough to remember a sawtooth between its teeth. */
 export const JITTER_TIME_CONSTANT_SECONDS = 30;
@@ -34,8 +35,6 @@ const RUN_MIN_TIME_CONSTANT_SECONDS = 5;
 const RUN_MAX_TIME_CONSTANT_SECONDS = 60;
 /** Consecutive intervals without gaining that end a catch-up (one is a hiccup, not an end). */
 const CATCH_UP_EXIT_INTERVALS = 2;
-/** A catch-up that ended within this many intervals was the follower's jitter after all (a sawtooth's drop). */
-const SHORT_CATCH_UP_INTERVALS = 2;
 /** A catch-up may start on its first gaining interval when a known freeze ended within this many intervals. */
 const AFTER_FREEZE_INTERVALS = 2;
 
@@ -64,7 +63,7 @@ export class RegimeTracker {
   /** Known catching up: see the file comment. */
   catchingUp = false;
   /** The follower's usual growth of its delay per interval (outside the two regimes). */
-  private readonly jitter = new SeededAverage();
+  private readonly jitter = new Jitter();
   /** The catch-up's gain on the leader (entries/s) and delay growth (s/s), restarted when it starts. */
   private readonly runGain = new SeededAverage();
   private readonly runGrowth = new SeededAverage();
@@ -76,8 +75,6 @@ export class RegimeTracker {
   private runStart = 0;
   /** Intervals since a known freeze ended (large when none did recently). */
   private sinceFreeze = Number.POSITIVE_INFINITY;
-  /** Growth of a catch-up's first interval: the follower's jitter unless a long catch-up follows. */
-  private pendingGrowth = Number.NaN;
 
   /** Takes one interval. */
   observe(iv: Interval): void {
@@ -87,21 +84,13 @@ export class RegimeTracker {
     const still = behind && iv.lagAfter > 0 && iv.followerAdvance === 0;
     const gained = behind && iv.followerAdvance > iv.leaderAdvance;
     const gain = (iv.followerAdvance - iv.leaderAdvance) / iv.dt;
-    // Ends first, so that what they teach the jitter counts for this interval already.
-    if (this.catchingUp && (!ready || still || iv.lagAfter === 0)) this.endCatchUp(iv.jitterWeight);
-    let bound = this.jitterBound();
+    if (this.catchingUp && (!ready || still || iv.lagAfter === 0)) this.endCatchUp();
+    const bound = this.jitterBound();
     // Gaining in entries while the delay falls out of its jitter (with an idle leader the smoothed rates decide).
     // Right after a known freeze, a delay that cannot be compared (a bound followed by an estimate) does not veto.
     const afterFreeze = this.frozen || this.sinceFreeze < AFTER_FREEZE_INTERVALS;
     const falls = iv.growth < -bound || (afterFreeze && Number.isNaN(iv.growth));
     const gaining = ready && gained && iv.leaderAdvance > 0 && falls;
-    if (!this.catchingUp && !gaining && this.gainingIntervals > 0) {
-      // One interval of gaining and no more: the follower's jitter.
-      this.jitter.add(this.pendingGrowth, iv.jitterWeight);
-      this.gainingIntervals = 0;
-      this.pendingGrowth = Number.NaN;
-      bound = this.jitterBound();
-    }
 
     const wasFrozen = this.frozen;
     // A follower that applied nothing ages its delay by exactly 1 s/s: known when that is out of its usual jitter.
@@ -116,10 +105,9 @@ export class RegimeTracker {
       this.runGain.add(gain, alpha);
       this.runGrowth.add(iv.growth, alpha);
       if (gained) this.losingIntervals = 0;
-      else if (++this.losingIntervals >= CATCH_UP_EXIT_INTERVALS) this.endCatchUp(iv.jitterWeight);
+      else if (++this.losingIntervals >= CATCH_UP_EXIT_INTERVALS) this.endCatchUp();
     } else if (gaining) {
       this.gainingIntervals++;
-      if (this.gainingIntervals === 1) this.pendingGrowth = iv.growth;
       if (this.gainingIntervals >= 2 || this.sinceFreeze <= AFTER_FREEZE_INTERVALS) {
         this.catchingUp = true;
         this.losingIntervals = 0;
@@ -129,9 +117,9 @@ export class RegimeTracker {
         this.runGain.add(gain, 1);
         this.runGrowth.add(iv.growth, 1);
       }
-    }
-    // The usual jitter learns from everything but the regimes themselves.
-    if (!this.frozen && !this.catchingUp && this.gainingIntervals === 0) this.jitter.add(iv.growth, iv.jitterWeight);
+    } else this.gainingIntervals = 0;
+    // Everything teaches the jitter: a regime's steady growth adds differences of 0, its start and end one each.
+    this.jitter.add(iv.growth, iv.jitterWeight);
   }
 
   /** How far the delay's growth per interval must stand from 0 to be out of the follower's usual jitter, s/s. */
@@ -165,7 +153,6 @@ export class RegimeTracker {
     this.losingIntervals = 0;
     this.runIntervals = 0;
     this.sinceFreeze = Number.POSITIVE_INFINITY;
-    this.pendingGrowth = Number.NaN;
   }
 
   private restartRates(): void {
@@ -174,13 +161,10 @@ export class RegimeTracker {
     this.runGrowth.reset();
   }
 
-  private endCatchUp(jitterWeight: number): void {
-    // A drop that was over within an interval or two is what this follower does every day: its jitter.
-    if (this.runIntervals <= SHORT_CATCH_UP_INTERVALS) this.jitter.add(this.pendingGrowth, jitterWeight);
+  private endCatchUp(): void {
     this.catchingUp = false;
     this.gainingIntervals = 0;
     this.losingIntervals = 0;
     this.runIntervals = 0;
-    this.pendingGrowth = Number.NaN;
   }
 }

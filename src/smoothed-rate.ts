@@ -51,15 +51,11 @@ export class SmoothedRate {
 }
 
 /**
- * An exponentially weighted mean and deviation seeded by its first observation: no pull towards 0, so that an
- * average restarted when a regime begins says what the regime does from its first observation on. The deviation
- * is divided by the weight its observations have accumulated, so a young average does not claim a small one.
+ * An exponentially weighted mean seeded by its first observation: no pull towards 0, so that an average restarted
+ * when a regime begins says what the regime does from its first observation on.
  */
 export class SeededAverage {
   private mean = 0;
-  private variance = 0;
-  /** `1 − Π(1 − α)` over the observations after the first (the seed). */
-  private accumulated = 0;
   private seeded = false;
 
   /** Adds one observation `x` with weight `alpha`; the first observation after a reset is taken as the mean. */
@@ -67,22 +63,10 @@ export class SeededAverage {
     if (!Number.isFinite(x)) return;
     if (!this.seeded) {
       this.mean = x;
-      this.variance = 0;
-      this.accumulated = 0;
       this.seeded = true;
-      return;
+    } else if (alpha > 0) {
+      this.mean += alpha * (x - this.mean);
     }
-    if (!(alpha > 0)) return;
-    const diff = x - this.mean;
-    const incr = alpha * diff;
-    this.mean += incr;
-    this.variance = (1 - alpha) * (this.variance + diff * incr);
-    this.accumulated = alpha + (1 - alpha) * this.accumulated;
-  }
-
-  /** Whether it holds at least one observation. */
-  get started(): boolean {
-    return this.seeded;
   }
 
   /** The mean; 0 before any observation. */
@@ -90,17 +74,43 @@ export class SeededAverage {
     return this.mean;
   }
 
-  /** The standard deviation of one observation (0 with fewer than two). */
+  reset(): void {
+    this.mean = 0;
+    this.seeded = false;
+  }
+}
+
+/**
+ * The jitter of a series: the exponentially weighted root mean square of its successive differences, divided by √2
+ * (the standard deviation of white noise). Unlike a deviation around a moving mean, a change of level (a ramp that
+ * starts) adds one difference, not a long excursion; a series that saws up and down adds one at every tooth.
+ */
+export class Jitter {
+  private last = Number.NaN;
+  private meanSquare = 0;
+  /** `1 − Π(1 − α)` over the differences: the weight they have accumulated (so a young estimate is not pulled to 0). */
+  private accumulated = 0;
+
+  /** Adds one observation with weight `alpha`. */
+  add(x: number, alpha: number): void {
+    if (!Number.isFinite(x)) return;
+    const d = x - this.last;
+    this.last = x;
+    if (!Number.isFinite(d) || !(alpha > 0)) return;
+    this.meanSquare += alpha * ((d * d) / 2 - this.meanSquare);
+    this.accumulated = alpha + (1 - alpha) * this.accumulated;
+  }
+
+  /** The jitter's standard deviation (0 before two observations). */
   deviation(): number {
     const a = this.accumulated;
-    const d = a > 0 ? Math.sqrt(this.variance / a) : 0;
+    const d = a > 0 ? Math.sqrt(this.meanSquare / a) : 0;
     return Number.isFinite(d) ? d : 0;
   }
 
   reset(): void {
-    this.mean = 0;
-    this.variance = 0;
+    this.last = Number.NaN;
+    this.meanSquare = 0;
     this.accumulated = 0;
-    this.seeded = false;
   }
 }
