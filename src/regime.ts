@@ -87,9 +87,10 @@ export class RegimeTracker {
     if (this.catchingUp && (!ready || still || iv.lagAfter === 0)) this.endCatchUp();
     const bound = this.jitterBound();
     // Gaining in entries while the delay falls out of its jitter (with an idle leader the smoothed rates decide).
-    // Right after a known freeze, a delay that cannot be compared (a bound followed by an estimate) does not veto.
+    // Right after a known freeze, a follower that resumes and gains is catching up if its delay falls at all (or
+    // cannot be compared: a bound followed by an estimate): the freeze, not the jitter, is what it recovers from.
     const afterFreeze = this.frozen || this.sinceFreeze < AFTER_FREEZE_INTERVALS;
-    const falls = iv.growth < -bound || (afterFreeze && Number.isNaN(iv.growth));
+    const falls = iv.growth < -bound || (afterFreeze && !(iv.growth >= 0));
     const gaining = ready && gained && iv.leaderAdvance > 0 && falls;
 
     const wasFrozen = this.frozen;
