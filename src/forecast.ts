@@ -29,7 +29,7 @@
  * @internal
  */
 
-import { JITTER_TIME_CONSTANT_SECONDS, RegimeTracker } from './regime.ts';
+import { JITTER_TIME_CONSTANT_SECONDS, RegimeTracker, type Interval } from './regime.ts';
 import { SmoothedRate, weight } from './smoothed-rate.ts';
 
 /** Time constant of the smoothed delay growth, in seconds: short, so that a finished ramp stops quickly. */
@@ -54,6 +54,8 @@ const GAIN_SIGNIFICANCE = 3;
 /** Updates (two intervals) before the model forecasts anything. */
 export const MIN_FORECAST_UPDATES = 3;
 
+type MutableInterval = { -readonly [K in keyof Interval]: Interval[K] };
+
 /** What the model says at one instant. */
 export interface ForecastFigures {
   /** Delay forecast at now + horizon; undefined before `MIN_FORECAST_UPDATES` updates. */
@@ -76,6 +78,17 @@ export class DelayForecast implements ForecastFigures {
   private readonly apply = new SmoothedRate();
   /** Frozen or catching up, from single intervals. */
   private readonly regime = new RegimeTracker();
+  /** The interval handed to the regime tracker, reused (nothing allocated per update). */
+  private readonly interval: MutableInterval = {
+    dt: 0,
+    leaderAdvance: 0,
+    followerAdvance: 0,
+    lagBefore: 0,
+    lagAfter: 0,
+    growth: 0,
+    ownDelay: false,
+    jitterWeight: 0,
+  };
   /** Consecutive intervals in which the leader wrote nothing. */
   private leaderIdle = 0;
   private updates = 0;
@@ -116,16 +129,16 @@ export class DelayForecast implements ForecastFigures {
       // The delay cannot age faster than the clock: a steeper rise is an estimation step, not a rate.
       const growth = delayEstimated === this.lastEstimated && this.updates > 1 ? Math.min(1, (delay - this.lastDelay) / dt) : Number.NaN;
       this.growth.add(growth, this.growthWeight);
-      this.regime.observe({
-        dt,
-        leaderAdvance,
-        followerAdvance,
-        lagBefore: this.lastLeader - this.lastFollower,
-        lagAfter: leader - follower,
-        growth,
-        ownDelay,
-        jitterWeight: this.jitterWeight,
-      });
+      const iv = this.interval;
+      iv.dt = dt;
+      iv.leaderAdvance = leaderAdvance;
+      iv.followerAdvance = followerAdvance;
+      iv.lagBefore = this.lastLeader - this.lastFollower;
+      iv.lagAfter = leader - follower;
+      iv.growth = growth;
+      iv.ownDelay = ownDelay;
+      iv.jitterWeight = this.jitterWeight;
+      this.regime.observe(iv);
     }
     this.updates++;
     this.lastTime = now;
@@ -169,7 +182,7 @@ export class DelayForecast implements ForecastFigures {
       // An idle leader adds nothing: the follower gains at its own apply rate.
       gain = this.leaderIdle >= IDLE_UPDATES ? this.apply.significant(GAIN_SIGNIFICANCE) : this.gain.significant(GAIN_SIGNIFICANCE);
       growth = this.growth.shrunk(GROWTH_SIGNIFICANCE);
-      if (Math.abs(growth) <= regime.jitterDeviation()) growth = 0;
+      if (growth !== 0 && regime.withinJitter(growth)) growth = 0;
     }
     if (lagEntries === 0) gain = 0;
     const catchUp = lagEntries === 0 ? 0 : gain > 0 ? finite(lagEntries / gain) : undefined;

@@ -85,7 +85,8 @@ export class RegimeTracker {
     const gained = behind && iv.followerAdvance > iv.leaderAdvance;
     const gain = (iv.followerAdvance - iv.leaderAdvance) / iv.dt;
     if (this.catchingUp && (!ready || still || iv.lagAfter === 0)) this.endCatchUp();
-    const bound = this.jitterBound();
+    // (the bound is needed only when the follower is still or gained: not computed on most updates)
+    const bound = ready && (still || gained) ? this.jitterBound() : Number.POSITIVE_INFINITY;
     // Gaining in entries while the delay falls out of its jitter (with an idle leader the smoothed rates decide).
     // Right after a known freeze, a follower that resumes and gains is catching up if its delay falls at all (or
     // cannot be compared: a bound followed by an estimate): the freeze, not the jitter, is what it recovers from.
@@ -128,9 +129,9 @@ export class RegimeTracker {
     return JITTER_SIGNIFICANCE * this.jitter.deviation() + JITTER_FLOOR;
   }
 
-  /** The deviation of the follower's usual growth of its delay per interval, s/s. */
-  jitterDeviation(): number {
-    return this.jitter.deviation();
+  /** Whether a growth of the delay (s/s) is within one deviation of the follower's usual jitter. */
+  withinJitter(growth: number): boolean {
+    return this.jitter.covers(growth);
   }
 
   /** The catch-up's gain on the leader, entries/s (meaningful while `catchingUp`). */

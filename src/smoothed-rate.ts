@@ -101,6 +101,11 @@ export class Jitter {
     this.accumulated = alpha + (1 - alpha) * this.accumulated;
   }
 
+  /** Whether |x| is within one standard deviation of the jitter (no square root: cheap enough for every update). */
+  covers(x: number): boolean {
+    return x * x * this.accumulated <= this.meanSquare;
+  }
+
   /** The jitter's standard deviation (0 before two observations). */
   deviation(): number {
     const a = this.accumulated;
