@@ -83,20 +83,17 @@ export class RegimeTracker {
     const behind = iv.lagBefore > 0;
     const still = behind && iv.lagAfter > 0 && iv.followerAdvance === 0;
     const gained = behind && iv.followerAdvance > iv.leaderAdvance;
-    const gain = (iv.followerAdvance - iv.leaderAdvance) / iv.dt;
     if (this.catchingUp && (!ready || still || iv.lagAfter === 0)) this.endCatchUp();
-    // (the bound is needed only when the follower is still or gained: not computed on most updates)
-    const bound = ready && (still || gained) ? this.jitterBound() : Number.POSITIVE_INFINITY;
     // Gaining in entries while the delay falls out of its jitter (with an idle leader the smoothed rates decide).
     // Right after a known freeze, a follower that resumes and gains is catching up if its delay falls at all (or
     // cannot be compared: a bound followed by an estimate): the freeze, not the jitter, is what it recovers from.
     const afterFreeze = this.frozen || this.sinceFreeze < AFTER_FREEZE_INTERVALS;
-    const falls = iv.growth < -bound || (afterFreeze && !(iv.growth >= 0));
-    const gaining = ready && gained && iv.leaderAdvance > 0 && falls;
+    const gaining =
+      ready && gained && !this.catchingUp && iv.leaderAdvance > 0 && ((afterFreeze && !(iv.growth >= 0)) || this.outOfJitter(-iv.growth));
 
     const wasFrozen = this.frozen;
     // A follower that applied nothing ages its delay by exactly 1 s/s: known when that is out of its usual jitter.
-    this.frozen = ready && still && (wasFrozen || 1 > bound);
+    this.frozen = ready && still && (wasFrozen || this.outOfJitter(1));
     this.sinceFreeze = this.frozen ? 0 : wasFrozen ? 1 : this.sinceFreeze + 1;
 
     if (this.catchingUp) {
@@ -104,7 +101,7 @@ export class RegimeTracker {
       if (this.runIntervals === 1) this.restartRates();
       this.runIntervals++;
       const alpha = weight(iv.dt, Math.min(RUN_MAX_TIME_CONSTANT_SECONDS, Math.max(RUN_MIN_TIME_CONSTANT_SECONDS, (this.observedSeconds - this.runStart) / 2)));
-      this.runGain.add(gain, alpha);
+      this.runGain.add((iv.followerAdvance - iv.leaderAdvance) / iv.dt, alpha);
       this.runGrowth.add(iv.growth, alpha);
       if (gained) this.losingIntervals = 0;
       else if (++this.losingIntervals >= CATCH_UP_EXIT_INTERVALS) this.endCatchUp();
@@ -116,7 +113,7 @@ export class RegimeTracker {
         this.restartRates();
         // (the rates hold this interval only: the run's first is dropped once a second is there)
         this.runIntervals = this.gainingIntervals;
-        this.runGain.add(gain, 1);
+        this.runGain.add((iv.followerAdvance - iv.leaderAdvance) / iv.dt, 1);
         this.runGrowth.add(iv.growth, 1);
       }
     } else this.gainingIntervals = 0;
@@ -124,14 +121,18 @@ export class RegimeTracker {
     this.jitter.add(iv.growth, iv.jitterWeight);
   }
 
-  /** How far the delay's growth per interval must stand from 0 to be out of the follower's usual jitter, s/s. */
-  jitterBound(): number {
-    return JITTER_SIGNIFICANCE * this.jitter.deviation() + JITTER_FLOOR;
+  /**
+   * Whether a growth of the delay of `x` s/s (x > 0) stands out of the follower's usual jitter: beyond
+   * 3 deviations plus a floor of 0.05 s/s.
+   */
+  private outOfJitter(x: number): boolean {
+    const beyond = x - JITTER_FLOOR;
+    return beyond > 0 && !this.jitter.covers(beyond, JITTER_SIGNIFICANCE);
   }
 
   /** Whether a growth of the delay (s/s) is within one deviation of the follower's usual jitter. */
   withinJitter(growth: number): boolean {
-    return this.jitter.covers(growth);
+    return this.jitter.covers(growth, 1);
   }
 
   /** The catch-up's gain on the leader, entries/s (meaningful while `catchingUp`). */

@@ -101,9 +101,9 @@ export class Jitter {
     this.accumulated = alpha + (1 - alpha) * this.accumulated;
   }
 
-  /** Whether |x| is within one standard deviation of the jitter (no square root: cheap enough for every update). */
-  covers(x: number): boolean {
-    return x * x * this.accumulated <= this.meanSquare;
+  /** Whether |x| is within `k` standard deviations of the jitter (no square root: cheap enough for every update). */
+  covers(x: number, k: number): boolean {
+    return x * x * this.accumulated <= k * k * this.meanSquare;
   }
 
   /** The jitter's standard deviation (0 before two observations). */
