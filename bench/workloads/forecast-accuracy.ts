@@ -109,18 +109,6 @@ const SCENARIOS: Scenario[] = [
     applyRate: (t) => (t < 120 ? 0 : 1500),
   },
   {
-    name: 'catching up, constant rates',
-    description: 'leader exactly 1000 entries/s; the follower stops at 90 s and resumes at 120 s at 3000 entries/s (3× the leader) until caught up (~135 s), then keeps pace',
-    regimeChange: true,
-    constantRates: true,
-    noise: 0,
-    changes: [90, 120, 136],
-    catchUps: [120],
-    leaderRate: () => 1000,
-    latency: () => 0,
-    applyRate: (t) => (t < 90 ? Number.POSITIVE_INFINITY : t < 120 ? 0 : 3000),
-  },
-  {
     name: 'leader idle',
     description: 'leader ~1000 entries/s, follower 10 s apply delay; the leader goes idle at 240 s (the follower drains its 10 s and is caught up)',
     regimeChange: true,
@@ -141,6 +129,18 @@ const SCENARIOS: Scenario[] = [
     healthy: true,
   },
   {
+    name: 'catching up, constant rates',
+    description: 'leader exactly 1000 entries/s; the follower stops at 90 s and resumes at 120 s at 3000 entries/s (3× the leader) until caught up (~135 s), then keeps pace',
+    regimeChange: true,
+    constantRates: true,
+    noise: 0,
+    changes: [90, 120, 136],
+    catchUps: [120],
+    leaderRate: () => 1000,
+    latency: () => 0,
+    applyRate: (t) => (t < 90 ? Number.POSITIVE_INFINITY : t < 120 ? 0 : 3000),
+  },
+  {
     name: 'batch sawtooth',
     description: 'leader ~1000 entries/s (±30 %); every 3 s the follower applies at once what the leader had 0.2 s before: its delay saws between 0.2 and 3.2 s (healthy, no regime change)',
     regimeChange: false,
@@ -151,6 +151,8 @@ const SCENARIOS: Scenario[] = [
     healthy: true,
   },
 ];
+
+// (New scenarios go last: each scenario's noise seed is its index, so the others keep theirs.)
 
 /** Leader and follower positions (continuous) on the grid; the leader's rate gets ±30 % noise per second. */
 function simulate(s: Scenario, duration: number, seed: number): { leader: Float64Array; follower: Float64Array } {
