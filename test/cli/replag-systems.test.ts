@@ -5,7 +5,7 @@
  * Prometheus loading the shipped rules (every per-node series carries the labels the rules and the dashboard match on,
  * the recording rules and the dashboard's queries see every source); then `replag <type>` in flags mode for each type.
  * Ports: ZooKeeper 20250–20499, NATS 20750–20999, Galera 21200–21499, Redis Cluster 21700–21999 (inside each
- * system's range, apart from the per-source suites'). Runs in the source lane (scripts/test.mjs).
+ * system's range, apart from the per-source suites'). Runs in the later systems' lane (scripts/test.mjs).
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
