@@ -29,6 +29,7 @@ import { createGrpcLogExporter, createGrpcMetricExporter, DEFAULT_OTLP_GRPC_ENDP
 import { StandardNamePrometheusExporter, type PrometheusEndpointOptions } from './prometheus.ts';
 import { AlertLedger, type AlertDelivery } from './alert-ledger.ts';
 import { alertQueueSettings, type AlertQueueOptions } from './log-processing.ts';
+import { mergeScopes, NodePoints } from './node-metric-producer.ts';
 
 export type { OtlpProtocol } from './env.ts';
 export type { PrometheusEndpointOptions } from './prometheus.ts';
@@ -83,6 +84,12 @@ export interface TelemetryOptions {
   shutdownTimeoutMillis?: number;
   /** Queue of alert events awaiting OTLP export; each field falls back to its OTEL_BLRP_* variable. */
   alertQueue?: AlertQueueOptions;
+  /**
+   * @internal How the per-node points are collected: `producer` (the default) straight from the monitors' statuses
+   * through a MetricProducer; `instruments` recorded into SDK instruments by the instrumentation at each collection
+   * (the drop-in path; kept for the benchmark and the golden comparison test).
+   */
+  nodePoints?: 'producer' | 'instruments';
 }
 
 /** A running telemetry pipeline. */
@@ -103,10 +110,12 @@ export interface Telemetry {
   readonly prometheusUrl: string | undefined;
   /**
    * Another monitor exported through these providers (one per source of `replag --config`), whose points carry
-   * `replication.source` = `source`: its live nodes keep their `replication.alerts` series like the main
-   * monitor's. Returns a function that removes it (its nodes' series then end).
+   * `replication.source` = `source`: its nodes' gauges and `replication.alerts` series (with `counterAttributes`,
+   * default `replication.source` = `source`) are exported like the main monitor's. Returns a function that removes
+   * it (its nodes' series then end). With `nodePoints: 'instruments'` its gauges are recorded by its own
+   * instrumentation instead.
    */
-  addMonitor(source: string, monitor: ReplicationLagMonitor): () => void;
+  addMonitor(source: string, monitor: ReplicationLagMonitor, options?: { counterAttributes?: Attributes }): () => void;
   /**
    * What became of the alert events so far: emitted = delivered + lost + pending, and pending is 0 once
    * `shutdown()` has returned. Undefined when alert events are not exported (no OTLP).
@@ -148,7 +157,18 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   const shutdownTimeout = checkShutdownTimeout(options.shutdownTimeoutMillis ?? DEFAULT_SHUTDOWN_TIMEOUT_MILLIS);
   const alertQueue = alertQueueSettings(env, options.alertQueue, interval);
   const pipeline = new OtlpExportPipeline({ env, metricsUrl: otlp?.metricsShown ?? redactUrl(DEFAULT_OTLP_METRICS_URL), logsUrl: otlp?.logsShown ?? redactUrl(DEFAULT_OTLP_LOGS_URL) });
-  const instrumentation = new ReplicationLagInstrumentation({ ...options.instrumentation, monitor, cardinalityLimit, enabled: false });
+  const produced = (options.nodePoints ?? 'producer') === 'producer';
+  if (options.nodePoints !== undefined && options.nodePoints !== 'producer' && options.nodePoints !== 'instruments') {
+    throw new RangeError(`nodePoints must be 'producer' or 'instruments', got ${JSON.stringify(options.nodePoints)}`);
+  }
+  const nodePoints = produced ? new NodePoints(monitor) : undefined;
+  const instrumentation = new ReplicationLagInstrumentation({
+    ...options.instrumentation,
+    monitor,
+    cardinalityLimit,
+    enabled: false,
+    nodePointsProducedElsewhere: produced,
+  });
   const resource = await settledResource(buildResource(options));
 
   const readers: IMetricReader[] = [];
@@ -163,19 +183,24 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
         : otlp.metricsProtocol === 'http/json'
           ? new OTLPJsonMetricExporter(metricSettings)
           : new OTLPProtoMetricExporter(metricSettings);
+    // The background exporter answers the reader at once and exports with the exporter's own timeout (not the
+    // interval). Counters are added up into cumulative sums at collection time, before it: a collection that waits
+    // behind an export in flight and is replaced by a newer one is then folded into that one, increments included.
+    const exporter = withDeltaGauges(pipeline.wrapMetrics(metricExporter, otlp.timeoutMillis), { isLiveNode: liveNodes.isLive });
+    const inner = metricExporter;
     readers.push(
       new PeriodicExportingMetricReader({
-        // Answers the reader at once and exports in the background with the exporter's own timeout (not the interval).
-        exporter: pipeline.wrapMetrics(withDeltaGauges(metricExporter, { isLiveNode: liveNodes.isLive }), otlp.timeoutMillis),
+        exporter,
         exportIntervalMillis: interval,
         exportTimeoutMillis: Math.min(30_000, interval),
         cardinalityLimits: { default: cardinalityLimit },
+        metricProducers: nodePoints === undefined ? [] : [nodePoints.producer({ temporality: producedTemporality(exporter, inner), cardinalityLimit })],
       }),
     );
   }
   let prometheus: StandardNamePrometheusExporter | undefined;
   if (options.prometheus !== undefined && options.prometheus !== false) {
-    prometheus = new StandardNamePrometheusExporter({ cardinalityLimit, ...options.prometheus, isLiveNode: liveNodes.isLive });
+    prometheus = new StandardNamePrometheusExporter({ cardinalityLimit, ...options.prometheus, isLiveNode: liveNodes.isLive, nodePoints });
     readers.push(prometheus);
   }
 
@@ -225,7 +250,14 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
         ? undefined
         : { metricsProtocol: otlp.metricsProtocol, metricsUrl: otlp.metricsShown, logsProtocol: otlp.logsProtocol, logsUrl: otlp.logsShown },
     prometheusUrl,
-    addMonitor: (source, other) => liveNodes.add(source, other),
+    addMonitor: (source, other, addOptions) => {
+      const unlive = liveNodes.add(source, other);
+      const unproduce = nodePoints?.add(source, other, addOptions?.counterAttributes as Record<string, string> | undefined);
+      return () => {
+        unlive();
+        unproduce?.();
+      };
+    },
     alertDelivery: () => ledger?.snapshot(),
     async forceFlush() {
       await Promise.all([meterProvider.forceFlush(), loggerProvider.forceFlush()]);
@@ -236,6 +268,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
         // Logs first: pending alert events, then the final metric collection and export, each cut at its deadline.
         await pipeline.shutdown({ timeoutMillis, loggerProvider, meterProvider });
         instrumentation.disable();
+        nodePoints?.close();
       })();
       return shutdownPromise;
     },
@@ -363,6 +396,7 @@ export function withDeltaGauges(exporter: PushMetricExporter, options: DeltaGaug
     export: (metrics, done) => {
       try {
         sums?.convert(metrics);
+        mergeScopes(metrics);
       } catch (error) {
         done({ code: ExportResultCode.FAILED, error: error as Error });
         return;
@@ -378,4 +412,15 @@ export function withDeltaGauges(exporter: PushMetricExporter, options: DeltaGaug
       return preferred(type);
     },
   };
+}
+
+/**
+ * The temporality of produced points for a reader exporting through `wrapped` (withDeltaGauges): gauges delta,
+ * counters as the exporter itself prefers (cumulative ones are produced cumulative, not re-added by CumulativeSums).
+ */
+function producedTemporality(wrapped: PushMetricExporter, inner: PushMetricExporter): (type: InstrumentType) => AggregationTemporality {
+  return (type) =>
+    type === InstrumentType.COUNTER
+      ? (inner.selectAggregationTemporality?.(type) ?? AggregationTemporality.CUMULATIVE)
+      : (wrapped.selectAggregationTemporality?.(type) ?? AggregationTemporality.CUMULATIVE);
 }

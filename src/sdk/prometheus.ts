@@ -9,6 +9,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { ReplicationLagMonitor } from '../monitor.ts';
 import { CumulativeSums, type IsLiveNode } from './cumulative-sums.ts';
+import { mergeScopes, type NodePoints } from './node-metric-producer.ts';
 import { prometheusName, type PrometheusMetricKind } from './prometheus-names.ts';
 
 /** Options of the Prometheus pull endpoint. */
@@ -43,13 +44,18 @@ export class StandardNamePrometheusExporter extends PrometheusExporter {
   /** The URL Prometheus scrapes, e.g. `http://127.0.0.1:9464/metrics`. */
   declare readonly address: string;
 
-  constructor(options: PrometheusEndpointOptions & { cardinalityLimit: number; monitor?: Pick<ReplicationLagMonitor, 'getStatus'>; isLiveNode?: IsLiveNode }) {
+  constructor(
+    options: PrometheusEndpointOptions & { cardinalityLimit: number; monitor?: Pick<ReplicationLagMonitor, 'getStatus'>; isLiveNode?: IsLiveNode; nodePoints?: NodePoints | undefined },
+  ) {
+    const temporality = (type: InstrumentType) => self.selectAggregationTemporality(type);
     super({
       port: options.port ?? 9464,
       host: options.host ?? '0.0.0.0',
       endpoint: options.endpoint ?? '/metrics',
       preventServerStart: true,
+      metricProducers: options.nodePoints === undefined ? [] : [options.nodePoints.producer({ temporality, cardinalityLimit: options.cardinalityLimit })],
     });
+    const self = this;
     this._cardinalityLimit = options.cardinalityLimit;
     const { monitor } = options;
     const isLive = options.isLiveNode ?? (monitor === undefined ? undefined : (id: string) => monitor.getStatus(id) !== undefined);
@@ -71,6 +77,7 @@ export class StandardNamePrometheusExporter extends PrometheusExporter {
   override async collect(options?: Parameters<PrometheusExporter['collect']>[0]): Promise<CollectionResult> {
     const result = await super.collect(options);
     this._sums?.convert(result.resourceMetrics);
+    mergeScopes(result.resourceMetrics);
     for (const scope of result.resourceMetrics.scopeMetrics) {
       scope.metrics = scope.metrics.map((metric) => {
         const name = prometheusName(metric.descriptor.name, metric.descriptor.unit, kindOf(metric));
