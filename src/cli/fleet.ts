@@ -139,7 +139,8 @@ async function runParsed(args: FleetArgs, io: CliIo, env: Env, hungUpEarly: () =
   const built = new SourceSupervisor({
     meterProvider: telemetry.meterProvider,
     loggerProvider: telemetry.loggerProvider,
-    trackMonitor: (name, monitor) => telemetry.addMonitor(name, monitor),
+    trackMonitor: (name, monitor, counterAttributes) => telemetry.addMonitor(name, monitor, { nodePoints: true, counterAttributes }),
+    nodePointsProduced: true,
     createSource: (c) => createConfiguredSource(c, { onReplicaError: (replica, error) => failureLog(c.name).report(`replica ${replica}`, error) }),
     onPollError: (name, error) => {
       failureLog(name).report('poll', error);

@@ -9,7 +9,7 @@ import { installDiagOutput } from './diag-logger.ts';
 import { stopWithin, untilStopped } from './stop.ts';
 import { FailureLog } from './failure-log.ts';
 import { createSource, describeSource } from './sources.ts';
-import { formatAlert, renderTable, summary } from './table.ts';
+import { formatAlert, provisionalCount, renderTable, summary } from './table.ts';
 import { otlpStartupLine } from './otlp-line.ts';
 import { DEFAULT_CONFIG } from '../config.ts';
 
@@ -92,7 +92,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     onError: (error) => failures.report('poll', error),
     onPoll: () => {
       failures.settle();
-      if (mode === 'plain') io.stdout.write(`${new Date().toISOString()} ${summary(monitor.getStats())}\n`);
+      if (mode === 'plain') io.stdout.write(`${new Date().toISOString()} ${summary(monitor.getStats(), provisionalCount(monitor.getAllStatuses().values()))}\n`);
       else if (mode === 'table') {
         const rows = Math.max(5, (io.stdout.rows ?? 40) - 12);
         io.stdout.write(`\x1b[H\x1b[2J${renderTable(monitor.getAllStatuses().values(), monitor.getStats(), monitor.getAlerts(), rows, true)}\n`);
@@ -103,7 +103,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
 
   const exitCode = await untilStopped(options.durationSeconds);
   await stopWithin({ timeoutMs: options.shutdownTimeoutMs, poller, source, telemetry, stderr: io.stderr });
-  io.stderr.write(`replag: stopped; ${summary(monitor.getStats())}\n`);
+  io.stderr.write(`replag: stopped; ${summary(monitor.getStats(), provisionalCount(monitor.getAllStatuses().values()))}\n`);
   return exitCode;
 }
 

@@ -33,9 +33,15 @@ export interface SupervisorOptions {
   closeTimeoutMs?: number;
   /**
    * A source's monitor starts being exported (`Telemetry.addMonitor`, so its nodes' alert counters are kept while
-   * they live); returns the function called when it stops.
+   * they live); `counterAttributes` go on its `replication.alerts` series. Returns the function called when it stops.
    */
-  trackMonitor?: (name: string, monitor: ReplicationLagMonitor) => () => void;
+  trackMonitor?: (name: string, monitor: ReplicationLagMonitor, counterAttributes: Attributes) => () => void;
+  /**
+   * Whether `trackMonitor` also exports the monitor's node gauges and alert counts (`startTelemetry`'s
+   * MetricProducer, the default there); the source's instrumentation then records only the alert events and the
+   * source's own gauges. Default false.
+   */
+  nodePointsProduced?: boolean;
 }
 
 /** A running source. */
@@ -168,6 +174,7 @@ export class SourceSupervisor {
     try {
       instrumentation = new ReplicationLagInstrumentation({
         enabled: false,
+        nodePointsProducedElsewhere: this.options.nodePointsProduced === true,
         ...(config.thresholds.warningSeconds !== undefined ? { warningThresholdSeconds: config.thresholds.warningSeconds } : {}),
         ...(config.thresholds.criticalSeconds !== undefined ? { criticalThresholdSeconds: config.thresholds.criticalSeconds } : {}),
         ...(config.thresholds.stallSeconds !== undefined ? { stallTimeoutSeconds: config.thresholds.stallSeconds } : {}),
@@ -186,7 +193,7 @@ export class SourceSupervisor {
     instrumentation.setLoggerProvider(this.options.loggerProvider);
     instrumentation.enable();
     const monitor = instrumentation.monitor;
-    const untrack = this.options.trackMonitor?.(name, monitor);
+    const untrack = this.options.trackMonitor?.(name, monitor, attributes);
     const onAlert = monitor.onAlert((alert) => this.options.onAlert?.(name, alert));
     const unsubscribe = () => {
       onAlert();

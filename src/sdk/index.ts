@@ -92,6 +92,19 @@ export interface TelemetryOptions {
   nodePoints?: 'producer' | 'instruments';
 }
 
+/** Options of `Telemetry.addMonitor`. */
+export interface AddMonitorOptions {
+  /**
+   * Produce the monitor's node gauges and `replication.alerts` here, from its statuses (the cheap path), instead of
+   * through an instrumentation of its own; that instrumentation (if any) must then be created with
+   * `nodePointsProducedElsewhere: true`, so that it records only the alert events and its sources' gauges.
+   * Default false.
+   */
+  nodePoints?: boolean;
+  /** Attributes of its `replication.alerts` series, next to node id and severity. Default `replication.source` = source. */
+  counterAttributes?: Attributes;
+}
+
 /** A running telemetry pipeline. */
 export interface Telemetry {
   readonly monitor: ReplicationLagMonitor;
@@ -110,12 +123,11 @@ export interface Telemetry {
   readonly prometheusUrl: string | undefined;
   /**
    * Another monitor exported through these providers (one per source of `replag --config`), whose points carry
-   * `replication.source` = `source`: its nodes' gauges and `replication.alerts` series (with `counterAttributes`,
-   * default `replication.source` = `source`) are exported like the main monitor's. Returns a function that removes
-   * it (its nodes' series then end). With `nodePoints: 'instruments'` its gauges are recorded by its own
-   * instrumentation instead.
+   * `replication.source` = `source`: its live nodes keep their `replication.alerts` series like the main
+   * monitor's. With `options.nodePoints`, its nodes' gauges and alert counts are produced here (see
+   * AddMonitorOptions). Returns a function that removes it (its nodes' series then end).
    */
-  addMonitor(source: string, monitor: ReplicationLagMonitor, options?: { counterAttributes?: Attributes }): () => void;
+  addMonitor(source: string, monitor: ReplicationLagMonitor, options?: AddMonitorOptions): () => void;
   /**
    * What became of the alert events so far: emitted = delivered + lost + pending, and pending is 0 once
    * `shutdown()` has returned. Undefined when alert events are not exported (no OTLP).
@@ -252,7 +264,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
     prometheusUrl,
     addMonitor: (source, other, addOptions) => {
       const unlive = liveNodes.add(source, other);
-      const unproduce = nodePoints?.add(source, other, addOptions?.counterAttributes as Record<string, string> | undefined);
+      const unproduce = addOptions?.nodePoints === true ? nodePoints?.add(source, other, addOptions.counterAttributes as Record<string, string> | undefined) : undefined;
       return () => {
         unlive();
         unproduce?.();
