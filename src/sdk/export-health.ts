@@ -140,6 +140,19 @@ export class ExportHealth {
     this.say({ signal, state: 'failing', cause, message: `otel-replication-lag: ${signal} export failed${to}: ${cause.text}` });
   }
 
+  /**
+   * An attempt of an export that is retried failed (gRPC; the OTLP/HTTP transport retries out of sight): said
+   * like a failure when the cause is new, counted in the episode, not as a failed export.
+   */
+  attemptFailed(signal: ExportSignal, cause: ExportFailureCause): void {
+    const s = this.state[signal];
+    s.episodeFailures++;
+    if (s.failing?.text === cause.text) return;
+    s.failing = cause;
+    const to = this.urls[signal] !== undefined ? ` to ${this.urls[signal]}` : '';
+    this.say({ signal, state: 'failing', cause, message: `otel-replication-lag: ${signal} export failed${to}: ${cause.text} (retrying)` });
+  }
+
   succeeded(signal: ExportSignal): void {
     const s = this.state[signal];
     const skips = s.recentSkips;

@@ -22,6 +22,8 @@ export interface GrpcExporterOptions {
   headers?: Record<string, string> | undefined;
   /** Export timeout; undefined: OTEL_EXPORTER_OTLP_(signal_)TIMEOUT, else 10000. */
   timeoutMillis?: number | undefined;
+  /** Called with the error of each failed attempt that is retried. Must not throw. */
+  onRetry?: ((error: unknown) => void) | undefined;
 }
 
 /**
@@ -104,7 +106,7 @@ export async function createGrpcMetricExporter(options: GrpcExporterOptions): Pr
   metricModule ??= import('@opentelemetry/exporter-metrics-otlp-grpc');
   const [{ OTLPMetricExporter }, metadata] = await Promise.all([metricModule, metadataOf(options.headers)]);
   const exporter = new OTLPMetricExporter({ url: options.url, metadata, timeoutMillis: options.timeoutMillis });
-  return withGrpcRetry(exporter, otlpExportTimeoutMillis(process.env, 'METRICS', options.timeoutMillis));
+  return withGrpcRetry(exporter, otlpExportTimeoutMillis(process.env, 'METRICS', options.timeoutMillis), options.onRetry);
 }
 
 /** An OTLP/gRPC log exporter (OpenTelemetry's `@opentelemetry/exporter-logs-otlp-grpc`). */
@@ -112,7 +114,7 @@ export async function createGrpcLogExporter(options: GrpcExporterOptions): Promi
   logModule ??= import('@opentelemetry/exporter-logs-otlp-grpc');
   const [{ OTLPLogExporter }, metadata] = await Promise.all([logModule, metadataOf(options.headers)]);
   const exporter = new OTLPLogExporter({ url: options.url, metadata, timeoutMillis: options.timeoutMillis });
-  return withGrpcRetry(exporter, otlpExportTimeoutMillis(process.env, 'LOGS', options.timeoutMillis));
+  return withGrpcRetry(exporter, otlpExportTimeoutMillis(process.env, 'LOGS', options.timeoutMillis), options.onRetry);
 }
 
 /** gRPC status names by code (grpc-js `status`), to name causes without loading grpc-js. */
@@ -185,7 +187,7 @@ interface Exporter<T> {
  * Wraps a gRPC exporter so that retryable failures are retried with backoff within the export timeout, as the
  * OTLP/HTTP exporters do (the OpenTelemetry gRPC exporters make one attempt). After shutdown nothing is retried.
  */
-export function withGrpcRetry<E extends Exporter<never>>(inner: E, timeoutMillis: number): E {
+export function withGrpcRetry<E extends Exporter<never>>(inner: E, timeoutMillis: number, onRetry?: (error: unknown) => void): E {
   let stopped = false;
   /** Pending retries: each one's timer and what ends it at once. */
   const pending = new Map<NodeJS.Timeout, () => void>();
@@ -205,6 +207,11 @@ export function withGrpcRetry<E extends Exporter<never>>(inner: E, timeoutMillis
         if (Date.now() + wait >= deadline) {
           done(result);
           return;
+        }
+        try {
+          onRetry?.(result.error);
+        } catch {
+          // A reporter that throws must not break the export.
         }
         const timer = setTimeout(() => {
           pending.delete(timer);

@@ -34,6 +34,7 @@ import { mergeScopes, NodePoints } from './node-metric-producer.ts';
 export type { OtlpProtocol } from './env.ts';
 export type { PrometheusEndpointOptions } from './prometheus.ts';
 export { isReportedExportFailure, type ExportHealthChange } from './export-health.ts';
+import { describeExportFailure } from './export-health.ts';
 export type { AlertDelivery } from './alert-ledger.ts';
 export type { AlertQueueOptions } from './log-processing.ts';
 export { prometheusName, type PrometheusMetricKind } from './prometheus-names.ts';
@@ -191,7 +192,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
     const metricSettings = { ...settings, url: otlp.metricsUrl, httpAgentOptions: pipeline.metricConnection.agentFactory };
     metricExporter =
       otlp.metricsProtocol === 'grpc'
-        ? await createGrpcMetricExporter({ ...settings, url: otlp.metricsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT })
+        ? await createGrpcMetricExporter({ ...settings, url: otlp.metricsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT, onRetry: (error) => pipeline.health.attemptFailed('metrics', describeExportFailure(error)) })
         : otlp.metricsProtocol === 'http/json'
           ? new OTLPJsonMetricExporter(metricSettings)
           : new OTLPProtoMetricExporter(metricSettings);
@@ -224,7 +225,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
     const logSettings = { ...settings, url: otlp.logsUrl, selfObsMeterProvider: meterProvider, httpAgentOptions: pipeline.logConnection.agentFactory };
     const logExporter = pipeline.wrapLogs(
       otlp.logsProtocol === 'grpc'
-        ? await createGrpcLogExporter({ ...settings, url: otlp.logsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT })
+        ? await createGrpcLogExporter({ ...settings, url: otlp.logsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT, onRetry: (error) => pipeline.health.attemptFailed('logs', describeExportFailure(error)) })
         : otlp.logsProtocol === 'http/json'
           ? new OTLPJsonLogExporter(logSettings)
           : new OTLPProtoLogExporter(logSettings),
