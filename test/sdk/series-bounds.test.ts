@@ -166,7 +166,10 @@ describe('startTelemetry: churn never leaves an overflow series', () => {
       assert.equal(sample(scrape, 'replication_severity_ratio', { replication_node_id: 'live-9', replication_severity: 'critical' }), 1);
       const overflowing = receiver.points().filter((p) => 'otel.metric.overflow' in p.attributes);
       assert.deepEqual(overflowing.map((p) => p.metric), []);
-      const last = receiver.requests.findLastIndex((r) => r.signal === 'metrics');
+      let last = -1;
+      receiver.requests.forEach((r, i) => {
+        if (r.signal === 'metrics') last = i;
+      });
       const alerts = receiver.points('replication.alerts').filter((p) => p.request === last);
       assert.equal(alerts.length, 2500, 'one series per live node');
     } finally {
