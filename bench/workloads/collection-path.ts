@@ -119,6 +119,8 @@ async function startSink(): Promise<{ url: string; child: ChildProcess }> {
 async function blockOf(op: () => Promise<void>): Promise<{ blockMs: number; wallMs: number }> {
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
+  // The histogram's first tick only sets its baseline: let it tick before the operation starts.
+  await new Promise((r) => setTimeout(r, 10));
   const t0 = performance.now();
   await op();
   const wallMs = performance.now() - t0;
