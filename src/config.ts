@@ -51,7 +51,7 @@ export const DEFAULT_CONFIG: Readonly<ReplicationLagConfig> = Object.freeze({
   stallTimeoutSeconds: 10,
   maxAlerts: 1000,
   maxSamplesPerNode: 256,
-  maxNodes: 2_500,
+  maxNodes: 5_000,
   autoRegister: true,
   now: monotonicNow,
 });
