@@ -73,7 +73,7 @@ export interface TelemetryOptions {
   prometheus?: PrometheusEndpointOptions | false;
   /**
    * Series per instrument before the SDK folds the rest into an overflow series. Default `4 × maxNodes + 1`
-   * (10001 with the default maxNodes of 2500): every node the monitor accepts is exported under its own id.
+   * (20001 with the default maxNodes of 5000): every node the monitor accepts is exported under its own id.
    * A lower limit is said once per episode through `diag.warn` when the live nodes stop fitting.
    */
   cardinalityLimit?: number;
