@@ -174,13 +174,14 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   if (options.nodePoints !== undefined && options.nodePoints !== 'producer' && options.nodePoints !== 'instruments') {
     throw new RangeError(`nodePoints must be 'producer' or 'instruments', got ${JSON.stringify(options.nodePoints)}`);
   }
-  const nodePoints = produced ? new NodePoints(monitor) : undefined;
+  // Produced only for readers that export them (without any, nothing would read the alert counts).
+  const nodePoints = produced && (otlp !== undefined || (options.prometheus !== undefined && options.prometheus !== false)) ? new NodePoints(monitor) : undefined;
   const instrumentation = new ReplicationLagInstrumentation({
     ...options.instrumentation,
     monitor,
     cardinalityLimit,
     enabled: false,
-    nodePointsProducedElsewhere: produced,
+    nodePointsProducedElsewhere: nodePoints !== undefined,
   });
   const resource = await settledResource(buildResource(options));
 

@@ -87,6 +87,13 @@ export class NodePoints {
     };
   }
 
+  /** Alert series held, over all monitors (for tests and benchmarks). */
+  get alertSeries(): number {
+    let n = 0;
+    for (const entry of this._entries.values()) n += entry.alerts.size;
+    return n;
+  }
+
   /** Stops counting alerts. */
   close(): void {
     this._closed = true;
@@ -95,11 +102,18 @@ export class NodePoints {
 
   private _entry(monitor: Monitor, counterAttributes: PointAttributes): Entry {
     const alerts = new Map<string, AlertSeries>();
+    // Series of nodes that are gone are dropped at each collection, and here too when the map doubles (a reader
+    // that is never collected, e.g. a Prometheus endpoint nobody scrapes, must not grow with churned ids).
+    let sweepAt = 1024;
     const unsubscribe = monitor.onAlert((alert: LagAlert) => {
       if (this._closed) return;
       const key = `${alert.severity}\u0000${alert.nodeId}`;
       let series = alerts.get(key);
       if (series === undefined) {
+        if (alerts.size >= sweepAt) {
+          for (const [k, s] of alerts) if (monitor.getStatus(s.nodeId) === undefined) alerts.delete(k);
+          sweepAt = Math.max(1024, alerts.size * 2);
+        }
         series = {
           nodeId: alert.nodeId,
           attributes: { ...counterAttributes, [semconv.ATTR_REPLICATION_NODE_ID]: alert.nodeId, [semconv.ATTR_REPLICATION_SEVERITY]: alert.severity },

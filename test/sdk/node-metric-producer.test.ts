@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTelemetry, type Telemetry, type TelemetryOptions } from '../../src/sdk/index.ts';
-import type { ReplicationLagMonitor } from '../../src/monitor.ts';
+import { ReplicationLagMonitor } from '../../src/monitor.ts';
+import { NodePoints } from '../../src/sdk/node-metric-producer.ts';
+import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { startOtlpReceiver, type OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { findFreePort } from '../harness/wait.ts';
 
@@ -188,5 +190,23 @@ describe('startTelemetry: a provisional follower', () => {
         await t.shutdown();
       }
     }
+  });
+});
+
+describe('NodePoints: alert counts follow the live nodes', () => {
+  it('without any collection (an endpoint nobody scrapes), 20,000 churned ids leave a bounded map', () => {
+    const monitor = new ReplicationLagMonitor({ alertCooldownSeconds: 0 });
+    const points = new NodePoints(monitor);
+    for (let i = 0; i < 10; i++) monitor.updateLag(`live-${i}`, 100, 50, 45);
+    for (let c = 0; c < 20_000; c++) {
+      monitor.updateLag(`churn-${c}`, 100, 50, 45);
+      monitor.unregisterNode(`churn-${c}`);
+    }
+    assert.ok(points.alertSeries <= 2048, `${points.alertSeries} alert series held`);
+    const scope = points.producer({ temporality: () => AggregationTemporality.CUMULATIVE, cardinalityLimit: 100 }).collectScope();
+    const alerts = scope.metrics.find((m) => m.descriptor.name === 'replication.alerts')!;
+    assert.equal(alerts.dataPoints.length, 10);
+    assert.equal(points.alertSeries, 10);
+    points.close();
   });
 });
