@@ -110,6 +110,7 @@ export class NodeState {
       lagEntries,
       lagSeconds,
       delayEstimated,
+      delayReported: !delayEstimated && reportedDelaySeconds !== undefined,
       severity,
       replicationRate: applyRate(this.recent),
       predictedLagSeconds: config.enablePrediction ? model.predicted : undefined,
@@ -206,6 +207,7 @@ type StatusFigures = Pick<
   | 'lagEntries'
   | 'lagSeconds'
   | 'delayEstimated'
+  | 'delayReported'
   | 'severity'
   | 'replicationRate'
   | 'predictedLagSeconds'
@@ -222,6 +224,7 @@ class StatusSnapshot implements ReplicationStatus {
   readonly lagEntries: number;
   readonly lagSeconds: number;
   readonly delayEstimated: boolean;
+  readonly delayReported: boolean;
   readonly severity: LagSeverity;
   readonly replicationRate: number;
   readonly predictedLagSeconds: number | undefined;
@@ -239,6 +242,7 @@ class StatusSnapshot implements ReplicationStatus {
     this.lagEntries = f.lagEntries;
     this.lagSeconds = f.lagSeconds;
     this.delayEstimated = f.delayEstimated;
+    this.delayReported = f.delayReported;
     this.severity = f.severity;
     this.replicationRate = f.replicationRate;
     this.predictedLagSeconds = f.predictedLagSeconds;
@@ -261,6 +265,7 @@ class StatusSnapshot implements ReplicationStatus {
       lagEntries: this.lagEntries,
       lagSeconds: this.lagSeconds,
       delayEstimated: this.delayEstimated,
+      delayReported: this.delayReported,
       severity: this.severity,
       replicationRate: this.replicationRate,
       predictedLagSeconds: this.predictedLagSeconds,
