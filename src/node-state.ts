@@ -97,7 +97,7 @@ export class NodeState {
     this.coarse.advance(now); // reads the previous observation from `recent`: before the push
     recent.push(now, leader, follower, lagSeconds);
     const model = this.forecast;
-    model.observe(now, leader, follower, lagSeconds, delayEstimated);
+    model.observe(now, leader, follower, lagSeconds, delayEstimated, givenLagSeconds === undefined);
     model.figures(lagEntries, lagSeconds, config.predictionHorizonSeconds, config.criticalThresholdSeconds, this.retentionMs / 1000);
     this.lastLeader = leader;
     this.lastFollower = follower;
@@ -120,6 +120,7 @@ export class NodeState {
       lagEntries,
       lagSeconds,
       delayEstimated,
+      delayReported: !delayEstimated && reportedDelaySeconds !== undefined,
       severity,
       replicationRate: applyRate(this.recent),
       predictedLagSeconds: config.enablePrediction ? model.predicted : undefined,
@@ -218,6 +219,7 @@ type StatusFigures = Pick<
   | 'lagEntries'
   | 'lagSeconds'
   | 'delayEstimated'
+  | 'delayReported'
   | 'severity'
   | 'replicationRate'
   | 'predictedLagSeconds'
@@ -236,6 +238,7 @@ class StatusSnapshot implements ReplicationStatus {
   readonly lagEntries: number;
   readonly lagSeconds: number;
   readonly delayEstimated: boolean;
+  readonly delayReported: boolean;
   readonly severity: LagSeverity;
   readonly replicationRate: number;
   readonly predictedLagSeconds: number | undefined;
@@ -255,6 +258,7 @@ class StatusSnapshot implements ReplicationStatus {
     this.lagEntries = f.lagEntries;
     this.lagSeconds = f.lagSeconds;
     this.delayEstimated = f.delayEstimated;
+    this.delayReported = f.delayReported;
     this.severity = f.severity;
     this.replicationRate = f.replicationRate;
     this.predictedLagSeconds = f.predictedLagSeconds;
@@ -279,6 +283,7 @@ class StatusSnapshot implements ReplicationStatus {
       lagEntries: this.lagEntries,
       lagSeconds: this.lagSeconds,
       delayEstimated: this.delayEstimated,
+      delayReported: this.delayReported,
       severity: this.severity,
       replicationRate: this.replicationRate,
       predictedLagSeconds: this.predictedLagSeconds,

@@ -44,6 +44,12 @@ export interface ReplicationStatus {
    * never resolves an alert.
    */
   readonly delayEstimated: boolean;
+  /**
+   * true while `delayEstimated` is false and `lagSeconds` comes from the system's reported figure
+   * (`reportedDelaySeconds`). When both are false the delay is unknown: `lagSeconds` is only a lower bound, the
+   * `replication.delay` gauge has no point and the severity is provisional (`warning?` in `replag`).
+   */
+  readonly delayReported: boolean;
   readonly severity: LagSeverity;
   /** Follower apply rate in entries per second over recent samples. */
   readonly replicationRate: number;
@@ -55,14 +61,19 @@ export interface ReplicationStatus {
   readonly predictedLagSeconds: number | undefined;
   /**
    * 0 when caught up (no entries behind); when behind and gaining on the leader, the seconds until the lag reaches
-   * 0 at the current (smoothed) apply and leader rates; undefined when not gaining (or not known yet).
-   * Never NaN, negative or infinite.
+   * 0 at the current apply and leader rates; undefined when not gaining (or not known yet). From the second
+   * consecutive update at which the follower gains on the leader while its delay falls (the first, when it resumes
+   * after a freeze), the rates are those measured since that catch-up began: within 30 % of the remaining time at
+   * constant rates (once the node has 10 s of history, for a delay the monitor estimates, and unless the
+   * follower's delay usually swings that fast: see the README). Never NaN, negative or infinite.
    */
   readonly catchUpSeconds: number | undefined;
   /**
    * 0 when `lagSeconds` is at or above `criticalThresholdSeconds`; when the forecast model says the delay will
    * reach it, the seconds until then (not limited to the horizon); undefined when it will not (or not known yet).
-   * Never NaN, negative or infinite.
+   * From the second consecutive update at which a follower behind has not advanced, its delay ages 1 s/s and this
+   * is `criticalThresholdSeconds − lagSeconds` (with the same provisos as `catchUpSeconds`). Never NaN, negative or
+   * infinite.
    */
   readonly secondsToCritical: number | undefined;
   /** Milliseconds, from the monitor's clock. */

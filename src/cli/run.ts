@@ -15,8 +15,9 @@ import type { CliIo } from './io.ts';
 import { otlpStartupLine } from './otlp-line.ts';
 import { formatProblem } from './problems.ts';
 import { stopWithin, untilStopped } from './stop.ts';
+import { fleetView } from './status-view.ts';
 import { SourceSetupError, SourceSupervisor } from './supervisor.ts';
-import { formatAlert, renderTable, ScreenNotes, summary } from './table.ts';
+import { formatAlert, provisionalCount, renderTable, ScreenNotes, summary } from './table.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -60,6 +61,8 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
   };
   const alerts: string[] = [];
   let supervisor: SourceSupervisor | undefined;
+  /** What the status endpoints read: the supervisor's sources, once they run. */
+  const statusView = fleetView(() => supervisor);
   let lastDraw = 0;
   const draw = () => {
     if (mode !== 'table' || supervisor === undefined || (!single && Date.now() - lastDraw < 200)) return;
@@ -82,6 +85,8 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
       shutdownTimeoutMillis: run.shutdownTimeoutMs,
       otlp: config.otlp,
       prometheus: config.prometheus === undefined ? false : config.prometheus,
+      // The status endpoints: on export.http's port, else on the Prometheus port; they read the supervisor's sources.
+      http: config.http === undefined && config.prometheus === undefined ? false : { ...config.http, view: statusView },
     });
   } catch (error) {
     io.stderr.write(`replag: ${(error as Error).message}\n`);
@@ -90,7 +95,8 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
   const built = new SourceSupervisor({
     meterProvider: telemetry.meterProvider,
     loggerProvider: telemetry.loggerProvider,
-    trackMonitor: (name, monitor) => telemetry.addMonitor(name, monitor),
+    trackMonitor: (name, monitor, counterAttributes) => telemetry.addMonitor(name, monitor, { nodePoints: true, counterAttributes }),
+    nodePointsProduced: true,
     createSource: (c) => createConfiguredSource(c, { env, onReplicaError: (replica, error) => failureLog(c.name).report(`replica ${replica}`, error) }),
     onPollError: (name, error) => {
       failureLog(name).report('poll', error);
@@ -119,7 +125,7 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
   function polled(name: string): void {
     if (mode === 'plain') {
       const s = supervisor?.sources().find((x) => x.config.name === name);
-      if (s !== undefined) io.stdout.write(`${new Date().toISOString()} ${single ? summary(s.monitor.getStats()) : sourceLine(s)}\n`);
+      if (s !== undefined) io.stdout.write(`${new Date().toISOString()} ${single ? summary(s.monitor.getStats(), provisionalCount(s.monitor.getAllStatuses().values())) : sourceLine(s)}\n`);
     } else draw();
   }
 
@@ -136,6 +142,7 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
   const stopped = untilStopped(run.durationSeconds);
   io.stderr.write(`${otlpStartupLine(telemetry.otlp, single ? '--otlp-endpoint' : 'export.otlp.endpoint')}\n`);
   if (telemetry.prometheusUrl) io.stderr.write(`replag: serving Prometheus metrics at ${telemetry.prometheusUrl}\n`);
+  if (telemetry.httpUrl) io.stderr.write(`replag: serving /status, /check, /healthz, /readyz and the status page at ${telemetry.httpUrl}/\n`);
   for (const c of config.sources) io.stderr.write(`replag: ${single ? '' : `[${c.name}] `}watching ${describeConfiguredSource(c)}, polling every ${c.intervalMs} ms\n`);
   warnInsecure(config);
 
@@ -168,12 +175,13 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
   }
 
   const exitCode = await stopped;
+  statusView.markStopping();
   process.off('SIGHUP', onHangup);
   await reloading;
   const last = built.sources();
   // Every source's polling, the final flush (with every source's last figures), then the connections, all within
   // --shutdown-timeout.
   await stopWithin({ timeoutMs: run.shutdownTimeoutMs, poller: { stop: () => built.stopPolling() }, source: { close: () => built.stop() }, telemetry, stderr: io.stderr });
-  for (const s of last) io.stderr.write(`replag: stopped; ${single ? summary(s.monitor.getStats()) : sourceLine(s)}\n`);
+  for (const s of last) io.stderr.write(`replag: stopped; ${single ? summary(s.monitor.getStats(), provisionalCount(s.monitor.getAllStatuses().values())) : sourceLine(s)}\n`);
   return exitCode;
 }
