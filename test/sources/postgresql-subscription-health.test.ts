@@ -3,17 +3,25 @@
  * constraint on the subscriber makes the apply worker fail over and over — `pg_stat_subscription_stats`'
  * apply_error_count, reported as errors{apply}, grows and the subscription's follower stalls; once the conflict is
  * removed it recovers. A table added to the publication shows its `pg_subscription_rel` state moving to ready.
- * The subscriber is read by a plain LOGIN role (no pg_monitor), the publisher by a pg_monitor one.
+ * The subscriber is read by a plain LOGIN role (no pg_monitor), the publisher by a pg_monitor one. The monitor is
+ * `startTelemetry`'s: a real Prometheus scrapes it with the shipped rules (only `for:` shortened) and
+ * ReplicationSubscriptionErrors fires for the failing subscription.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ReplicationLagInstrumentation } from '../../src/instrumentation.ts';
-import { ReplicationLagMonitor } from '../../src/monitor.ts';
+import type { ReplicationLagMonitor } from '../../src/monitor.ts';
+import { startTelemetry, type Telemetry } from '../../src/sdk/index.ts';
 import { startPoller, type Poller } from '../../src/sources/poller.ts';
 import { PostgresSource } from '../../src/sources/postgresql.ts';
 import type { ApplyHealth } from '../../src/types.ts';
 import { inMemoryPipeline, pointsOf } from '../helpers/in-memory-sdk.ts';
 import { startPostgresCluster, waitUntil, type PostgresCluster } from '../harness/postgresql.ts';
+import { findFreePort, startPrometheus, type RunningPrometheus } from '../harness/prometheus.ts';
+import { ALERTING_FILES, withShortFor } from '../alerting/metric-names.ts';
 
 const PORTS: [number, number] = [19_400, 19_700];
 const INTERVAL_MS = 200;
@@ -27,6 +35,9 @@ describe('PostgreSQL subscription health: apply errors and table states', { time
   let poller: Poller;
   let nodeId: string;
   let pipeline: ReturnType<typeof inMemoryPipeline>;
+  let telemetry: Telemetry;
+  let prometheus: RunningPrometheus;
+  let workDir: string;
   /** The exported `replication.subscription.errors` of the subscription, per kind, now. */
   const exportedErrors = async (): Promise<Record<string, number>> => {
     const points = pointsOf((await pipeline.collect()).get('replication.subscription.errors'), nodeId);
@@ -46,7 +57,13 @@ describe('PostgreSQL subscription health: apply errors and table states', { time
       `CREATE SUBSCRIPTION sub CONNECTION 'host=127.0.0.1 port=${publisher.primary.port} user=postgres dbname=postgres' PUBLICATION pub WITH (copy_data = false)`,
     );
     nodeId = `127.0.0.1:${subscriber.primary.port}/sub`;
-    monitor = new ReplicationLagMonitor({ stallTimeoutSeconds: 3 });
+    const endpointPort = await findFreePort(19_700, 19_750);
+    telemetry = await startTelemetry({ serviceName: 'subscription-test', otlp: false, prometheus: { host: '127.0.0.1', port: endpointPort }, instrumentation: { stallTimeoutSeconds: 3 } });
+    monitor = telemetry.monitor;
+    workDir = mkdtempSync(join(tmpdir(), 'subscription-rules-'));
+    const rules = join(workDir, 'replication-lag.rules.yml');
+    writeFileSync(rules, withShortFor(readFileSync(ALERTING_FILES.rules, 'utf8'), '3s'));
+    prometheus = await startPrometheus({ port: await findFreePort(19_750, 19_800), scrapeTargets: [`127.0.0.1:${endpointPort}`], ruleFiles: [rules], scrapeIntervalSeconds: 1, evaluationIntervalSeconds: 1 });
     pipeline = inMemoryPipeline();
     const instrumentation = new ReplicationLagInstrumentation({ monitor, enabled: false });
     instrumentation.setMeterProvider(pipeline.meterProvider);
@@ -79,16 +96,22 @@ describe('PostgreSQL subscription health: apply errors and table states', { time
     await subscriber?.close();
     await publisher?.close();
     await pipeline?.shutdown();
+    await prometheus?.close();
+    await telemetry?.shutdown();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   it('reports no errors and every table state (one table ready) while healthy', async () => {
     assert.deepEqual(await exportedErrors(), { apply: 0, sync: 0 });
+    // Prometheus has the counter at 0 before the conflict (so that increase() sees it grow).
+    await prometheus.waitForTargets(20_000);
+    await waitUntil('the errors counter scraped', 15_000, async () => (await prometheus.query('replication_subscription_errors_total{postgresql_subscription_error_kind="apply"}')).length === 1);
     const apply = monitor.getStatus(nodeId)!.apply!;
     assert.deepEqual(apply.errors, { apply: 0, sync: 0 });
     assert.deepEqual(apply.tables, { init: 0, copy: 0, finished: 0, synced: 0, ready: 1 });
   });
 
-  it('a unique-constraint conflict on the subscriber: errors{apply} grows and the subscription stalls; it recovers once removed', async () => {
+  it('a unique-constraint conflict on the subscriber: errors{apply} grows, the subscription stalls and ReplicationSubscriptionErrors fires in Prometheus; it recovers once removed', async () => {
     await subscriber.primary.query("INSERT INTO t VALUES (100, 'taken')");
     const load = publisher.startLoad(100); // the publisher keeps writing (lag_load is not published): its position moves on
     try {
@@ -104,6 +127,12 @@ describe('PostgreSQL subscription health: apply errors and table states', { time
       assert.equal(status.apply!.errors!.sync, 0, 'no table synchronisation failed');
       assert.ok(status.lagEntries > 0, 'behind the publisher');
       console.log(`apply errors: ${first} when first seen, ${status.apply!.errors!.apply} when stalled`);
+      await waitUntil('ReplicationSubscriptionErrors firing', 30_000, async () =>
+        (await prometheus.alerts()).some((a) => a.labels.alertname === 'ReplicationSubscriptionErrors' && a.state === 'firing'));
+      const [alert] = (await prometheus.alerts()).filter((a) => a.labels.alertname === 'ReplicationSubscriptionErrors');
+      assert.equal(alert!.labels.replication_node_id, nodeId);
+      assert.equal(alert!.labels.postgresql_subscription_error_kind, 'apply');
+      assert.match(alert!.annotations.summary ?? '', /fails to replicate \(apply errors\)/);
 
       await subscriber.primary.query('DELETE FROM t WHERE id = 100');
       await waitUntil('the conflicting row applied', 20_000, async () => (await subscriber.primary.query('SELECT 1 FROM t WHERE id = 2')).length === 1);
