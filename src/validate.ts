@@ -111,9 +111,14 @@ function checkApply(nodeId: string, value: unknown): ApplyHealth {
   });
 }
 
-/** A record of non-negative integer counts, frozen. */
+/** Most kinds or states an apply health count may have: each is a series of its own. */
+export const MAX_COUNT_KEYS = 16;
+
+/** A record of non-negative integer counts (at most MAX_COUNT_KEYS), frozen. */
 function checkCounts(at: string, value: unknown): Readonly<Record<string, number>> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TypeError(`${at} must be an object of counts, got ${describe(value)}`);
+  const keys = Object.keys(value).length;
+  if (keys > MAX_COUNT_KEYS) throw new RangeError(`${at} must have at most ${MAX_COUNT_KEYS} keys (each is a series), got ${keys}`);
   const copy: Record<string, number> = {};
   for (const [key, n] of Object.entries(value)) {
     if (key.length === 0) throw new RangeError(`${at}: keys must not be empty`);

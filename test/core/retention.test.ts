@@ -131,6 +131,7 @@ describe('retention: the time until a slot is lost', () => {
       [{ apply: { errors: { apply: 1.5 } } }, /apply\.errors\.apply must be an integer ≥ 0, got 1\.5/],
       [{ apply: { tables: { ready: -1 } } }, /apply\.tables\.ready must be an integer ≥ 0/],
       [{ apply: [] }, /apply must be an object/],
+      [{ apply: { tables: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`s${i}`, 0])) } }, /apply\.tables must have at most 16 keys \(each is a series\), got 17/],
     ];
     for (const [options, message] of bad) {
       assert.throws(() => monitor.updateLag('n', 20, 5, options as never), message);
