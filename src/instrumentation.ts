@@ -70,6 +70,7 @@ interface Instruments {
   predicted: Gauge;
   catchUp: Gauge;
   criticalTime: Gauge;
+  heartbeatDelay: Gauge;
   rate: Gauge;
   severity: Gauge;
   /** Also hosts the batch callback that records the gauges above at collection time. */
@@ -216,6 +217,11 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_CRITICAL_TIME],
         valueType: ValueType.DOUBLE,
       }),
+      heartbeatDelay: meter.createGauge(semconv.METRIC_REPLICATION_HEARTBEAT_DELAY, {
+        unit: semconv.UNIT_SECONDS,
+        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_HEARTBEAT_DELAY],
+        valueType: ValueType.DOUBLE,
+      }),
       rate: meter.createGauge(semconv.METRIC_REPLICATION_APPLY_RATE, {
         unit: semconv.UNIT_ENTRY_PER_SECOND,
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_APPLY_RATE],
@@ -292,6 +298,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         if (status.predictedLagSeconds !== undefined) recordFinite(instruments.predicted, status.predictedLagSeconds, attrs.base);
         if (status.catchUpSeconds !== undefined) recordFinite(instruments.catchUp, status.catchUpSeconds, attrs.base);
         if (status.secondsToCritical !== undefined) recordFinite(instruments.criticalTime, status.secondsToCritical, attrs.base);
+        if (status.heartbeatDelaySeconds !== undefined) recordFinite(instruments.heartbeatDelay, status.heartbeatDelaySeconds, attrs.base);
         recordFinite(instruments.rate, status.replicationRate, attrs.base);
         for (let i = 0; i < SEVERITIES.length; i++) {
           instruments.severity.record(SEVERITIES[i] === status.severity ? 1 : 0, attrs.bySeverity[i]);

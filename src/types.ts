@@ -40,8 +40,9 @@ export interface ReplicationStatus {
    * first observation, after a re-registration or a history reset, or a follower further behind than the history
    * reaches). `lagSeconds` is then the larger of the system's reported figure (`reportedDelaySeconds`) and the
    * time since the oldest sample of the history (a lower bound: 0 on a first observation), or the delay
-   * extrapolated at the leader's rate; such a sample is never `normal` unless a reported figure says so, and
-   * never resolves an alert.
+   * extrapolated at the leader's rate; with a heartbeat delay (`heartbeatDelaySeconds`), the larger of it and that
+   * bound instead. Such a sample is never `normal` unless a heartbeat or reported figure says so, and never
+   * resolves an alert.
    */
   readonly delayEstimated: boolean;
   readonly severity: LagSeverity;
@@ -65,6 +66,11 @@ export interface ReplicationStatus {
    * Never NaN, negative or infinite.
    */
   readonly secondsToCritical: number | undefined;
+  /**
+   * The heartbeat delay given with this update (`LagUpdateOptions.heartbeatDelaySeconds`), seconds; undefined when
+   * none was. Exported as `replication.heartbeat.delay`.
+   */
+  readonly heartbeatDelaySeconds: number | undefined;
   /** Milliseconds, from the monitor's clock. */
   readonly lastUpdate: number;
   /**
@@ -84,6 +90,12 @@ export interface LagUpdateOptions {
    * monitor has no estimate of its own (first observation, or a follower older than the node's history).
    */
   reportedDelaySeconds?: number;
+  /**
+   * The follower's heartbeat delay (a row or key the source writes on the leader and reads on the follower), seconds.
+   * Kept in `ReplicationStatus.heartbeatDelaySeconds`; while the monitor has no estimate of its own it is the node's
+   * delay (preferred to `reportedDelaySeconds`), and its severity is not provisional.
+   */
+  heartbeatDelaySeconds?: number;
 }
 
 /** Emitted when a node's severity changes (see the alert policy in the README). */
