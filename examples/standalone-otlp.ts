@@ -1,5 +1,5 @@
 // Standalone: no OpenTelemetry setup of your own; startTelemetry exports over OTLP/HTTP.
-// Run: OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 npm run example:standalone
+// Run: OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 npm run example:standalone   (without it: runs locally, says so)
 import { startTelemetry } from 'otel-replication-lag/sdk';
 
 const telemetry = await startTelemetry({
@@ -7,7 +7,7 @@ const telemetry = await startTelemetry({
   instrumentation: { warningThresholdSeconds: 2, criticalThresholdSeconds: 10 },
   metricExportIntervalMillis: 1000,
 });
-console.log(telemetry.otlp ? `exporting to ${telemetry.otlp.metricsUrl}` : 'no OTLP endpoint configured: nothing is exported');
+console.log(telemetry.otlp ? `exporting to ${telemetry.otlp.metricsUrl}` : 'no OTLP endpoint configured (set OTEL_EXPORTER_OTLP_ENDPOINT): running locally without export');
 
 const { monitor } = telemetry;
 monitor.registerNode('replica-1', { 'server.address': '10.0.0.11', 'replication.system': 'raft' });

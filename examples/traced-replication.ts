@@ -1,10 +1,23 @@
 // Feeding the monitor from your own replication code inside a traced operation: the alert event is emitted
 // in the active context, so the backend links it to the span (and, with spanEvents, it is on the span too).
-// Run: OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 npm run example:traced
+// Run: OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 npm run example:traced   (without it: runs locally, says so)
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { trace } from '@opentelemetry/api';
 import { ReplicationLagInstrumentation } from 'otel-replication-lag';
 
+/** Without an OTLP endpoint the example says so and runs locally: no exporter for a signal that has nowhere to go. */
+function exportersFromEnv(): boolean {
+  const env = process.env;
+  let any = false;
+  for (const signal of ['TRACES', 'METRICS', 'LOGS']) {
+    if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]) any = true;
+    else env[`OTEL_${signal}_EXPORTER`] = 'none';
+  }
+  if (!any) console.log('no OTLP endpoint configured (set OTEL_EXPORTER_OTLP_ENDPOINT): running locally without export');
+  return any;
+}
+
+exportersFromEnv();
 const lag = new ReplicationLagInstrumentation({ spanEvents: true });
 const sdk = new NodeSDK({ serviceName: 'raft-leader', instrumentations: [lag] });
 sdk.start();

@@ -64,6 +64,26 @@ export const ATTR_REDIS_SENTINEL_MASTER = 'redis.sentinel.master';
 export const ATTR_ETCD_MEMBER_ID = 'etcd.member.id';
 /** Simulated cluster: the follower's behaviour profile. */
 export const ATTR_REPLICATION_PROFILE = 'replication.profile';
+/** Galera: the node's `wsrep_local_state_comment` (`Synced`, `Donor/Desynced`, `Joining`, …). */
+export const ATTR_GALERA_STATE = 'galera.state';
+/** Galera: `Primary` when the node is a member of the current Primary component, else `non-Primary`. */
+export const ATTR_GALERA_CLUSTER_STATUS = 'galera.cluster.status';
+/** Redis Cluster: the replica's shard, named by its master's first slot range (`0-5460`). */
+export const ATTR_REDIS_CLUSTER_SHARD = 'redis.cluster.shard';
+/** Redis Cluster: the follower's role (`replica`). */
+export const ATTR_REDIS_ROLE = 'redis.role';
+/** ZooKeeper: the server's id (`myid`, `server.N` in `conf`). */
+export const ATTR_ZOOKEEPER_SERVER_ID = 'zookeeper.server.id';
+/** ZooKeeper: `follower` (a voting participant) or `observer`. */
+export const ATTR_ZOOKEEPER_ROLE = 'zookeeper.role';
+/** NATS JetStream: the stream a replica or consumer belongs to. */
+export const ATTR_NATS_STREAM = 'nats.stream';
+/** NATS: the server name (`server_name`) holding a stream replica. */
+export const ATTR_NATS_SERVER_NAME = 'nats.server.name';
+/** NATS: the cluster name of the stream's raft group. */
+export const ATTR_NATS_CLUSTER = 'nats.cluster';
+/** NATS JetStream: the durable consumer's name. */
+export const ATTR_NATS_CONSUMER = 'nats.consumer';
 
 /** Name of the alert event (log record `eventName`, and span event name). */
 export const EVENT_REPLICATION_ALERT = 'replication.alert';

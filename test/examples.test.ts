@@ -96,4 +96,14 @@ describe('examples', () => {
       [['replication.alert', 'critical', 'follower-2']],
     );
   });
+
+  it('the three OTLP examples behave the same without an endpoint: they say so, run locally, and end cleanly', async () => {
+    for (const example of ['examples/nodesdk-drop-in.ts', 'examples/standalone-otlp.ts', 'examples/traced-replication.ts']) {
+      const result = await runNode([example], { timeoutMs: 60_000 });
+      assert.equal(result.code, 0, `${example}: ${result.stderr}`);
+      assert.match(result.stdout, /^no OTLP endpoint configured \(set OTEL_EXPORTER_OTLP_ENDPOINT\): running locally without export$/m, example);
+      assert.match(result.stdout, /done\s*$/, example);
+      assert.equal(result.stderr, '', `${example}: no export attempt, no error`);
+    }
+  });
 });

@@ -44,10 +44,15 @@ describe('the packed package, installed into an empty project', { timeout: 240_0
     project = join(dir, 'consumer');
     execFileSync('mkdir', ['-p', project]);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', join(dir, info!.filename)], {
+    // The sidecar's optional peer dependencies (replag --config needs them), at the versions the tests pin.
+    const devDependencies = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
+    const sidecar = ['pg', 'mysql2', 'yaml', 'zod'].map((name) => `${name}@${devDependencies[name]}`);
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', join(dir, info!.filename), ...sidecar], {
       cwd: project,
       encoding: 'utf8',
       timeout: 180_000,
+      // npm under this run's Node (≥ 22.15), as `npm run` would have it.
+      env: { ...process.env, PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}` },
     });
     installed = join(project, 'node_modules', pkg.name);
   });

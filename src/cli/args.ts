@@ -1,298 +1,259 @@
-/** Command-line parsing for `replag`. Errors name the bad flag. */
+/**
+ * Command-line parsing for `replag`. The flags of each system come from its descriptor (kebab-case of each file key,
+ * or the flag its meta names); flags mode builds the same mapping a config file holds (one source, named after its
+ * type) and checks it the same way, so the messages name the flag and quote what was typed.
+ */
 import { parseArgs } from 'node:util';
-import type { OtlpProtocol } from '../sdk/env.ts';
+import type { AnySourceDescriptor } from '../sources/descriptor.ts';
+import { SOURCE_DESCRIPTORS, SOURCE_TYPES, findSource } from '../sources/registry.ts';
+import { checkFleet, type FleetConfig } from './fleet-config.ts';
+import { OUTPUT_MODES } from './fleet-schema.ts';
+import { optionSpecs, type OptionKind } from './option-specs.ts';
+import { ConfigError, got, nearest, type PathSegment, type Problem } from './problems.ts';
 
-/** The system `replag` watches, with where to find it (passwords come from the environment, see USAGE). */
-export type SourceSpec =
-  | { kind: 'demo'; nodes: number }
-  | { kind: 'postgres'; url: string; subscribers?: string[] }
-  | { kind: 'redis'; url: string }
-  | { kind: 'redis'; sentinels: string[]; masterName: string }
-  | { kind: 'etcd'; endpoints: string[] }
-  | { kind: 'mysql'; primary: string; replicas: string[]; replicaTimeoutMs?: number };
+type Env = Readonly<Record<string, string | undefined>>;
 
-/** The `--tls-*` flags: files are read when the source is created. */
-export interface TlsFlags {
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  serverName?: string;
-  /** `--tls-insecure`: encrypt without verifying the server's certificate. */
-  insecure: boolean;
+/** A flag of replag itself (not of one system). */
+export interface GlobalFlag {
+  readonly flag: string;
+  readonly kind: OptionKind;
+  /** Where its value goes in the configuration mapping; undefined: a run setting (output, duration, …). */
+  readonly path?: readonly PathSegment[];
+  /** A bare number in a duration flag: milliseconds or seconds (as before durations took units). */
+  readonly bareUnit?: 'ms' | 's';
+  readonly placeholder?: string;
+  readonly description: string;
+}
+
+/** replag's own flags, in `--help` order. */
+export const GLOBAL_FLAGS: readonly GlobalFlag[] = [
+  { flag: 'interval', kind: 'duration', path: ['sources', 0, 'interval'], bareUnit: 'ms', placeholder: 'T', description: 'time between polls: 500ms, 1s, 2m or milliseconds (default 1s)' },
+  { flag: 'timeout', kind: 'duration', path: ['sources', 0, 'timeout'], bareUnit: 'ms', placeholder: 'T', description: 'bound on each poll of a database (default 5s)' },
+  { flag: 'duration', kind: 'duration', bareUnit: 's', placeholder: 'T', description: 'stop after T (a bare number: seconds) (default: run until Ctrl-C / SIGTERM)' },
+  { flag: 'otlp-endpoint', kind: 'string', path: ['export', 'otlp', 'endpoint'], placeholder: 'URL', description: 'OTLP base URL, e.g. http://collector:4318; grpc: http://collector:4317, https:// or host:port for TLS (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no export)' },
+  { flag: 'otlp-protocol', kind: 'string', path: ['export', 'otlp', 'protocol'], placeholder: 'P', description: 'http/protobuf (default), http/json or grpc (default: OTEL_EXPORTER_OTLP_PROTOCOL)' },
+  { flag: 'export-interval', kind: 'duration', path: ['export', 'interval'], bareUnit: 'ms', placeholder: 'T', description: 'metric export interval (default: OTEL_METRIC_EXPORT_INTERVAL, else 60s)' },
+  { flag: 'prometheus-port', kind: 'number', path: ['export', 'prometheus', 'port'], placeholder: 'N', description: 'also serve Prometheus metrics on this port' },
+  { flag: 'prometheus-host', kind: 'string', path: ['export', 'prometheus', 'host'], placeholder: 'H', description: 'interface for the Prometheus endpoint (default 0.0.0.0)' },
+  { flag: 'http-port', kind: 'number', path: ['export', 'http', 'port'], placeholder: 'N', description: "serve replag's HTTP endpoints on this port" },
+  { flag: 'http-host', kind: 'string', path: ['export', 'http', 'host'], placeholder: 'H', description: 'interface for the HTTP endpoints (default 127.0.0.1)' },
+  { flag: 'service-name', kind: 'string', path: ['service', 'name'], placeholder: 'NAME', description: 'service.name (default: OTEL_SERVICE_NAME, else replag)' },
+  { flag: 'warning', kind: 'duration', path: ['sources', 0, 'thresholds', 'warning'], bareUnit: 's', placeholder: 'T', description: 'warning threshold: 5s, 1m or seconds (default 5s)' },
+  { flag: 'critical', kind: 'duration', path: ['sources', 0, 'thresholds', 'critical'], bareUnit: 's', placeholder: 'T', description: 'critical threshold (default 30s)' },
+  { flag: 'stall', kind: 'duration', path: ['sources', 0, 'thresholds', 'stall'], bareUnit: 's', placeholder: 'T', description: 'stall timeout (default 10s)' },
+  { flag: 'output', kind: 'string', placeholder: 'MODE', description: 'auto (table on a terminal, lines otherwise), table, plain or quiet' },
+  { flag: 'shutdown-timeout', kind: 'duration', bareUnit: 's', placeholder: 'T', description: 'bound on stopping at SIGTERM/SIGINT, final export included: 10s, 2500ms or seconds (default 10s); a second signal exits at once' },
+];
+
+/** The flags that still apply next to `--config`. */
+const CONFIG_MODE_FLAGS = ['config', 'output', 'duration', 'shutdown-timeout', 'help'];
+
+/** How `replag` runs, whatever the mode. */
+export interface RunSettings {
+  /** 'auto' draws a live table on a TTY and prints lines otherwise. */
+  readonly output: (typeof OUTPUT_MODES)[number];
+  /** Seconds to run; 0 runs until SIGINT/SIGTERM. */
+  readonly durationSeconds: number;
+  /** Bound on stopping after SIGTERM/SIGINT (final flush included), ms. */
+  readonly shutdownTimeoutMs: number;
 }
 
 /** What `replag` was asked to do. */
-export interface CliOptions {
-  command: 'run' | 'help' | 'version';
-  source: SourceSpec;
-  /** TLS to the database, when any `--tls-*` flag is given. */
-  tls: TlsFlags | undefined;
-  intervalMs: number;
-  /** Bound on each poll of a database source, ms; undefined: the source's default (5000). */
-  timeoutMs: number | undefined;
-  /** Seconds to run; 0 runs until SIGINT/SIGTERM. */
-  durationSeconds: number;
-  otlpEndpoint: string | undefined;
-  otlpProtocol: OtlpProtocol | undefined;
-  prometheusPort: number | undefined;
-  prometheusHost: string;
-  serviceName: string | undefined;
-  warningSeconds: number | undefined;
-  criticalSeconds: number | undefined;
-  stallSeconds: number | undefined;
-  exportIntervalMs: number | undefined;
-  /** 'auto' draws a live table on a TTY and prints lines otherwise. */
-  output: 'auto' | 'table' | 'plain' | 'quiet';
-  /** Bound on stopping after SIGTERM/SIGINT (final flush included), ms. */
-  shutdownTimeoutMs: number;
-}
-
-export const USAGE = `Usage: replag [demo | postgres | redis | etcd | mysql] [options]
-       replag --config FILE      many sources from a YAML file (also REPLAG_CONFIG=FILE); SIGHUP reloads it
-
-Watches the replication lag of each follower and exports it through OpenTelemetry.
-
-Commands:
-  demo                     a simulated Raft cluster: healthy, slow, lagging and frozen followers (default)
-    --nodes N              followers in the simulated cluster (default 4)
-  postgres --url URL [--subscriber URL ...]
-                           a PostgreSQL primary: postgres://user@host:5432/db (password: PGPASSWORD);
-                           --subscriber: a logical replication subscriber whose subscriptions to report
-  redis --url URL          a Redis master: redis://[user@]host:6379 (password: REDISCLI_AUTH)
-  redis --sentinel URL [--sentinel URL ...] --master-name NAME
-                           the master Redis Sentinel monitors as NAME, followed across failovers
-                           (Sentinel's own password: REDIS_SENTINEL_PASSWORD)
-  etcd --endpoints URLS    an etcd cluster: comma-separated client URLs, e.g. http://host:2379
-  mysql --primary URL --replica URL [--replica URL ...] [--replica-timeout MS]
-                           a MySQL / MariaDB primary and its replicas: mysql://user@host:3306 (password: MYSQL_PWD);
-                           --replica-timeout: how long a poll waits for each replica (default 1000, at most --timeout)
-
-TLS to the database (postgres, redis, etcd, mysql; also on with rediss:// and https:// URLs):
-  --tls-ca FILE            PEM CA certificate(s) that sign the server's certificate (default: Node's public roots)
-  --tls-cert FILE          PEM client certificate, for servers that require one (with --tls-key)
-  --tls-key FILE           its PEM private key
-  --tls-server-name NAME   name to verify the server's certificate against (default: the host in the URL)
-  --tls-insecure           encrypt without verifying the server's certificate (testing only)
-
-Options:
-  --interval MS            milliseconds between polls (default 1000)
-  --timeout MS             bound on each poll of a database (default 5000)
-  --duration S             stop after S seconds (default: run until Ctrl-C / SIGTERM)
-  --otlp-endpoint URL      OTLP base URL, e.g. http://collector:4318, or http://collector:4317 for grpc
-                           (https:// for TLS) (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no export)
-  --otlp-protocol P        http/protobuf (default), http/json or grpc (default: OTEL_EXPORTER_OTLP_PROTOCOL)
-  --export-interval MS     metric export interval (default: OTEL_METRIC_EXPORT_INTERVAL, else 60000)
-  --prometheus-port N      also serve Prometheus metrics on this port
-  --prometheus-host H      interface for the Prometheus endpoint (default 0.0.0.0)
-  --service-name NAME      service.name (default: OTEL_SERVICE_NAME, else replag)
-  --warning S              warning threshold in seconds (default 5)
-  --critical S             critical threshold in seconds (default 30)
-  --stall S                stall timeout in seconds (default 10)
-  --output MODE            auto (table on a terminal, lines otherwise), table, plain or quiet
-  --shutdown-timeout T     bound on stopping at SIGTERM/SIGINT, final export included: 10s, 2500ms or
-                           seconds (default 10s, inside Kubernetes' 30 s grace); a second signal exits at once
-  -h, --help               this text
-  --version                the version
-`;
-
-function number(flag: string, raw: string | undefined, check: (n: number) => boolean, what: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || !check(n)) throw new RangeError(`--${flag} must be ${what}, got ${JSON.stringify(raw)}`);
-  return n;
-}
-
-const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
-const positive = (n: number) => n > 0;
-
-/** Parses argv (without node and script). @throws RangeError naming the flag. */
-export function parseCliArgs(argv: readonly string[]): CliOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        nodes: { type: 'string' },
-        url: { type: 'string' },
-        endpoints: { type: 'string' },
-        primary: { type: 'string' },
-        replica: { type: 'string', multiple: true },
-        subscriber: { type: 'string', multiple: true },
-        'replica-timeout': { type: 'string' },
-        sentinel: { type: 'string', multiple: true },
-        'master-name': { type: 'string' },
-        interval: { type: 'string' },
-        timeout: { type: 'string' },
-        duration: { type: 'string' },
-        'otlp-endpoint': { type: 'string' },
-        'otlp-protocol': { type: 'string' },
-        'export-interval': { type: 'string' },
-        'prometheus-port': { type: 'string' },
-        'prometheus-host': { type: 'string' },
-        'service-name': { type: 'string' },
-        warning: { type: 'string' },
-        critical: { type: 'string' },
-        stall: { type: 'string' },
-        output: { type: 'string' },
-        'shutdown-timeout': { type: 'string' },
-        'tls-ca': { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        'tls-server-name': { type: 'string' },
-        'tls-insecure': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    throw new RangeError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length > 1) throw new RangeError(`unexpected argument ${JSON.stringify(positionals[1])}`);
-  // --help and --version answer whatever else is on the line.
-  const source: SourceSpec = values.help || values.version ? { kind: 'demo', nodes: 4 } : sourceSpec(positionals[0] ?? 'demo', values);
-  const protocol = values['otlp-protocol'];
-  if (protocol !== undefined && protocol !== 'http/protobuf' && protocol !== 'http/json' && protocol !== 'grpc') {
-    throw new RangeError(`--otlp-protocol must be http/protobuf, http/json or grpc, got ${JSON.stringify(protocol)}`);
-  }
-  const output = values.output ?? 'auto';
-  if (output !== 'auto' && output !== 'table' && output !== 'plain' && output !== 'quiet') {
-    throw new RangeError(`--output must be auto, table, plain or quiet, got ${JSON.stringify(output)}`);
-  }
-  const tls = tlsFlags(values, source.kind);
-  const port = number('prometheus-port', values['prometheus-port'], (n) => Number.isInteger(n) && n > 0 && n < 65536, 'a port number');
-  return {
-    command: values.help ? 'help' : values.version ? 'version' : 'run',
-    source,
-    tls,
-    intervalMs: number('interval', values.interval, positive, 'a number of milliseconds > 0') ?? 1000,
-    timeoutMs: number('timeout', values.timeout, positive, 'a number of milliseconds > 0'),
-    durationSeconds: number('duration', values.duration, (n) => n >= 0, 'a number of seconds >= 0') ?? 0,
-    otlpEndpoint: values['otlp-endpoint'],
-    otlpProtocol: protocol,
-    prometheusPort: port,
-    prometheusHost: values['prometheus-host'] ?? '0.0.0.0',
-    serviceName: values['service-name'],
-    warningSeconds: number('warning', values.warning, positive, 'a number of seconds > 0'),
-    criticalSeconds: number('critical', values.critical, positive, 'a number of seconds > 0'),
-    stallSeconds: number('stall', values.stall, positive, 'a number of seconds > 0'),
-    exportIntervalMs: number('export-interval', values['export-interval'], positive, 'a number of milliseconds > 0'),
-    output,
-    shutdownTimeoutMs: shutdownTimeout(values['shutdown-timeout']) ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
-  };
-}
+export type Invocation =
+  | { readonly command: 'help'; readonly type: string | undefined; readonly config: boolean }
+  | { readonly command: 'version' }
+  | { readonly command: 'run' | 'validate'; readonly mode: 'flags'; readonly type: string; readonly config: FleetConfig; readonly run: RunSettings }
+  | { readonly command: 'run' | 'validate'; readonly mode: 'file'; readonly file: string; readonly run: RunSettings };
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 const MAX_SHUTDOWN_TIMEOUT_MS = 3_600_000;
 
-/** `--shutdown-timeout`: `10s`, `2500ms` or a plain number of seconds, > 0 and at most an hour. */
-export function shutdownTimeout(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$/.exec(raw);
-  const ms = m === null ? Number.NaN : Number(m[1]) * (m[2] === 'ms' ? 1 : 1000);
-  if (!(ms > 0 && ms <= MAX_SHUTDOWN_TIMEOUT_MS)) {
-    throw new RangeError(`--shutdown-timeout must be a duration > 0 and at most 3600s, like 10s, 2500ms or 5 (seconds), got ${JSON.stringify(raw)}`);
-  }
-  return Math.round(ms);
+/** Every flag a system takes: its file key path and kind. */
+interface SourceFlag {
+  flag: string;
+  keyPath: readonly string[];
+  kind: OptionKind;
+  commaSeparated: boolean;
+  types: string[];
 }
 
-interface TlsFlagValues {
-  'tls-ca'?: string;
-  'tls-cert'?: string;
-  'tls-key'?: string;
-  'tls-server-name'?: string;
-  'tls-insecure'?: boolean;
+function sourceFlags(): Map<string, SourceFlag> {
+  const out = new Map<string, SourceFlag>();
+  for (const d of SOURCE_DESCRIPTORS) {
+    for (const spec of optionSpecs(d)) {
+      if (spec.flag === undefined) continue;
+      const known = out.get(spec.flag);
+      if (known === undefined) out.set(spec.flag, { flag: spec.flag, keyPath: spec.keyPath, kind: spec.kind, commaSeparated: spec.meta.commaSeparated === true, types: [d.type] });
+      else if (known.kind !== spec.kind || known.keyPath.join('.') !== spec.keyPath.join('.')) throw new TypeError(`--${spec.flag} means two things (${known.types[0]} and ${d.type})`);
+      else known.types.push(d.type);
+    }
+  }
+  return out;
 }
 
-function tlsFlags(values: TlsFlagValues, kind: SourceSpec['kind']): TlsFlags | undefined {
-  const given = (['tls-ca', 'tls-cert', 'tls-key', 'tls-server-name', 'tls-insecure'] as const).filter((f) => values[f] !== undefined);
-  if (given.length === 0) return undefined;
-  if (kind === 'demo') throw new RangeError(`--${given[0]} applies to postgres, redis, etcd and mysql, not to demo`);
-  for (const flag of ['tls-ca', 'tls-cert', 'tls-key', 'tls-server-name'] as const) {
-    if (values[flag] !== undefined && values[flag].trim() === '') throw new RangeError(`--${flag} needs a value`);
-  }
-  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
-    throw new RangeError('--tls-cert and --tls-key go together (a client certificate needs its private key)');
-  }
-  return {
-    ...(values['tls-ca'] !== undefined ? { caFile: values['tls-ca'] } : {}),
-    ...(values['tls-cert'] !== undefined ? { certFile: values['tls-cert'], keyFile: values['tls-key'] } : {}),
-    ...(values['tls-server-name'] !== undefined ? { serverName: values['tls-server-name'] } : {}),
-    insecure: values['tls-insecure'] === true,
+/** The flags of `descriptor`. */
+export function flagsOf(descriptor: AnySourceDescriptor): string[] {
+  return optionSpecs(descriptor).flatMap((s) => (s.flag === undefined ? [] : [s.flag]));
+}
+
+/** `a, b and c`. */
+const and = (items: readonly string[]) => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`);
+
+/** Problems of the command line itself (before any value is checked). @throws ConfigError of flag problems. */
+function refuse(origin: string, message: string): never {
+  throw new ConfigError([{ path: [], origin, message }]);
+}
+
+/** A duration flag's milliseconds: `500ms`, `1s`, `2m`, or a bare number in `bareUnit`. Undefined when invalid. */
+function flagDuration(raw: string, bareUnit: 'ms' | 's'): string {
+  const trimmed = raw.trim();
+  return /^\d+(?:\.\d+)?$/.test(trimmed) ? `${trimmed}${bareUnit}` : trimmed;
+}
+
+function durationMs(raw: string, bareUnit: 'ms' | 's'): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(flagDuration(raw, bareUnit));
+  if (m === null) return undefined;
+  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
+}
+
+/** The command line's value for a number flag: a number when it reads as one, else the text (refused with it quoted). */
+function typed(kind: OptionKind, raw: string | boolean | string[], bareUnit: 'ms' | 's' = 'ms', commaSeparated = false): unknown {
+  if (kind === 'boolean' || typeof raw === 'boolean') return raw;
+  if (kind === 'list') return (Array.isArray(raw) ? raw : [raw]).flatMap((r) => (commaSeparated ? r.split(',') : [r]));
+  const text = Array.isArray(raw) ? raw.at(-1)! : raw;
+  if (kind === 'number') return /^\s*-?\d+(\.\d+)?\s*$/.test(text) ? Number(text) : text;
+  if (kind === 'duration') return flagDuration(text, bareUnit);
+  return text;
+}
+
+/**
+ * Parses argv (without node and script). `env` supplies REPLAG_CONFIG and the sources' secret variables.
+ * @throws ConfigError whose problems each name a flag (exit status 2).
+ */
+export function parseCliArgs(argv: readonly string[], env: Env = {}): Invocation {
+  const bySource = sourceFlags();
+  const globals = new Map(GLOBAL_FLAGS.map((g) => [g.flag, g]));
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
+    config: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
   };
-}
+  for (const g of GLOBAL_FLAGS) options[g.flag] = { type: 'string' };
+  for (const s of bySource.values()) options[s.flag] = s.kind === 'boolean' ? { type: 'boolean' } : s.kind === 'list' ? { type: 'string', multiple: true } : { type: 'string' };
+  const known = Object.keys(options);
+  const booleans = new Set(known.filter((k) => options[k]!.type === 'boolean'));
 
-const COMMANDS = ['demo', 'postgres', 'redis', 'etcd', 'mysql'] as const;
-
-/** Which flags locate each command's system. */
-const SOURCE_FLAGS: Record<(typeof COMMANDS)[number], readonly string[]> = {
-  demo: ['nodes'],
-  postgres: ['url', 'subscriber'],
-  redis: ['url', 'sentinel', 'master-name'],
-  etcd: ['endpoints'],
-  mysql: ['primary', 'replica', 'replica-timeout'],
-};
-
-interface SourceFlags {
-  nodes?: string;
-  url?: string;
-  endpoints?: string;
-  primary?: string;
-  replica?: string[];
-  subscriber?: string[];
-  'replica-timeout'?: string;
-  sentinel?: string[];
-  'master-name'?: string;
-}
-
-function sourceSpec(command: string, values: SourceFlags): SourceSpec {
-  if (!(COMMANDS as readonly string[]).includes(command)) {
-    throw new RangeError(`unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.join(', ')})`);
-  }
-  const kind = command as (typeof COMMANDS)[number];
-  for (const flag of ['nodes', 'url', 'endpoints', 'primary', 'replica', 'subscriber', 'replica-timeout', 'sentinel', 'master-name'] as const) {
-    if (values[flag] !== undefined && !SOURCE_FLAGS[kind].includes(flag)) {
-      const users = COMMANDS.filter((c) => SOURCE_FLAGS[c].includes(flag));
-      throw new RangeError(`--${flag} applies to ${users.join(' and ')}, not to ${kind}`);
+  // Unknown flags first, each with the nearest known one.
+  for (const arg of argv) {
+    if (arg === '--') break;
+    if (!arg.startsWith('--')) continue;
+    const name = arg.slice(2).split('=')[0]!;
+    const positive = name.startsWith('no-') && booleans.has(name.slice(3)) ? name.slice(3) : name;
+    if (!known.includes(positive)) {
+      const near = nearest(name, known);
+      refuse(`--${name}`, `unknown flag${near !== undefined ? `; did you mean --${near}?` : ''} (replag --help lists them)`);
     }
   }
-  const required = (flag: 'url' | 'primary' | 'endpoints'): string => {
-    const value = values[flag]?.trim();
-    if (value === undefined || value === '') throw new RangeError(`${kind} needs --${flag}`);
-    return value;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, allowNegative: true, options });
+  } catch (error) {
+    const message = (error as Error).message;
+    const flag = /'(-{1,2}[\w-]+)/.exec(message)?.[1] ?? 'replag';
+    if (/does not take an argument/.test(message)) refuse(flag, 'takes no value (true when given; --no-… for false)');
+    if (/argument missing/.test(message)) refuse(flag, 'expected a value after it');
+    refuse(flag, message.replace(/\. To specify.*$/s, ''));
+  }
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  const positionals = parsed.positionals;
+  const validate = positionals[0] === 'validate';
+  const rest = validate ? positionals.slice(1) : positionals;
+  const given = Object.keys(values).filter((k) => values[k] !== undefined);
+
+  const configFile = typeof values.config === 'string' ? values.config : rest.length === 0 && !values.help && !values.version ? env.REPLAG_CONFIG?.trim() || undefined : undefined;
+  if (values.help) return { command: 'help', type: rest[0] !== undefined && findSource(rest[0]) !== undefined ? rest[0] : undefined, config: configFile !== undefined };
+  if (values.version) return { command: 'version' };
+
+  const run = runSettings(values);
+  if (configFile !== undefined) {
+    if (configFile.trim() === '') refuse('--config', 'expected a file name');
+    const stray = given.find((k) => !CONFIG_MODE_FLAGS.includes(k));
+    if (stray !== undefined) refuse(`--${stray}`, 'not with --config: with a config file the sources and exports are set in the file');
+    if (rest.length > 0) refuse(rest[0]!, 'not with --config: with a config file the sources and exports are set in the file');
+    return { command: validate ? 'validate' : 'run', mode: 'file', file: configFile, run };
+  }
+
+  if (rest.length > 1) refuse(rest[1]!, 'unexpected argument');
+  const type = rest[0] ?? 'demo';
+  const descriptor = findSource(type);
+  if (descriptor === undefined) {
+    const near = nearest(type, SOURCE_TYPES);
+    refuse(JSON.stringify(type), `unknown command${near !== undefined ? `; did you mean ${near}?` : ''} (commands: ${SOURCE_TYPES.join(', ')}${validate ? '' : ', validate'})`);
+  }
+  const own = flagsOf(descriptor);
+  for (const flag of given) {
+    const s = bySource.get(flag);
+    if (s !== undefined && !own.includes(flag)) refuse(`--${flag}`, `applies to ${and(s.types)}, not to ${type}`);
+  }
+
+  // The mapping a file would hold, and what was typed at each path (quoted in messages).
+  const source: Record<string, unknown> = { name: type, type };
+  const mapping: Record<string, unknown> = { sources: [source] };
+  const typedAt = new Map<string, { flag: string; raw: unknown }>();
+  const flagAt: { path: readonly PathSegment[]; flag: string }[] = [];
+  const put = (path: readonly PathSegment[], value: unknown) => {
+    let node = mapping as Record<string | number, unknown>;
+    for (const segment of path.slice(0, -1)) node = (node[segment] ??= {}) as Record<string | number, unknown>;
+    node[path.at(-1)!] = value;
   };
-  switch (kind) {
-    case 'demo':
-      return { kind, nodes: number('nodes', values.nodes, positiveInt, 'a positive integer') ?? 4 };
-    case 'postgres': {
-      const url = required('url');
-      if (values.subscriber === undefined) return { kind, url };
-      const subscribers = values.subscriber.map((s) => s.trim());
-      if (subscribers.some((s) => s === '')) throw new RangeError('--subscriber needs a postgres:// URL');
-      return { kind, url, subscribers };
+  for (const g of GLOBAL_FLAGS) if (g.path !== undefined) flagAt.push({ path: g.path, flag: g.flag });
+  for (const spec of optionSpecs(descriptor)) if (spec.flag !== undefined) flagAt.push({ path: ['sources', 0, ...spec.keyPath], flag: spec.flag });
+  for (const flag of given) {
+    const raw = values[flag]!;
+    const g = globals.get(flag);
+    if (g?.path !== undefined) {
+      put(g.path, typed(g.kind, raw, g.bareUnit));
+      typedAt.set(JSON.stringify(g.path), { flag, raw });
+      continue;
     }
-    case 'redis': {
-      if (values.sentinel === undefined && values['master-name'] === undefined) return { kind, url: required('url') };
-      if (values.url !== undefined) throw new RangeError('redis takes either --url or --sentinel with --master-name, not both');
-      const sentinels = (values.sentinel ?? []).map((s) => s.trim());
-      if (sentinels.length === 0 || sentinels.some((s) => s === '')) throw new RangeError('redis --master-name needs at least one --sentinel URL');
-      const masterName = values['master-name']?.trim();
-      if (masterName === undefined || masterName === '') throw new RangeError('redis --sentinel needs --master-name (the name in the Sentinels\' "sentinel monitor" line)');
-      return { kind, sentinels, masterName };
-    }
-    case 'etcd': {
-      const endpoints = required('endpoints').split(',').map((e) => e.trim());
-      if (endpoints.some((e) => e === '')) throw new RangeError('--endpoints must be a comma-separated list of URLs without empty entries');
-      return { kind, endpoints };
-    }
-    case 'mysql': {
-      const primary = required('primary');
-      const replicas = (values.replica ?? []).map((r) => r.trim());
-      if (replicas.length === 0 || replicas.some((r) => r === '')) throw new RangeError('mysql needs at least one --replica URL');
-      const replicaTimeoutMs = number('replica-timeout', values['replica-timeout'], positive, 'a number of milliseconds > 0');
-      return { kind, primary, replicas, ...(replicaTimeoutMs !== undefined ? { replicaTimeoutMs } : {}) };
-    }
+    const s = bySource.get(flag);
+    if (s === undefined) continue;
+    const path = ['sources', 0, ...s.keyPath];
+    const value = typed(s.kind, raw, 'ms', s.commaSeparated);
+    put(path, value);
+    if (Array.isArray(value)) value.forEach((v, i) => typedAt.set(JSON.stringify([...path, i]), { flag, raw: v }));
+    typedAt.set(JSON.stringify(path), { flag, raw });
   }
+
+  const result = checkFleet(mapping, { env });
+  if (result.config === undefined) {
+    throw new ConfigError(result.problems.map((p) => asFlagProblem(p, flagAt, typedAt)));
+  }
+  return { command: validate ? 'validate' : 'run', mode: 'flags', type, config: result.config, run };
+}
+
+/** A problem of the mapping flags mode built, told in flags: `--url: expected …, got "what was typed"`. */
+function asFlagProblem(problem: Problem, flagAt: readonly { path: readonly PathSegment[]; flag: string }[], typedAt: ReadonlyMap<string, { flag: string; raw: unknown }>): Problem {
+  if (problem.origin !== undefined) return problem;
+  const p = problem.path;
+  const startsWith = (a: readonly PathSegment[], b: readonly PathSegment[]) => b.length <= a.length && b.every((s, i) => a[i] === s);
+  const owner = [...flagAt].sort((a, b) => b.path.length - a.path.length).find((f) => startsWith(p, f.path)) ?? flagAt.find((f) => startsWith(f.path, p));
+  if (owner === undefined) return { ...problem, origin: 'replag' };
+  const typedValue = typedAt.get(JSON.stringify(p));
+  const shown = problem.got === '' || problem.got === undefined || typedValue === undefined ? problem.got : got(typedValue.raw, false);
+  return { ...problem, origin: `--${owner.flag}`, got: shown };
+}
+
+function runSettings(values: Record<string, string | boolean | string[] | undefined>): RunSettings {
+  const output = (values.output as string | undefined) ?? 'auto';
+  if (!(OUTPUT_MODES as readonly string[]).includes(output)) refuse('--output', `expected one of ${OUTPUT_MODES.join(', ')}, got ${JSON.stringify(output)}`);
+  const duration = values.duration as string | undefined;
+  const durationMsValue = duration === undefined ? 0 : duration.trim() === '0' ? 0 : durationMs(duration, 's');
+  if (durationMsValue === undefined) refuse('--duration', `expected a duration >= 0 such as 30s, 2m or seconds, got ${JSON.stringify(duration)}`);
+  const shutdown = values['shutdown-timeout'] as string | undefined;
+  const shutdownMs = shutdown === undefined ? DEFAULT_SHUTDOWN_TIMEOUT_MS : durationMs(shutdown, 's');
+  if (shutdownMs === undefined || !(shutdownMs > 0 && shutdownMs <= MAX_SHUTDOWN_TIMEOUT_MS)) {
+    refuse('--shutdown-timeout', `expected a duration > 0 and at most 3600s, like 10s, 2500ms or 5 (seconds), got ${JSON.stringify(shutdown)}`);
+  }
+  return { output: output as RunSettings['output'], durationSeconds: durationMsValue / 1000, shutdownTimeoutMs: Math.round(shutdownMs) };
 }

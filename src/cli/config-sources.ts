@@ -1,61 +1,38 @@
 /**
- * The source a config file entry describes. Database sources are loaded on demand, as for the flags; the options
- * are passed under their own names, with TLS files read by `tlsOptions` (the `--tls-*` flags' reader).
+ * The source of a configured entry, built by its descriptor in the registry: replag never spells out a system's
+ * options. The descriptor imports its driver only here, so a sidecar watching one system loads no other's.
  */
-import { redactUrl } from '../sdk/env.ts';
+import { findSource } from '../sources/registry.ts';
 import type { ReplicationSource } from '../sources/source.ts';
-import type { FleetSourceConfig, FleetSourceOptions } from './config.ts';
-import { tlsOptions } from './sources.ts';
+import type { FleetSourceConfig } from './fleet-config.ts';
 
 /** Hooks a configured source reports through. */
 export interface ConfiguredSourceHooks {
   /** One replica of a multi-server source (mysql replicas, postgres subscribers) could not be read. */
   onReplicaError?: (replica: string, error: Error) => void;
+  /** The environment (default: process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** Builds the source of `config` (not started). @throws RangeError / TypeError from the source's validation. */
+/** Builds the source of `config` (not started). @throws the source's own validation error (RangeError / TypeError). */
 export async function createConfiguredSource(config: FleetSourceConfig, hooks: ConfiguredSourceHooks = {}): Promise<ReplicationSource> {
-  const timeout = config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs };
-  const tls = config.tls === undefined ? {} : { tls: await tlsOptions(config.tls) };
-  const o = config.options;
-  switch (o.type) {
-    case 'demo': {
-      const { SimulatedClusterSource } = await import('../sources/simulated.ts');
-      return new SimulatedClusterSource({ followers: o.nodes, ...(o.leaderRate !== undefined ? { leaderRate: o.leaderRate } : {}) });
-    }
-    case 'postgres': {
-      const { PostgresSource } = await import('../sources/postgresql.ts');
-      return new PostgresSource({ url: o.url, password: o.password, logicalSlots: o.logicalSlots, subscribers: o.subscribers, onReplicaError: hooks.onReplicaError, ...timeout, ...tls });
-    }
-    case 'redis': {
-      const { RedisSource } = await import('../sources/redis.ts');
-      const { type: _type, ...options } = o;
-      return new RedisSource({ ...options, ...timeout, ...tls });
-    }
-    case 'etcd': {
-      const { EtcdSource } = await import('../sources/etcd.ts');
-      return new EtcdSource({ endpoints: o.endpoints, ...timeout, ...tls });
-    }
-    case 'mysql': {
-      const { MySqlSource } = await import('../sources/mysql.ts');
-      return new MySqlSource({ primary: o.primary, replicas: o.replicas, password: o.password, replicaTimeoutMs: o.replicaTimeoutMs, onReplicaError: hooks.onReplicaError, ...timeout, ...tls });
-    }
-  }
+  const descriptor = findSource(config.type);
+  if (descriptor === undefined) throw new RangeError(`unknown source type ${JSON.stringify(config.type)}`);
+  return descriptor.create(config.options, {
+    sourceName: config.name,
+    timeoutMs: config.timeoutMs,
+    onReplicaError: hooks.onReplicaError ?? (() => undefined),
+    env: hooks.env ?? process.env,
+  });
 }
 
 /** What a configured source watches, safe to print: URLs without credentials or query. */
-export function describeConfiguredSource(options: FleetSourceOptions): string {
-  switch (options.type) {
-    case 'demo':
-      return `simulated cluster with ${options.nodes} followers`;
-    case 'postgres':
-      return `PostgreSQL primary ${redactUrl(options.url)}${options.subscribers !== undefined ? ` with subscribers ${options.subscribers.map(redactUrl).join(', ')}` : ''}`;
-    case 'redis':
-      if (options.url !== undefined) return `Redis master ${redactUrl(options.url)}`;
-      return `Redis master ${options.masterName} via Sentinel ${(options.sentinels ?? []).map(redactUrl).join(', ')}`;
-    case 'etcd':
-      return `etcd cluster ${options.endpoints.map(redactUrl).join(', ')}`;
-    case 'mysql':
-      return `MySQL/MariaDB primary ${redactUrl(options.primary)} with replicas ${options.replicas.map(redactUrl).join(', ')}`;
-  }
+export function describeConfiguredSource(config: FleetSourceConfig): string {
+  return findSource(config.type)?.describe(config.options) ?? config.type;
+}
+
+/** Whether the source encrypts without verifying the server (the shared `tls.insecure` option). */
+export function insecureTls(config: FleetSourceConfig): boolean {
+  const tls = config.options.tls as { insecure?: boolean } | undefined;
+  return tls?.insecure === true;
 }

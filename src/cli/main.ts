@@ -1,109 +1,81 @@
-/** `replag`: runs a source into a monitor, exports through startTelemetry, shows lag live. */
-import { startTelemetry, type Telemetry } from '../sdk/index.ts';
-import { startPoller } from '../sources/poller.ts';
-import type { ReplicationSource } from '../sources/source.ts';
+/**
+ * `replag`: parses the command line and runs what it asks: help, version, `validate`, or a fleet of sources (from
+ * `--config FILE`, or flags mode's fleet of one) through one supervisor (run.ts).
+ */
 import { PACKAGE_VERSION } from '../version.ts';
-import { parseCliArgs, USAGE, type CliOptions } from './args.ts';
-import { wantsConfig } from './fleet-dispatch.ts';
-import { installDiagOutput } from './diag-logger.ts';
-import { stopWithin, untilStopped } from './stop.ts';
-import { FailureLog } from './failure-log.ts';
-import { createSource, describeSource } from './sources.ts';
-import { formatAlert, renderTable, summary } from './table.ts';
-import { otlpStartupLine } from './otlp-line.ts';
-import { DEFAULT_CONFIG } from '../config.ts';
+import { findSource } from '../sources/registry.ts';
+import { parseCliArgs, type Invocation } from './args.ts';
+import type { FleetConfig } from './fleet-config.ts';
+import type { CliIo } from './io.ts';
+import { ConfigError } from './problems.ts';
+import { FLEET_USAGE, typeUsage, usage } from './usage.ts';
 
-/** Where `replag` writes: the table and lines to `stdout`, notices and errors to `stderr`. */
-export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean; rows?: number };
-  stderr: NodeJS.WritableStream;
-}
+export type { CliIo } from './io.ts';
 
-/** Runs `replag` with `argv` (no node/script). Resolves with the exit code: 0 ok, 1 runtime failure, 2 bad usage. */
-export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  // Many sources from a file (`--config FILE` / REPLAG_CONFIG): see fleet.ts.
-  if (wantsConfig(argv, process.env)) return (await import('./fleet.ts')).runFleet(argv, io);
-  let options: CliOptions;
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Runs `replag` with `argv` (no node/script). Resolves with the exit code: 0 ok, 1 runtime failure, 2 bad usage
+ * or configuration (nothing started).
+ */
+export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }, env: Env = process.env): Promise<number> {
+  let invocation: Invocation;
   try {
-    options = parseCliArgs(argv);
+    invocation = parseCliArgs(argv, env);
   } catch (error) {
-    io.stderr.write(`replag: ${(error as Error).message}\n\n${USAGE}`);
+    if (!(error instanceof ConfigError)) throw error;
+    // The usage follows a mistake on the command line, not one in the environment.
+    const ofFlags = error.problems.some((p) => p.origin === undefined || !p.origin.startsWith('OTEL_'));
+    io.stderr.write(`${error.lines().map((l) => `replag: ${l}\n`).join('')}${ofFlags ? `\n${usage()}` : ''}`);
     return 2;
   }
-  if (options.command === 'help') {
-    io.stdout.write(USAGE);
+  if (invocation.command === 'help') {
+    const descriptor = invocation.type === undefined ? undefined : findSource(invocation.type);
+    io.stdout.write(invocation.config ? FLEET_USAGE : descriptor !== undefined ? typeUsage(descriptor) : usage());
     return 0;
   }
-  if (options.command === 'version') {
+  if (invocation.command === 'version') {
     io.stdout.write(`${PACKAGE_VERSION}\n`);
     return 0;
   }
 
-  // Export failures (collector down, 4xx/5xx) are reported through diag once per change: one line each.
-  installDiagOutput(io.stderr);
-  const failures = new FailureLog(io.stderr);
-  let source: ReplicationSource;
+  // From here a file is read: a SIGHUP before its sources run (Node's default would end the process) is held, and
+  // applied once they do.
+  let earlyHangups = 0;
+  const holdHangup = () => void earlyHangups++;
+  if (invocation.mode === 'file' && invocation.command === 'run') process.on('SIGHUP', holdHangup);
   try {
-    source = await createSource(options.source, {
-      env: process.env,
-      timeoutMs: options.timeoutMs,
-      tls: options.tls,
-      onReplicaError: (replica, error) => failures.report(`replica ${replica}`, error),
-    });
-  } catch (error) {
-    io.stderr.write(`replag: ${(error as Error).message}\n`);
-    return error instanceof RangeError || error instanceof TypeError ? 2 : 1;
+    return await runInvocation(invocation, io, env, () => earlyHangups > 0);
+  } finally {
+    process.off('SIGHUP', holdHangup);
   }
-  if (options.tls?.insecure) io.stderr.write("replag: --tls-insecure: the server's certificate is not verified; anyone in the path can read and alter the replication figures\n");
-  let telemetry: Telemetry;
-  try {
-    telemetry = await startTelemetry({
-      serviceName: options.serviceName ?? (process.env.OTEL_SERVICE_NAME?.trim() ? undefined : 'replag'),
-      metricExportIntervalMillis: options.exportIntervalMs,
-      shutdownTimeoutMillis: options.shutdownTimeoutMs,
-      otlp: options.otlpEndpoint !== undefined || options.otlpProtocol !== undefined ? { endpoint: options.otlpEndpoint, protocol: options.otlpProtocol } : undefined,
-      prometheus: options.prometheusPort === undefined ? false : { port: options.prometheusPort, host: options.prometheusHost },
-      instrumentation: {
-        warningThresholdSeconds: options.warningSeconds,
-        criticalThresholdSeconds: options.criticalSeconds,
-        stallTimeoutSeconds: options.stallSeconds,
-        // A simulated cluster larger than the default bound on nodes gets room for every follower.
-        ...(options.source.kind === 'demo' && options.source.nodes > DEFAULT_CONFIG.maxNodes ? { maxNodes: options.source.nodes } : {}),
-      },
-    });
-  } catch (error) {
-    io.stderr.write(`replag: ${(error as Error).message}\n`);
-    return error instanceof RangeError || error instanceof TypeError ? 2 : 1;
-  }
-
-  const { monitor } = telemetry;
-  io.stderr.write(`${otlpStartupLine(telemetry.otlp, '--otlp-endpoint')}\n`);
-  if (telemetry.prometheusUrl) io.stderr.write(`replag: serving Prometheus metrics at ${telemetry.prometheusUrl}\n`);
-
-  const mode = options.output === 'auto' ? (io.stdout.isTTY ? 'table' : 'plain') : options.output;
-  monitor.onAlert((alert) => {
-    if (mode === 'plain') io.stdout.write(`${formatAlert(alert)}\n`);
-  });
-  io.stderr.write(`replag: watching ${describeSource(options.source)}, polling every ${options.intervalMs} ms\n`);
-  const poller = startPoller({
-    source,
-    monitor,
-    intervalMs: options.intervalMs,
-    onError: (error) => failures.report('poll', error),
-    onPoll: () => {
-      failures.settle();
-      if (mode === 'plain') io.stdout.write(`${new Date().toISOString()} ${summary(monitor.getStats())}\n`);
-      else if (mode === 'table') {
-        const rows = Math.max(5, (io.stdout.rows ?? 40) - 12);
-        io.stdout.write(`\x1b[H\x1b[2J${renderTable(monitor.getAllStatuses().values(), monitor.getStats(), monitor.getAlerts(), rows, true)}\n`);
-      }
-    },
-  });
-  telemetry.instrumentation.observeSource(poller);
-
-  const exitCode = await untilStopped(options.durationSeconds);
-  await stopWithin({ timeoutMs: options.shutdownTimeoutMs, poller, source, telemetry, stderr: io.stderr });
-  io.stderr.write(`replag: stopped; ${summary(monitor.getStats())}\n`);
-  return exitCode;
 }
 
+async function runInvocation(invocation: Extract<Invocation, { mode: string }>, io: CliIo, env: Env, hungUpEarly: () => boolean): Promise<number> {
+  let config: FleetConfig;
+  let reload: (() => Promise<FleetConfig>) | undefined;
+  if (invocation.mode === 'file') {
+    // The YAML parser is loaded only for a file.
+    const { loadFleetConfig } = await import('./config.ts');
+    const { file } = invocation;
+    reload = () => loadFleetConfig(file, env);
+    try {
+      config = await reload();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const lines = error.lines();
+      io.stderr.write(`${lines.map((l) => `${l}\n`).join('')}replag: ${file} is not a valid configuration (${lines.length} ${lines.length === 1 ? 'problem' : 'problems'}); nothing started\n`);
+      return 2;
+    }
+  } else config = invocation.config;
+
+  if (invocation.command === 'validate') {
+    const n = config.sources.length;
+    const what = invocation.mode === 'file' ? invocation.file : `replag ${invocation.type}`;
+    io.stdout.write(`${what}: valid (${n} ${n === 1 ? 'source' : 'sources'})\n`);
+    return 0;
+  }
+  const { runFleet } = await import('./run.ts');
+  const view = invocation.mode === 'file' ? { mode: 'file' as const, file: invocation.file, reload: reload! } : { mode: 'flags' as const };
+  return runFleet({ config, run: invocation.run, env, view }, io, hungUpEarly);
+}

@@ -12,7 +12,9 @@ import { ATTR_REPLICATION_SOURCE } from '../semconv.ts';
 import { startPoller, type Poller } from '../sources/poller.ts';
 import type { ReplicaPosition, ReplicationSource } from '../sources/source.ts';
 import type { LagAlert } from '../types.ts';
-import type { FleetSourceConfig } from './config.ts';
+import { DEFAULT_CONFIG } from '../config.ts';
+import type { FleetSourceConfig } from './fleet-config.ts';
+import type { Problem } from './problems.ts';
 import { within } from './stop.ts';
 
 type LoggerProvider = Parameters<ReplicationLagInstrumentation['setLoggerProvider']>[0];
@@ -54,9 +56,10 @@ export interface ApplySummary {
 
 /** Sources `apply` could not build; nothing was changed. Messages name the source, never its secrets. */
 export class SourceSetupError extends Error {
-  readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
-    super(problems.join('\n'));
+  /** Each at its source's path (`sources[1]`), positioned when the configuration came from a file. */
+  readonly problems: readonly Problem[];
+  constructor(problems: readonly Problem[]) {
+    super(problems.map((p) => `sources[${String(p.path[1])}]: ${p.message}`).join('\n'));
     this.name = 'SourceSetupError';
     this.problems = problems;
   }
@@ -129,11 +132,11 @@ export class SourceSupervisor {
     const toBuild = configs.filter((c) => this.running.get(c.name)?.config.fingerprint !== c.fingerprint);
     const results = await Promise.allSettled(toBuild.map((c) => this.build(c)));
     const built = new Map<string, Built>();
-    const problems: string[] = [];
+    const problems: Problem[] = [];
     results.forEach((r, i) => {
-      const name = toBuild[i]!.name;
-      if (r.status === 'fulfilled') built.set(name, r.value);
-      else problems.push(`sources[${configs.indexOf(toBuild[i]!)}] (${name}): ${(r.reason as Error)?.message ?? String(r.reason)}`);
+      const config = toBuild[i]!;
+      if (r.status === 'fulfilled') built.set(config.name, r.value);
+      else problems.push({ path: ['sources', configs.indexOf(config)], message: (r.reason as Error)?.message ?? String(r.reason), line: config.position?.line, col: config.position?.col });
     });
     if (problems.length > 0) {
       await Promise.all([...built.values()].map((b) => this.closeSource(b.source)));
@@ -168,6 +171,8 @@ export class SourceSupervisor {
     try {
       instrumentation = new ReplicationLagInstrumentation({
         enabled: false,
+        // A source that says how many nodes it reports (a large simulated cluster) gets room for every one.
+        ...(config.nodeCount !== undefined && config.nodeCount > DEFAULT_CONFIG.maxNodes ? { maxNodes: config.nodeCount } : {}),
         ...(config.thresholds.warningSeconds !== undefined ? { warningThresholdSeconds: config.thresholds.warningSeconds } : {}),
         ...(config.thresholds.criticalSeconds !== undefined ? { criticalThresholdSeconds: config.thresholds.criticalSeconds } : {}),
         ...(config.thresholds.stallSeconds !== undefined ? { stallTimeoutSeconds: config.thresholds.stallSeconds } : {}),

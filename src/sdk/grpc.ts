@@ -5,6 +5,7 @@
  */
 import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { importOptional } from '../optional-dependency.ts';
 import { readEnv } from './env.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -77,6 +78,10 @@ export function grpcDisplayUrl(env: Env, signal: Signal, endpoint: string): stri
   }
 }
 
+/** What OTLP over gRPC needs: optional peer dependencies (they bring `@grpc/grpc-js`). */
+const GRPC_PACKAGES = ['@opentelemetry/exporter-metrics-otlp-grpc', '@opentelemetry/exporter-logs-otlp-grpc', '@opentelemetry/otlp-grpc-exporter-base'] as const;
+const GRPC_PURPOSE = 'OTLP over gRPC (protocol grpc)';
+
 // Loaded once, on first use; the promises are shared so concurrent starts load each module once.
 let metricModule: Promise<typeof import('@opentelemetry/exporter-metrics-otlp-grpc')> | undefined;
 let logModule: Promise<typeof import('@opentelemetry/exporter-logs-otlp-grpc')> | undefined;
@@ -85,7 +90,7 @@ let baseModule: Promise<typeof import('@opentelemetry/otlp-grpc-exporter-base')>
 /** The headers as gRPC metadata. @throws TypeError naming the bad header key (never its value). */
 async function metadataOf(headers: Record<string, string> | undefined) {
   if (headers === undefined) return undefined;
-  baseModule ??= import('@opentelemetry/otlp-grpc-exporter-base');
+  baseModule ??= importOptional(() => import('@opentelemetry/otlp-grpc-exporter-base'), GRPC_PACKAGES, GRPC_PURPOSE);
   const metadata = (await baseModule).createEmptyMetadata();
   for (const [key, value] of Object.entries(headers)) {
     try {
@@ -99,14 +104,14 @@ async function metadataOf(headers: Record<string, string> | undefined) {
 
 /** An OTLP/gRPC metric exporter (OpenTelemetry's `@opentelemetry/exporter-metrics-otlp-grpc`). */
 export async function createGrpcMetricExporter(options: GrpcExporterOptions): Promise<PushMetricExporter> {
-  metricModule ??= import('@opentelemetry/exporter-metrics-otlp-grpc');
+  metricModule ??= importOptional(() => import('@opentelemetry/exporter-metrics-otlp-grpc'), GRPC_PACKAGES, GRPC_PURPOSE);
   const [{ OTLPMetricExporter }, metadata] = await Promise.all([metricModule, metadataOf(options.headers)]);
   return new OTLPMetricExporter({ url: options.url, metadata, timeoutMillis: options.timeoutMillis });
 }
 
 /** An OTLP/gRPC log exporter (OpenTelemetry's `@opentelemetry/exporter-logs-otlp-grpc`). */
 export async function createGrpcLogExporter(options: GrpcExporterOptions): Promise<LogRecordExporter> {
-  logModule ??= import('@opentelemetry/exporter-logs-otlp-grpc');
+  logModule ??= importOptional(() => import('@opentelemetry/exporter-logs-otlp-grpc'), GRPC_PACKAGES, GRPC_PURPOSE);
   const [{ OTLPLogExporter }, metadata] = await Promise.all([logModule, metadataOf(options.headers)]);
   return new OTLPLogExporter({ url: options.url, metadata, timeoutMillis: options.timeoutMillis });
 }

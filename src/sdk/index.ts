@@ -22,7 +22,8 @@ import { cardinalityLimitFor, ReplicationLagInstrumentation, type ReplicationLag
 import { ReplicationLagMonitor } from '../monitor.ts';
 import { checkShutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT_MILLIS } from './bounded-shutdown.ts';
 import { OtlpExportPipeline } from './export-pipeline.ts';
-import { metricExportInterval, otlpEndpointConfigured, otlpProtocol, redactUrl, signalUrl, type OtlpProtocol } from './env.ts';
+import { metricExportInterval, otlpEndpointConfigured, otlpProtocol, readEnv, redactUrl, signalUrl, type OtlpProtocol } from './env.ts';
+import { otlpEndpointProblem } from './otlp-endpoint.ts';
 import { CumulativeSums, type IsLiveNode } from './cumulative-sums.ts';
 import { LiveNodes } from './live-nodes.ts';
 import { createGrpcLogExporter, createGrpcMetricExporter, DEFAULT_OTLP_GRPC_ENDPOINT, grpcDisplayUrl, grpcEndpoint } from './grpc.ts';
@@ -258,17 +259,16 @@ interface ResolvedOtlp {
 function resolveOtlp(env: Readonly<Record<string, string | undefined>>, options: OtlpOptions | false | undefined): ResolvedOtlp | undefined {
   if (options === false) return undefined;
   const explicit = options?.endpoint;
-  if (explicit !== undefined) {
-    try {
-      const u = new URL(explicit);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
-    } catch {
-      throw new RangeError(`otlp.endpoint must be an http(s) URL, got ${JSON.stringify(redactUrl(explicit))}`);
-    }
-  }
   if (explicit === undefined && !otlpEndpointConfigured(env, 'METRICS') && !otlpEndpointConfigured(env, 'LOGS')) return undefined;
   const metricsProtocol = otlpProtocol(env, 'METRICS', options?.protocol);
   const logsProtocol = otlpProtocol(env, 'LOGS', options?.protocol);
+  // One check for the explicit endpoint and the environment's, per signal and its protocol.
+  for (const [signal, protocol] of [['METRICS', metricsProtocol], ['LOGS', logsProtocol]] as const) {
+    const origin = explicit !== undefined ? 'otlp.endpoint' : readEnv(env, `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`) !== undefined ? `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT` : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+    const endpoint = explicit ?? readEnv(env, origin);
+    const problem = endpoint === undefined ? undefined : otlpEndpointProblem(endpoint, protocol);
+    if (problem !== undefined) throw new RangeError(`${origin}: ${problem}, got ${JSON.stringify(redactUrl(endpoint!))}`);
+  }
   // gRPC: the endpoint as-is (no /v1/... path); OTLP/HTTP: base + /v1/<signal>, or the per-signal URL.
   const url = (protocol: OtlpProtocol, signal: 'METRICS' | 'LOGS') =>
     protocol === 'grpc' ? grpcEndpoint(env, signal, explicit) : explicit !== undefined ? signalUrl(explicit, signal) : fromEnv(env, signal);

@@ -103,7 +103,7 @@ test('the dashboard shows every metric the package exports', () => {
 
 test('every PromQL expression parses (promtool check rules on a rule file made of them)', () => {
   const exprs = promqlOf(dashboardJson).map(({ expr }) =>
-    expr.replaceAll('$__rate_interval', '1m').replaceAll('$job', '.*').replaceAll('$replica', '.*'));
+    expr.replaceAll('$__rate_interval', '1m').replaceAll('$job', '.*').replaceAll('$source', '.*').replaceAll('$replica', '.*'));
   const groups = { groups: [{ name: 'dashboard', rules: exprs.map((expr, i) => ({ record: `dashboard:expr:${i}`, expr })) }] };
   const dir = mkdtempSync(join(tmpdir(), 'replication-dashboard-'));
   try {
@@ -117,12 +117,15 @@ test('every PromQL expression parses (promtool check rules on a rule file made o
   }
 });
 
-test('a Prometheus datasource variable, and job and replica variables that use it', () => {
+test('a Prometheus datasource variable, and job, source and replica variables that use it', () => {
   const vars = new Map(dashboard.templating.list.map((v) => [v.name, v]));
-  assert.deepEqual([...vars.keys()], ['datasource', 'job', 'replica']);
+  assert.deepEqual([...vars.keys()], ['datasource', 'job', 'source', 'replica']);
   assert.equal(vars.get('datasource')?.type, 'datasource');
   assert.equal(vars.get('datasource')?.query, 'prometheus');
-  for (const name of ['job', 'replica']) {
+  const queryOf = (v: Variable | undefined): string => (typeof v?.query === 'string' ? v.query : v?.query?.query ?? '');
+  assert.equal(queryOf(vars.get('source')), 'label_values(replication_lag{job=~"$job"}, replication_source)');
+  assert.match(queryOf(vars.get('replica')), /replication_source=~"\$source"/);
+  for (const name of ['job', 'source', 'replica']) {
     assert.equal(vars.get(name)?.type, 'query');
     assert.equal(vars.get(name)?.datasource?.uid, '${datasource}');
   }
@@ -149,4 +152,24 @@ test('the severity state timeline maps every severity', () => {
   const texts = Object.values(timeline?.fieldConfig?.defaults?.mappings?.[0]?.options ?? {}).map((o) => o.text);
   assert.deepEqual(texts, ['normal', 'warning', 'critical', 'stalled']);
   assert.match(timeline?.targets?.[0]?.expr ?? '', /replication_severity_ratio/);
+});
+
+/** Targets of every panel, with their panel's title. */
+function targetsOf(panels: Panel[]): { title: string; expr: string; legendFormat: string }[] {
+  return allPanels(panels).flatMap((p) => (p.targets ?? []).map((t) => ({ title: p.title, expr: t.expr ?? '', legendFormat: (t as { legendFormat?: string }).legendFormat ?? '' })));
+}
+
+test('every per-replica query keeps sources apart: filtered by $source, grouped by source and node, legend source/node', () => {
+  const perReplica = targetsOf(dashboard.panels).filter((t) => /replication_node_id/.test(t.expr) || /replication_node_id/.test(t.legendFormat));
+  assert.ok(perReplica.length >= 9, `only ${perReplica.length} per-replica queries`);
+  for (const t of perReplica) {
+    assert.match(t.expr, /replication_source=~"\$source"/, `${t.title}: ${t.expr}`);
+    for (const [, labels] of t.expr.matchAll(/\b(?:by|on)\s*\(([^)]*)\)/g)) {
+      if ((labels as string).includes('replication_node_id')) assert.match(labels as string, /replication_source/, `${t.title}: ${t.expr}`);
+    }
+    assert.match(t.legendFormat, /\{\{replication_source\}\}\/\{\{replication_node_id\}\}/, `${t.title}: legend ${t.legendFormat}`);
+  }
+  for (const t of targetsOf(dashboard.panels).filter((t) => /replication_source_up|ALERTS/.test(t.expr))) {
+    assert.match(t.expr, /replication_source=~"\$source"/, `${t.title}: ${t.expr}`);
+  }
 });

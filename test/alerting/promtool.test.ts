@@ -9,6 +9,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { before, test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { ensureDebianPackages } from '../harness/debian-packages.ts';
 import { ALERTING_FILES, PROMETHEUS_BUILTIN_SERIES, PROMETHEUS_METRIC_NAMES, SDK_PROMETHEUS_METRIC_NAMES, metricNamesInPromQL, parseRuleFile } from './metric-names.ts';
@@ -68,6 +69,48 @@ test('promtool test rules passes the unit tests', () => {
   assert.match(output, /SUCCESS/);
 });
 
+/** How the annotations name a replica: `source/node`, or the node alone where the series has no source. */
+const SOURCE_NODE = '{{ with $labels.replication_source }}{{ . }}/{{ end }}{{ $labels.replication_node_id }}';
+
+/** Alerts about the process's own export pipeline, which serves all its sources: no source to name. */
+const PROCESS_ALERTS = new Set(['ReplicationAlertEventsLost']);
+
+interface RuleFileYaml { groups: { rules: { alert?: string; record?: string; expr: string; annotations?: Record<string, string> }[] }[] }
+interface RuleTestYaml {
+  tests: { name: string; input_series: { series: string }[]; alert_rule_test?: { alertname: string; exp_alerts: { exp_labels: Record<string, string>; exp_annotations: Record<string, string> }[] }[] }[];
+}
+
+test('every per-replica match keeps sources apart, and every alert annotation that names a replica names its source', () => {
+  const file = parseYaml(rulesText) as RuleFileYaml;
+  for (const rule of file.groups.flatMap((g) => g.rules)) {
+    for (const [, labels] of rule.expr.matchAll(/(?:on|by)\s*\(([^)]*)\)/g)) {
+      const names = (labels as string).split(',').map((l) => l.trim());
+      if (names.includes('replication_node_id')) assert.ok(names.includes('replication_source'), `${rule.alert ?? rule.record}: ${labels}`);
+    }
+    for (const [key, text] of Object.entries(rule.annotations ?? {})) {
+      const bare = text.replaceAll(SOURCE_NODE, '');
+      assert.doesNotMatch(bare, /replication_node_id/, `${rule.alert} ${key} names a replica without its source`);
+      if (!PROCESS_ALERTS.has(rule.alert ?? '') && key === 'summary') assert.match(text, /replication_source/, `${rule.alert} summary does not name the source`);
+    }
+  }
+});
+
+test('every alert on replicas or sources has a unit test with two sources, firing for one of them with its source', () => {
+  const file = parseYaml(readFileSync(ALERTING_FILES.rulesTest, 'utf8')) as RuleTestYaml;
+  const twoSourceTests = file.tests.filter((t) => new Set(t.input_series.map((s) => /replication_source="([^"]+)"/.exec(s.series)?.[1]).filter(Boolean)).size >= 2);
+  const covered = new Set<string>();
+  for (const t of twoSourceTests) {
+    for (const check of t.alert_rule_test ?? []) {
+      const sources = new Set(check.exp_alerts.map((a) => a.exp_labels.replication_source));
+      if (check.exp_alerts.length === 0 || sources.has(undefined as unknown as string)) continue;
+      for (const a of check.exp_alerts) assert.match(a.exp_annotations.summary ?? '', new RegExp(a.exp_labels.replication_source as string), `${t.name}: summary names the source`);
+      covered.add(check.alertname);
+    }
+  }
+  const alerts = rules.filter((r) => r.kind === 'alert' && !PROCESS_ALERTS.has(r.name)).map((r) => r.name).sort();
+  assert.deepEqual([...covered].sort(), alerts);
+});
+
 /** Each mutation of the rules must make the unit tests fail, naming the alert they caught. */
 const MUTATIONS: { what: string; from: string | RegExp; to: string; caughtBy: string }[] = [
   { what: 'warning threshold 5 → 6', from: 'replication_delay_seconds >= 5', to: 'replication_delay_seconds >= 6', caughtBy: 'ReplicationDelayWarning' },
@@ -81,7 +124,10 @@ const MUTATIONS: { what: string; from: string | RegExp; to: string; caughtBy: st
   { what: 'critical-within-10m alert for: 2m → 0s', from: /(ReplicationDelayCriticalWithin10m\n(?:.*\n){4}\s+for: )2m/, to: '$10s', caughtBy: 'ReplicationDelayCriticalWithin10m' },
   { what: 'stalled alert on the wrong state', from: 'replication_severity="stalled"', to: 'replication_severity="critical"', caughtBy: 'ReplicationStalled' },
   { what: 'absent replica alert also while the target is down', from: '(up == 1 or target_info)', to: '(up >= 0 or target_info)', caughtBy: 'ReplicationReplicaAbsent' },
-  { what: 'target down alert on every target', from: 'group by (job, instance) (last_over_time(replication_lag[1h]))', to: 'group by (job, instance) (up)', caughtBy: 'ReplicationTargetDown' },
+  { what: 'target down alert on every target', from: '(last_over_time(replication_lag[1h]))', to: '(up)', caughtBy: 'ReplicationTargetDown' },
+  { what: 'target down alert once per target, not per source', from: 'group by (job, instance, replication_source)', to: 'group by (job, instance)', caughtBy: 'ReplicationTargetDown' },
+  { what: 'forecast alert compared with the delay of a same-named replica of another source', from: 'and on (job, instance, replication_source, replication_node_id)', to: 'and on (job, instance, replication_node_id)', caughtBy: 'ReplicationDelayPredictedCritical' },
+  { what: 'absent replica hidden by a same-named replica of another source', from: 'unless on (job, instance, replication_source, replication_node_id)', to: 'unless on (job, instance, replication_node_id)', caughtBy: 'ReplicationReplicaAbsent' },
   { what: 'source down alert on any source', from: 'replication_source_up == 0', to: 'replication_source_up >= 0', caughtBy: 'ReplicationSourceDown' },
   { what: 'source down alert for: 2m → 0s', from: /(ReplicationSourceDown\n.*\n\s+for: )2m/, to: '$10s', caughtBy: 'ReplicationSourceDown' },
   {
@@ -96,7 +142,9 @@ const MUTATIONS: { what: string; from: string | RegExp; to: string; caughtBy: st
     to: '$1and$2',
     caughtBy: 'ReplicationAlertEventsLost',
   },
-  { what: 'annotation without the replica', from: "Replica {{ $labels.replication_node_id }} has stopped", to: 'A replica has stopped', caughtBy: 'ReplicationStalled' },
+  { what: 'annotation without the replica', from: `Replica ${SOURCE_NODE} has stopped`, to: 'A replica has stopped', caughtBy: 'ReplicationStalled' },
+  { what: 'summary without the source', from: `summary: 'Replica ${SOURCE_NODE} is {{ $value | humanizeDuration }} behind its leader'`, to: "summary: 'Replica {{ $labels.replication_node_id }} is {{ $value | humanizeDuration }} behind its leader'", caughtBy: 'ReplicationDelayWarning' },
+  { what: 'source down summary without the source', from: "cannot read its source {{ $labels.replication_source }}'", to: "cannot read its source'", caughtBy: 'ReplicationSourceDown' },
 ];
 
 for (const mutation of MUTATIONS) {

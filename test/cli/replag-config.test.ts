@@ -175,7 +175,7 @@ describe('replag --config (subprocess, real PostgreSQL and Redis)', () => {
     writeConfig(promPort, ['{ name: sim-a, type: demo, interval: 5 }', '{ name: sim-a, type: demo }']);
     child.kill('SIGHUP');
     await waitUntil('the failed reload', 10_000, () => /reload of .* failed/.test(stderr.slice(from)));
-    assert.match(stderr.slice(from), /reload of .*replag\.yaml failed; keeping the running configuration \(2 problems\):\n {2}sources\[0\]\.interval: expected a duration.*\n {2}sources\[1\]\.name: duplicate name/);
+    assert.match(stderr.slice(from), /replag\.yaml:5:\d+: sources\[0\]\(sim-a\)\.interval: expected a duration.*\n.*replag\.yaml:6:\d+: sources\[1\]\(sim-a\)\.name: duplicate name.*\nreplag: reload of .*replag\.yaml failed \(2 problems\); keeping the running configuration/);
     const polled = stdout.length;
     await waitUntil('polling goes on', 10_000, () => ['orders-pg', 'cache', 'sim-a', 'sim-c', 'sim-d'].every((n) => stdout.slice(polled).includes(`[${n}] `)));
     assert.deepEqual(sourcesOf(await scrape(), 'replication_lag'), ['cache', 'orders-pg', 'sim-a', 'sim-c', 'sim-d']);

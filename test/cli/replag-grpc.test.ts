@@ -81,6 +81,6 @@ describe('replag over OTLP/gRPC', () => {
   it('refuses a protocol it does not know, naming the variable (exit 2)', async () => {
     const result = await runNode([CLI, '--duration', '1'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: grpc.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc/json' } });
     assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, /replag: OTEL_EXPORTER_OTLP_PROTOCOL must be http\/protobuf, http\/json or grpc, got "grpc\/json"/);
+    assert.match(result.stderr, /^replag: OTEL_EXPORTER_OTLP_PROTOCOL: expected http\/protobuf, http\/json or grpc, got "grpc\/json"$/m);
   });
 });

@@ -162,6 +162,6 @@ describe('replag shutdown and export failure output', () => {
   it('rejects a bad --shutdown-timeout, naming the flag', async () => {
     const result = await runNode([CLI, 'demo', '--shutdown-timeout', 'soon']);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /--shutdown-timeout must be a duration > 0 and at most 3600s, like 10s, 2500ms or 5 \(seconds\), got "soon"/);
+    assert.match(result.stderr, /^replag: --shutdown-timeout: expected a duration > 0 and at most 3600s, like 10s, 2500ms or 5 \(seconds\), got "soon"$/m);
   });
 });

@@ -42,7 +42,8 @@ describe('replag command', () => {
     }
     const up = points.filter((p) => p.metric === 'replication.source.up');
     assert.ok(up.length > 0, 'replication.source.up not exported');
-    assert.ok(up.every((p) => p.value === 1 && p.attributes['replication.source'] === 'simulated'), JSON.stringify(up[0]));
+    // Flags mode is a fleet of one source, named after its type.
+    assert.ok(up.every((p) => p.value === 1 && p.attributes['replication.source'] === 'demo'), JSON.stringify(up[0]));
     const nodes = new Set(points.filter((p) => p.metric === 'replication.lag').map((p) => p.attributes['replication.node.id']));
     assert.deepEqual([...nodes].sort(), ['frozen-1', 'healthy-1', 'lagging-1', 'slow-1']);
     const lagging = points.find((p) => p.metric === 'replication.lag' && p.attributes['replication.node.id'] === 'lagging-1');
@@ -121,7 +122,7 @@ describe('replag command', () => {
     assert.match(badValue.stderr, /--interval/);
     const badProtocol = await runNode([CLI, '--duration', '1'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' } });
     assert.equal(badProtocol.code, 2);
-    assert.match(badProtocol.stderr, /OTEL_EXPORTER_OTLP_PROTOCOL must be http\/protobuf, http\/json or grpc, got "thrift"/);
+    assert.match(badProtocol.stderr, /^replag: OTEL_EXPORTER_OTLP_PROTOCOL: expected http\/protobuf, http\/json or grpc, got "thrift"$/m);
     assert.equal(receiver.requests.length, start, 'a refused start must export nothing');
   });
 

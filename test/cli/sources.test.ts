@@ -1,7 +1,7 @@
 /**
  * `replag` watching a real database: the `redis` command against a real Redis master and replica (the
  * quickest of the database servers to start), run as a subprocess exporting to a real OTLP/HTTP receiver.
- * Covers what src/cli/sources.ts adds: the source built from the command line, the password read from the
+ * Covers what the CLI adds to a source (built from its descriptor): the source built from the command line, the password read from the
  * environment and never printed or exported, failures printed once rather than every interval, bad source
  * options refused with exit status 2 before anything starts.
  */
@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tlsOptions } from '../../src/cli/sources.ts';
+import { parseCliArgs } from '../../src/cli/args.ts';
+import { ConfigError } from '../../src/cli/problems.ts';
+import { sourceTls, type TlsOption } from '../../src/sources/options.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../harness/otlp-receiver.ts';
 import { startRedisCluster, type RedisCluster } from '../harness/redis.ts';
 import { ensureServiceUser } from '../harness/service-user.ts';
@@ -143,11 +145,11 @@ describe('replag redis', () => {
     const start = receiver.requests.length;
     const result = await runNode([CLI, 'redis', '--url', 'http://admin:hunter2-x9@127.0.0.1:6379'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
     assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, /RedisSourceOptions\.url/);
+    assert.match(result.stderr, /^replag: --url: expected a redis:\/\/ URL such as redis:\/\/db:6379$/m, 'a URL with credentials is not quoted');
     assert.doesNotMatch(result.stderr, /hunter2/);
     const missing = await runNode([CLI, 'postgres']);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /postgres needs --url/);
+    assert.match(missing.stderr, /^replag: --url: required: a postgres:\/\/ URL such as postgres:\/\/monitor@db:5432\/postgres$/m);
     assert.equal(receiver.requests.length, start, 'a refused start exports nothing');
   });
 });
@@ -165,19 +167,38 @@ describe('replag --tls-* files', () => {
   writeFileSync(notPem, 'key-material-that-must-not-be-printed-77');
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('reads each file into the sources\' tls option; --tls-insecure turns verification off', async () => {
-    assert.deepEqual(await tlsOptions({ caFile, certFile, keyFile, serverName: 'db.internal', insecure: false }), {
+  /** The `tls` option flags mode hands the source, files read. */
+  const tlsOf = (flags: string[]) => {
+    const invocation = parseCliArgs(['redis', '--url', 'rediss://127.0.0.1:6390', ...flags]);
+    assert.ok('mode' in invocation && invocation.mode === 'flags');
+    return sourceTls(invocation.config.sources[0]!.options.tls as TlsOption | undefined);
+  };
+  const refusal = (flags: string[]) => {
+    try {
+      tlsOf(flags);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.lines().join('\n');
+    }
+    assert.fail('accepted');
+  };
+
+  it('reads each file into the sources\' tls option; --tls-insecure turns verification off', () => {
+    assert.deepEqual(tlsOf(['--tls-ca', caFile, '--tls-cert', certFile, '--tls-key', keyFile, '--tls-server-name', 'db.internal']), {
       ca: pem('CERTIFICATE', 'Y2EtYm9keQ=='),
       cert: pem('CERTIFICATE', 'Y2xpZW50'),
       key: pem('PRIVATE KEY', 'a2V5LW1hdGVyaWFsLTk5'),
       servername: 'db.internal',
     });
-    assert.deepEqual(await tlsOptions({ insecure: true }), { rejectUnauthorized: false });
+    assert.deepEqual(tlsOf(['--tls-insecure']), { rejectUnauthorized: false });
+    assert.equal(tlsOf([]), undefined);
   });
 
-  it('a missing or non-PEM file is an error naming the flag and the path, never the contents', async () => {
-    await assert.rejects(tlsOptions({ caFile: join(dir, 'missing.pem'), insecure: false }), (e: Error) => e instanceof RangeError && /^--tls-ca: cannot read .*missing\.pem \(ENOENT\)$/.test(e.message));
-    await assert.rejects(tlsOptions({ certFile, keyFile: notPem, insecure: false }), (e: Error) => e instanceof RangeError && /^--tls-key: .*not-pem\.txt holds no PEM block/.test(e.message) && !e.message.includes('key-material'));
+  it('a missing or non-PEM file is an error naming the flag and the path, never the contents', () => {
+    assert.match(refusal(['--tls-ca', join(dir, 'missing.pem')]), /^--tls-ca: cannot read .*missing\.pem: no such file$/);
+    const notPemRefusal = refusal(['--tls-cert', certFile, '--tls-key', notPem]);
+    assert.match(notPemRefusal, /^--tls-key: .*not-pem\.txt holds no PEM block/);
+    assert.ok(!notPemRefusal.includes('key-material'));
   });
 
   it('replag exits 2 before starting when a --tls-* file cannot be used', { timeout: 30_000 }, async () => {

@@ -9,7 +9,6 @@ import { after, before, describe, it } from 'node:test';
 import { parseCliArgs } from '../../src/cli/args.ts';
 import { parseFleetConfig } from '../../src/cli/config.ts';
 import { createConfiguredSource } from '../../src/cli/config-sources.ts';
-import { createSource } from '../../src/cli/sources.ts';
 import { ReplicationLagMonitor } from '../../src/monitor.ts';
 import { startPoller, type Poller } from '../../src/sources/poller.ts';
 import { PostgresSource } from '../../src/sources/postgresql.ts';
@@ -153,8 +152,9 @@ describe('PostgreSQL subscribers (pg_stat_subscription)', { timeout: 120_000 }, 
 
   it('replag postgres --subscriber and a config file\'s subscribers (${env:}) build sources that report the subscription', async () => {
     const flags = parseCliArgs(['postgres', '--url', publisher.url(), '--subscriber', subscriber.url()]);
+    assert.ok('mode' in flags && flags.mode === 'flags');
     const config = parseFleetConfig('sources:\n  - { name: pg, type: postgres, url: "${env:PUB}", subscribers: ["${env:SUB}"] }\n', { env: { PUB: publisher.url(), SUB: subscriber.url() } });
-    const sources = [await createSource(flags.source, { env: {}, timeoutMs: undefined, onReplicaError: () => {} }), await createConfiguredSource(config.sources[0]!)];
+    const sources = [await createConfiguredSource(flags.config.sources[0]!), await createConfiguredSource(config.sources[0]!)];
     try {
       for (const built of sources) assert.ok((await built.poll()).some((r) => r.nodeId === nodeId), built.name);
     } finally {

@@ -1,0 +1,2 @@
+/** Public entry point `otel-replication-lag/sources/nats`: the source lives in its folder. */
+export * from './nats/index.ts';
