@@ -18,6 +18,7 @@ import type { LagAlert } from '../../src/types.ts';
 import { startMariaDbCluster, type MariaDbCluster } from '../harness/mariadb.ts';
 import { waitUntil } from '../harness/wait.ts';
 import { inMemoryPipeline } from '../helpers/in-memory-sdk.ts';
+import { replagFirstPoll } from '../helpers/replag-first-line.ts';
 
 const PORTS = { minPort: 18300, maxPort: 18600 };
 const PASSWORD = 'hb-Pw-7Qx2';
@@ -43,6 +44,7 @@ before(async () => {
   cluster = await startMariaDbCluster(PORTS);
   await cluster.sql('primary', `
     CREATE USER 'replag'@'%' IDENTIFIED BY '${PASSWORD}'; GRANT REPLICA MONITOR ON *.* TO 'replag'@'%';
+    GRANT CREATE, SELECT, INSERT, UPDATE ON app.* TO 'replag'@'%';
     CREATE USER 'plain'@'%' IDENTIFIED BY '${PASSWORD}'; GRANT REPLICA MONITOR ON *.* TO 'plain'@'%';`);
   await cluster.waitCaughtUp();
   replicaId = `127.0.0.1:${cluster.port('replica')}`;
@@ -85,7 +87,6 @@ test('options: no database for the table, a bad table: RangeError naming the opt
 });
 
 test('(b) healthy then SQL thread stopped: the heartbeat delay is within one interval + 0.5 s of the truth', async () => {
-  await cluster.sql('primary', "GRANT CREATE, SELECT, INSERT, UPDATE ON app.* TO 'replag'@'%'");
   const s = source();
   const load = await cluster.startLoad(100);
   try {
@@ -159,6 +160,16 @@ test('(a) started anew while the SQL thread has been stopped for 20 s: the first
       await poller.stop();
       instrumentation.disable();
     }
+    // The same through replag, a subprocess with the heartbeat flags (its row: the source's name, mysql).
+    const u = (server: 'primary' | 'replica') => `mysql://replag@127.0.0.1:${cluster.port(server)}${server === 'primary' ? '/app' : ''}`;
+    const run = await replagFirstPoll(['mysql', '--primary', u('primary'), '--replica', u('replica'), '--heartbeat-table', 'replag_heartbeat', '--heartbeat-interval', '1s'], { env: { MYSQL_PWD: PASSWORD } });
+    const truth = (run.at - stoppedAt) / 1000;
+    console.log(`# replag subprocess, ${truth.toFixed(2)} s after the SQL thread stopped, first poll: ${run.line}`);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.line, / nodes=1 normal=0 warning=1 /);
+    const maxDelay = Number(/max_delay=([\d.]+)s/.exec(run.line)?.[1]);
+    assert.ok(Math.abs(maxDelay - truth) <= 1.5, `replag's first poll: max_delay ${maxDelay} s, truth ${truth.toFixed(2)} s`);
+    assert.match(run.stdout, /^ALERT WARNING /m, 'not provisional: replag alerts on its first poll');
   } finally {
     await cluster.sql('replica', 'START REPLICA SQL_THREAD');
     await load.stop();

@@ -15,6 +15,7 @@ import { startPoller } from '../../src/sources/poller.ts';
 import { PostgresSource, type PostgresSourceOptions } from '../../src/sources/postgresql.ts';
 import type { LagAlert } from '../../src/types.ts';
 import { startPostgresCluster, waitUntil, type PostgresCluster } from '../harness/postgresql.ts';
+import { replagFirstPoll } from '../helpers/replag-first-line.ts';
 
 delete process.env.PGSSLMODE;
 
@@ -30,7 +31,7 @@ const replicaErrors: string[] = [];
 function source(options: Partial<PostgresSourceOptions> = {}): PostgresSource {
   const s = new PostgresSource({
     url: cluster.url(),
-    heartbeat: { intervalMs: INTERVAL_MS },
+    heartbeat: { intervalMs: INTERVAL_MS, name: 'postgres' }, // the row replag's flags mode writes (named after the type)
     standbys: [cluster.url('postgres', cluster.standby('s1')), cluster.url('postgres', cluster.standby('s2'))],
     onReplicaError: (replica, error) => replicaErrors.push(`standby ${replica}: ${error.message}`),
     ...options,
@@ -171,6 +172,18 @@ test('(a) started anew while replay has been paused for 20 s: the first poll exp
     } finally {
       await poller.stop();
     }
+    // The same through replag, a subprocess with the heartbeat flags.
+    const run = await replagFirstPoll([
+      'postgres', '--url', cluster.url(), '--heartbeat-table', 'replag_heartbeat', '--heartbeat-interval', '1s',
+      '--standby', cluster.url('postgres', cluster.standby('s1')), '--standby', cluster.url('postgres', cluster.standby('s2')),
+    ]);
+    const truth = (run.at - pausedAt) / 1000;
+    console.log(`# replag subprocess, ${truth.toFixed(2)} s after replay paused, first poll: ${run.line}`);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.line, / nodes=2 normal=1 warning=1 /);
+    const maxDelay = Number(/max_delay=([\d.]+)s/.exec(run.line)?.[1]);
+    assert.ok(Math.abs(maxDelay - truth) <= 1.5, `replag's first poll: max_delay ${maxDelay} s, truth ${truth.toFixed(2)} s`);
+    assert.match(run.stdout, /^ALERT WARNING /m, 'not provisional: replag alerts on its first poll');
   } finally {
     await s1.query('SELECT pg_wal_replay_resume()');
     await load.stop();

@@ -87,7 +87,7 @@ function unknownFields(o: Record<string, unknown>, option: string, known: readon
 }
 
 function interval(value: unknown, option: string): number {
-  return timeoutOption(value, `${option}.intervalMs`, DEFAULT_HEARTBEAT_INTERVAL_MS, 3_600_000);
+  return timeoutOption(value, `${option}.intervalMs`, DEFAULT_HEARTBEAT_INTERVAL_MS, 86_400_000);
 }
 
 function heartbeatName(value: unknown, option: string, fallback: string): string {
