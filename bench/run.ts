@@ -5,7 +5,7 @@
  *
  * --quick   tiny sizes, a few seconds per workload (the smoke test's mode; the figures mean nothing).
  *           Writes bench/results.quick.json unless --out is given.
- * --only    some workloads: throughput, collection, memory, accuracy, forecast-accuracy, alert-latency, sidecar, shutdown, alert-loss. Their results
+ * --only    some workloads: throughput, collection, memory, accuracy, forecast-accuracy, alert-latency, sidecar, shutdown, alert-loss, http-check. Their results
  *           replace those of the same name in the output file; the others are kept.
  * --out     where to write the JSON (default bench/results.json).
  *
@@ -24,6 +24,7 @@ import { alertLatency } from './workloads/alert-latency.ts';
 import { alertLoss } from './workloads/alert-loss.ts';
 import { collection } from './workloads/collection.ts';
 import { forecastAccuracy } from './workloads/forecast-accuracy.ts';
+import { httpCheck } from './workloads/http-check.ts';
 import { memory } from './workloads/memory.ts';
 import { shutdownTime } from './workloads/shutdown.ts';
 import { sidecar } from './workloads/sidecar.ts';
@@ -39,6 +40,7 @@ export const WORKLOADS: Record<string, (options: WorkloadOptions) => Promise<Wor
   sidecar,
   shutdown: shutdownTime,
   'alert-loss': alertLoss,
+  'http-check': httpCheck,
 };
 
 const HERE = dirname(fileURLToPath(import.meta.url));

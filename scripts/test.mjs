@@ -1,9 +1,11 @@
-// `npm test`: every test file, in two lanes that run at the same time, each lane one file at a time.
-// Lane 1 holds the database-source suites (PostgreSQL, MariaDB, Redis, etcd servers: mostly waiting on them),
-// lane 2 everything else. They never share a port: lane 1's servers take theirs from fixed ranges below 30700,
-// lane 2's from other fixed ranges or at random in [30700, 32700) (findFreePort's default, the OTLP receiver). Lane 1 streams its output; lane 2's is
-// printed when it ends. Exit status: 0 only when both lanes pass.
-//   node scripts/test.mjs [--serial]     --serial: one lane, every file in turn (as before)
+// `npm test`: every test file, in three lanes that run at the same time, each lane one file at a time.
+// Lane 1 holds the first four database systems' suites (PostgreSQL, MariaDB, Redis, etcd servers: mostly waiting on
+// them), lane 2 the systems added later and the heartbeat / slot suites (ZooKeeper, NATS, Galera, Redis Cluster; their
+// servers on 18000-21999), lane 3 everything else. They never share a port: lane 1's servers take theirs from fixed
+// ranges in 22000-30700, lane 2's from 18000-21999, lane 3's from other fixed ranges or at random in [30700, 32700)
+// (findFreePort's default, the OTLP receiver). Lane 1 streams its output; the others' is printed when they end.
+// Exit status: 0 only when every lane passes.
+//   node scripts/test.mjs [--serial]     --serial: one lane, every file in turn
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -23,10 +25,15 @@ function testFiles(dir) {
 }
 
 const files = testFiles(testRoot);
-const isSourceSuite = (f) => f.startsWith('test/sources/') || f === 'test/cli/replag-first-poll.test.ts' || f === 'test/cli/sources.test.ts';
-const lanes = process.argv.includes('--serial') ? [files] : [files.filter(isSourceSuite), files.filter((f) => !isSourceSuite(f))];
+/** Suites whose servers use 18000-21999: the later systems, the heartbeat and the PostgreSQL slot suites. */
+const LATER_SYSTEMS = ['test/sources/zookeeper/', 'test/sources/nats/', 'test/sources/galera/', 'test/sources/redis-cluster/', 'test/sources/heartbeat', 'test/sources/postgresql-slots', 'test/sources/postgresql-subscription-health', 'test/cli/replag-systems'];
+const isLaterSystem = (f) => LATER_SYSTEMS.some((prefix) => f.startsWith(prefix));
+const isSourceSuite = (f) => !isLaterSystem(f) && (f.startsWith('test/sources/') || f === 'test/cli/replag-first-poll.test.ts' || f === 'test/cli/sources.test.ts');
+const lanes = process.argv.includes('--serial') ? [files] : [files.filter(isSourceSuite), files.filter(isLaterSystem), files.filter((f) => !isSourceSuite(f) && !isLaterSystem(f))];
 
 function run(lane, stream) {
+  // An empty lane runs nothing (node --test without files would look for tests everywhere).
+  if (lane.length === 0) return Promise.resolve({ code: 0, signal: null, output: '' });
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...lane], { cwd: root, stdio: ['ignore', stream ? 'inherit' : 'pipe', stream ? 'inherit' : 'pipe'] });
     let buffered = '';

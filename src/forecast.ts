@@ -1,6 +1,6 @@
 /**
  * The forecast model over one node: where the delay will be if the follower keeps its recent progress and the
- * leader keeps its rate. O(1) per update, 25 numbers per node.
+ * leader keeps its rate. O(1) per update, a few dozen numbers per node.
  *
  * The delay is `now − τ`, where τ is when the leader wrote the follower's position. The follower moves τ forward
  * by `τ'` seconds of the leader's history per second: 0 when it stops applying (the delay then ages 1 s/s),
@@ -20,8 +20,17 @@
  * 60 s ahead), the gain only when it is 3 standard errors away from 0 (hard threshold: a false "gaining" would
  * end the forecast at 0). A leader that wrote nothing for two updates in a row is idle: the follower then gains
  * at its own apply rate.
+ *
+ * Smoothed rates need seconds to believe a new regime; the two that matter most for an alert are recognised from
+ * single intervals instead (`regime.ts`): a follower known frozen has a pace of exactly 0 (growth 1 s/s: the
+ * forecast is `delay + horizon`, the time to critical `critical − delay`), and a follower known to be catching
+ * up gains on the leader at the rate measured since its catch-up began (a seeded average, no pull towards the
+ * rates of the regime before). Otherwise the smoothed rates above decide.
  * @internal
  */
+
+import { JITTER_TIME_CONSTANT_SECONDS, RegimeTracker, type Interval } from './regime.ts';
+import { SmoothedRate, weight } from './smoothed-rate.ts';
 
 /** Time constant of the smoothed delay growth, in seconds: short, so that a finished ramp stops quickly. */
 export const GROWTH_TIME_CONSTANT_SECONDS = 3;
@@ -45,43 +54,7 @@ const GAIN_SIGNIFICANCE = 3;
 /** Updates (two intervals) before the model forecasts anything. */
 export const MIN_FORECAST_UPDATES = 3;
 
-/** An exponentially weighted mean and variance over irregular intervals. @internal */
-export class SmoothedRate {
-  private mean = 0;
-  private variance = 0;
-  /** Σ of squared weights' share: the variance of the mean relative to one sample's, `α/(2−α)` in steady state. */
-  private meanShare = 1;
-
-  /** Adds one observation `x` with weight `alpha` = `1 − e^(−Δt/T)` (see `weight`). */
-  add(x: number, alpha: number): void {
-    if (!(alpha > 0) || !Number.isFinite(x)) return;
-    const diff = x - this.mean;
-    const incr = alpha * diff;
-    this.mean += incr;
-    this.variance = (1 - alpha) * (this.variance + diff * incr);
-    this.meanShare = (1 - alpha) * (1 - alpha) * this.meanShare + alpha * alpha;
-  }
-
-  /** The mean shrunk towards 0 by `k` standard errors of the mean (soft threshold): what stands out of the noise. */
-  shrunk(k: number): number {
-    const se = k * Math.sqrt(this.variance * this.meanShare);
-    const m = this.mean;
-    const shrunk = m > 0 ? Math.max(0, m - se) : Math.min(0, m + se);
-    return Number.isFinite(shrunk) ? shrunk : 0;
-  }
-
-  /** The mean when it stands `k` standard errors of the mean away from 0 (hard threshold), else 0. */
-  significant(k: number): number {
-    const m = this.mean;
-    return Math.abs(m) > k * Math.sqrt(this.variance * this.meanShare) && Number.isFinite(m) ? m : 0;
-  }
-
-  reset(): void {
-    this.mean = 0;
-    this.variance = 0;
-    this.meanShare = 1;
-  }
-}
+type MutableInterval = { -readonly [K in keyof Interval]: Interval[K] };
 
 /** What the model says at one instant. */
 export interface ForecastFigures {
@@ -103,6 +76,19 @@ export class DelayForecast implements ForecastFigures {
   private readonly gain = new SmoothedRate();
   /** Follower apply rate, entries per second: the gain while the leader is idle. */
   private readonly apply = new SmoothedRate();
+  /** Frozen or catching up, from single intervals. */
+  private readonly regime = new RegimeTracker();
+  /** The interval handed to the regime tracker, reused (nothing allocated per update). */
+  private readonly interval: MutableInterval = {
+    dt: 0,
+    leaderAdvance: 0,
+    followerAdvance: 0,
+    lagBefore: 0,
+    lagAfter: 0,
+    growth: 0,
+    ownDelay: false,
+    jitterWeight: 0,
+  };
   /** Consecutive intervals in which the leader wrote nothing. */
   private leaderIdle = 0;
   private updates = 0;
@@ -115,12 +101,14 @@ export class DelayForecast implements ForecastFigures {
   private weightsDt = Number.NaN;
   private growthWeight = 0;
   private gainWeight = 0;
+  private jitterWeight = 0;
 
   /**
    * Takes one observation: offsets of leader and follower (from a fresh history: `reset` first when positions
-   * went backwards), its delay, and whether the delay is the monitor's estimate (a bound does not feed the growth).
+   * went backwards), its delay, whether the delay is an estimate (a bound does not feed the growth), and whether it
+   * is the monitor's own (estimated or bounded) rather than a figure the caller gave.
    */
-  observe(now: number, leader: number, follower: number, delay: number, delayEstimated: boolean): void {
+  observe(now: number, leader: number, follower: number, delay: number, delayEstimated: boolean, ownDelay: boolean): void {
     if (this.updates > 0) {
       const dt = (now - this.lastTime) / 1000;
       // Several updates at one instant: keep the first as the interval's start, so its progress is not lost.
@@ -129,16 +117,28 @@ export class DelayForecast implements ForecastFigures {
         this.weightsDt = dt;
         this.growthWeight = weight(dt, GROWTH_TIME_CONSTANT_SECONDS);
         this.gainWeight = weight(dt, GAIN_TIME_CONSTANT_SECONDS);
+        this.jitterWeight = weight(dt, JITTER_TIME_CONSTANT_SECONDS);
       }
-      this.gain.add((follower - this.lastFollower - (leader - this.lastLeader)) / dt, this.gainWeight);
-      this.apply.add((follower - this.lastFollower) / dt, this.gainWeight);
-      this.leaderIdle = leader === this.lastLeader ? this.leaderIdle + 1 : 0;
+      const leaderAdvance = leader - this.lastLeader;
+      const followerAdvance = follower - this.lastFollower;
+      this.gain.add((followerAdvance - leaderAdvance) / dt, this.gainWeight);
+      this.apply.add(followerAdvance / dt, this.gainWeight);
+      this.leaderIdle = leaderAdvance === 0 ? this.leaderIdle + 1 : 0;
       // The growth compares like with like: two estimates, or two bounds (a follower older than the history),
       // never the first observation of a history (its delay is a bare bound) nor a switch between the two.
-      if (delayEstimated === this.lastEstimated && this.updates > 1) {
-        // The delay cannot age faster than the clock: a steeper rise is an estimation step, not a rate.
-        this.growth.add(Math.min(1, (delay - this.lastDelay) / dt), this.growthWeight);
-      }
+      // The delay cannot age faster than the clock: a steeper rise is an estimation step, not a rate.
+      const growth = delayEstimated === this.lastEstimated && this.updates > 1 ? Math.min(1, (delay - this.lastDelay) / dt) : Number.NaN;
+      this.growth.add(growth, this.growthWeight);
+      const iv = this.interval;
+      iv.dt = dt;
+      iv.leaderAdvance = leaderAdvance;
+      iv.followerAdvance = followerAdvance;
+      iv.lagBefore = this.lastLeader - this.lastFollower;
+      iv.lagAfter = leader - follower;
+      iv.growth = growth;
+      iv.ownDelay = ownDelay;
+      iv.jitterWeight = this.jitterWeight;
+      this.regime.observe(iv);
     }
     this.updates++;
     this.lastTime = now;
@@ -153,6 +153,7 @@ export class DelayForecast implements ForecastFigures {
     this.growth.reset();
     this.gain.reset();
     this.apply.reset();
+    this.regime.reset();
     this.leaderIdle = 0;
     this.updates = 0;
   }
@@ -164,9 +165,26 @@ export class DelayForecast implements ForecastFigures {
    */
   figures(lagEntries: number, delay: number, horizonSeconds: number, criticalSeconds: number, maxSeconds: number): void {
     const ready = this.updates >= MIN_FORECAST_UPDATES;
-    // An idle leader adds nothing: the follower gains at its own apply rate.
-    const gain = !ready || lagEntries === 0 ? 0 : this.leaderIdle >= IDLE_UPDATES ? this.apply.significant(GAIN_SIGNIFICANCE) : this.gain.significant(GAIN_SIGNIFICANCE);
-    const growth = ready ? this.growth.shrunk(GROWTH_SIGNIFICANCE) : 0;
+    const regime = this.regime;
+    let gain: number;
+    let growth: number;
+    if (!ready) {
+      gain = 0;
+      growth = 0;
+    } else if (regime.frozen) {
+      // Known frozen: it applies nothing, so it gains nothing and its delay ages exactly with the clock.
+      gain = 0;
+      growth = 1;
+    } else if (regime.catchingUp) {
+      gain = regime.gainRate();
+      growth = regime.growthRate();
+    } else {
+      // An idle leader adds nothing: the follower gains at its own apply rate.
+      gain = this.leaderIdle >= IDLE_UPDATES ? this.apply.significant(GAIN_SIGNIFICANCE) : this.gain.significant(GAIN_SIGNIFICANCE);
+      growth = this.growth.shrunk(GROWTH_SIGNIFICANCE);
+      if (growth !== 0 && regime.withinJitter(growth)) growth = 0;
+    }
+    if (lagEntries === 0) gain = 0;
     const catchUp = lagEntries === 0 ? 0 : gain > 0 ? finite(lagEntries / gain) : undefined;
     let predicted: number | undefined;
     if (ready) {
@@ -185,11 +203,6 @@ export class DelayForecast implements ForecastFigures {
     this.catchUpSeconds = catchUp;
     this.secondsToCritical = toCritical;
   }
-}
-
-/** The weight of an observation after `dtSeconds` in an average of time constant `timeConstantSeconds`. */
-function weight(dtSeconds: number, timeConstantSeconds: number): number {
-  return -Math.expm1(-dtSeconds / timeConstantSeconds);
 }
 
 /** `x` when finite and ≥ 0 (negative clamps to 0), else undefined. */

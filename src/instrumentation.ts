@@ -172,6 +172,11 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     };
   }
 
+  /** The pollers observed through `observeSource`, oldest first (what `startTelemetry`'s status endpoints read). */
+  observedPollers(): Pick<Poller, 'health'>[] {
+    return [...this._sources].map((s) => s.poller);
+  }
+
   protected init(): void {
     // Nothing to patch: this instrumentation observes a monitor rather than a module.
   }

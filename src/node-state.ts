@@ -96,7 +96,7 @@ export class NodeState {
     this.coarse.advance(now); // reads the previous observation from `recent`: before the push
     recent.push(now, leader, follower, lagSeconds);
     const model = this.forecast;
-    model.observe(now, leader, follower, lagSeconds, delayEstimated);
+    model.observe(now, leader, follower, lagSeconds, delayEstimated, givenLagSeconds === undefined);
     model.figures(lagEntries, lagSeconds, config.predictionHorizonSeconds, config.criticalThresholdSeconds, this.retentionMs / 1000);
     this.lastLeader = leader;
     this.lastFollower = follower;

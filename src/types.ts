@@ -56,14 +56,19 @@ export interface ReplicationStatus {
   readonly predictedLagSeconds: number | undefined;
   /**
    * 0 when caught up (no entries behind); when behind and gaining on the leader, the seconds until the lag reaches
-   * 0 at the current (smoothed) apply and leader rates; undefined when not gaining (or not known yet).
-   * Never NaN, negative or infinite.
+   * 0 at the current apply and leader rates; undefined when not gaining (or not known yet). From the second
+   * consecutive update at which the follower gains on the leader while its delay falls (the first, when it resumes
+   * after a freeze), the rates are those measured since that catch-up began: within 30 % of the remaining time at
+   * constant rates (once the node has 10 s of history, for a delay the monitor estimates, and unless the
+   * follower's delay usually swings that fast: see the README). Never NaN, negative or infinite.
    */
   readonly catchUpSeconds: number | undefined;
   /**
    * 0 when `lagSeconds` is at or above `criticalThresholdSeconds`; when the forecast model says the delay will
    * reach it, the seconds until then (not limited to the horizon); undefined when it will not (or not known yet).
-   * Never NaN, negative or infinite.
+   * From the second consecutive update at which a follower behind has not advanced, its delay ages 1 s/s and this
+   * is `criticalThresholdSeconds − lagSeconds` (with the same provisos as `catchUpSeconds`). Never NaN, negative or
+   * infinite.
    */
   readonly secondsToCritical: number | undefined;
   /**

@@ -17,10 +17,24 @@
  * Catch-up ETA: |catchUpSeconds − true time until the follower reaches the leader's position|, over the samples
  * of the catching-up scenario where the follower is behind and applying (from 5 s after it resumed); goal: the
  * median within 10 % of the true ETA, and an ETA given at least 90 % of the time.
+ *
+ * The first two polls of a regime (issue 20), ours against the previous model (`bench/baseline/smoothed-forecast.ts`,
+ * fed the same positions and delays), counted from the sampled positions as a monitor sees them, for regimes that
+ * begin after 10 s of history:
+ * - a freeze: from the second consecutive poll at which the follower, behind, has not advanced, until its true
+ *   delay reaches the critical threshold (30 s): the worst |secondsToCritical − (30 − true delay)| and the worst
+ *   |forecast − true delay at t + 60 s| (the follower stays frozen), each divided by max(one interval, 10 % of the
+ *   truth); goal ≤ 1 (an undefined figure counts as a miss);
+ * - a catch-up: from the second consecutive poll at which the follower gained on the leader until it is caught up:
+ *   the worst |catchUpSeconds − true remaining time| ÷ the true remaining time, and the share of those polls with an
+ *   ETA; goal ≤ 30 % and 100 % at constant rates (the noisy leader's catch-up is informational);
+ * - crying wolf: on the healthy scenarios (steady, and a batch-applying follower whose delay saws between 0.2 and
+ *   3.2 s), the polls from t = 60 s with a catch-up ETA while behind or a time to critical; goal 0.
  */
 import { ReplicationLagMonitor } from '../../src/monitor.ts';
 import { LeastSquaresForecast } from '../baseline/least-squares-forecast.ts';
 import { OriginalReplicationLagMonitor } from '../baseline/original-monitor.ts';
+import { PreviousDelayForecast } from '../baseline/smoothed-forecast.ts';
 import { median, prng, quantile, round } from '../lib/stats.ts';
 import { row, type Row, type WorkloadOptions, type WorkloadResult } from '../lib/types.ts';
 import { firstReached, GRID_SECONDS } from '../lib/grid.ts';
@@ -28,12 +42,24 @@ import { firstReached, GRID_SECONDS } from '../lib/grid.ts';
 const DT = GRID_SECONDS;
 const HORIZON = 60; // seconds: the package default
 const WARM_UP = 60; // seconds before forecasts are scored
+const CRITICAL = 30; // seconds: the package default
+const INTERVAL = 1; // seconds between samples
+/** Regimes that begin before this much history are not scored for their first two polls (the monitor's own warm-up). */
+const REGIME_HISTORY = 10;
 
 interface Scenario {
   name: string;
   description: string;
   /** Whether the scenario changes regime (the 3× goal applies). */
   regimeChange: boolean;
+  /** A healthy follower: any time to critical, or ETA while behind, is crying wolf. */
+  healthy?: boolean;
+  /** When catch-ups begin (the follower resumes, or the leader goes idle): their first two polls are scored. */
+  catchUps?: number[];
+  /** Whether the catch-up goals of the first two polls apply (constant rates). */
+  constantRates?: boolean;
+  /** Amplitude of the leader's rate noise, changed every second (default 0.3: ±30 %). */
+  noise?: number;
   /** Times (s) at which the regime changes: a forecast is scored when no change lies in (t, t + horizon]. */
   changes: number[];
   /** Leader append rate (entries/s) at time t, before noise. */
@@ -77,6 +103,7 @@ const SCENARIOS: Scenario[] = [
     description: 'leader ~1000 entries/s; the follower is stopped until 120 s, then applies ≤ 1500 entries/s until caught up (~360 s), then keeps pace',
     regimeChange: true,
     changes: [120, 360],
+    catchUps: [120],
     leaderRate: () => 1000,
     latency: () => 0,
     applyRate: (t) => (t < 120 ? 0 : 1500),
@@ -86,6 +113,7 @@ const SCENARIOS: Scenario[] = [
     description: 'leader ~1000 entries/s, follower 10 s apply delay; the leader goes idle at 240 s (the follower drains its 10 s and is caught up)',
     regimeChange: true,
     changes: [240],
+    catchUps: [240],
     leaderRate: (t) => (t < 240 ? 1000 : 0),
     latency: () => 10,
     applyRate: () => Number.POSITIVE_INFINITY,
@@ -98,14 +126,40 @@ const SCENARIOS: Scenario[] = [
     leaderRate: () => 1000,
     latency: () => 0.2,
     applyRate: () => Number.POSITIVE_INFINITY,
+    healthy: true,
+  },
+  {
+    name: 'catching up, constant rates',
+    description: 'leader exactly 1000 entries/s; the follower stops at 90 s and resumes at 120 s at 3000 entries/s (3× the leader) until caught up (~135 s), then keeps pace',
+    regimeChange: true,
+    constantRates: true,
+    noise: 0,
+    changes: [90, 120, 136],
+    catchUps: [120],
+    leaderRate: () => 1000,
+    latency: () => 0,
+    applyRate: (t) => (t < 90 ? Number.POSITIVE_INFINITY : t < 120 ? 0 : 3000),
+  },
+  {
+    name: 'batch sawtooth',
+    description: 'leader ~1000 entries/s (±30 %); every 3 s the follower applies at once what the leader had 0.2 s before: its delay saws between 0.2 and 3.2 s (healthy, no regime change)',
+    regimeChange: false,
+    changes: [],
+    leaderRate: () => 1000,
+    latency: (t) => 0.2 + (t % 3),
+    applyRate: () => Number.POSITIVE_INFINITY,
+    healthy: true,
   },
 ];
+
+// (New scenarios go last: each scenario's noise seed is its index, so the others keep theirs.)
 
 /** Leader and follower positions (continuous) on the grid; the leader's rate gets ±30 % noise per second. */
 function simulate(s: Scenario, duration: number, seed: number): { leader: Float64Array; follower: Float64Array } {
   const rand = prng(seed);
   const noise: number[] = [];
-  for (let i = 0; i <= duration; i++) noise.push(0.7 + 0.6 * rand());
+  const amplitude = s.noise ?? 0.3;
+  for (let i = 0; i <= duration; i++) noise.push(1 - amplitude + 2 * amplitude * rand());
   const n = Math.round(duration / DT) + 1;
   const leader = new Float64Array(n);
   const follower = new Float64Array(n);
@@ -137,6 +191,12 @@ function trueCatchUp(leader: Float64Array, follower: Float64Array, k: number): n
   return undefined;
 }
 
+/** Whether the follower has not moved from grid index k until time `until` (s). */
+function frozenUntil(follower: Float64Array, k: number, until: number): boolean {
+  const end = Math.min(follower.length - 1, Math.round(until / DT));
+  return Math.floor(follower[end]!) === Math.floor(follower[k]!);
+}
+
 interface Quantiles {
   scored: number;
   p50: number;
@@ -145,6 +205,63 @@ interface Quantiles {
 
 function quantiles(errors: number[]): Quantiles {
   return { scored: errors.length, p50: round(median(errors)), p99: round(quantile(errors, 0.99)) };
+}
+
+/** What a model said at one poll. */
+interface Figures {
+  readonly predictedLagSeconds: number | undefined;
+  readonly catchUpSeconds: number | undefined;
+  readonly secondsToCritical: number | undefined;
+}
+
+/** The first two polls of regimes, for one model: worst ratios, misses, crying wolf. */
+class FirstPolls {
+  /** Worst error ÷ max(interval, 10 % of the truth), from the 2nd poll of a freeze. */
+  criticalWorst = 0;
+  forecastWorst = 0;
+  freezePolls = 0;
+  /** Worst |ETA − truth| ÷ truth (%), from the 2nd poll of a catch-up; polls, and polls with an ETA. */
+  etaWorst = 0;
+  etaPolls = 0;
+  etaGiven = 0;
+  /** Healthy scenarios: polls with an ETA while behind or a time to critical. */
+  wolf = 0;
+
+  freeze(f: Figures, trueDelay: number, trueAtHorizon: number): void {
+    this.freezePolls++;
+    const toCritical = CRITICAL - trueDelay;
+    this.criticalWorst = Math.max(this.criticalWorst, ratio(f.secondsToCritical, toCritical));
+    this.forecastWorst = Math.max(this.forecastWorst, ratio(f.predictedLagSeconds, trueAtHorizon));
+  }
+
+  catchUp(f: Figures, truth: number): void {
+    this.etaPolls++;
+    if (f.catchUpSeconds === undefined) return;
+    this.etaGiven++;
+    this.etaWorst = Math.max(this.etaWorst, (100 * Math.abs(f.catchUpSeconds - truth)) / truth);
+  }
+
+  healthy(f: Figures, lagEntries: number): void {
+    if (f.secondsToCritical !== undefined || (lagEntries > 0 && f.catchUpSeconds !== undefined)) this.wolf++;
+  }
+
+  summary(): Record<string, number> {
+    return {
+      freezePolls: this.freezePolls,
+      criticalWorst: round(this.criticalWorst),
+      forecastWorst: round(this.forecastWorst),
+      etaPolls: this.etaPolls,
+      etaGivenPercent: round((100 * this.etaGiven) / Math.max(1, this.etaPolls)),
+      etaWorstPercent: round(this.etaWorst),
+      cryingWolfPolls: this.wolf,
+    };
+  }
+}
+
+/** |figure − truth| ÷ max(one interval, 10 % of the truth); a missing figure is an infinite miss (reported as 1000). */
+function ratio(figure: number | undefined, truth: number): number {
+  if (figure === undefined) return 1000;
+  return Math.abs(figure - truth) / Math.max(INTERVAL, 0.1 * truth);
 }
 
 export async function forecastAccuracy(options: WorkloadOptions): Promise<WorkloadResult> {
@@ -160,6 +277,15 @@ export async function forecastAccuracy(options: WorkloadOptions): Promise<Worklo
     const original = new OriginalReplicationLagMonitor({ now: () => clock.t });
     original.registerNode('replica');
     const leastSquares = new LeastSquaresForecast();
+    const previous = new PreviousDelayForecast();
+    const firstOurs = new FirstPolls();
+    const firstPrevious = new FirstPolls();
+    let still = 0; // consecutive polls at which the follower, behind, has not advanced
+    let gaining = 0; // consecutive polls at which the follower gained on the leader
+    let stillFrom = 0;
+    let gainingFrom = 0;
+    let lastLeader = Number.NaN;
+    let lastFollower = Number.NaN;
     const errors = { ours: [] as number[], leastSquares: [] as number[], original: [] as number[] };
     const etaErrors: number[] = [];
     const etaRelative: number[] = [];
@@ -169,8 +295,43 @@ export async function forecastAccuracy(options: WorkloadOptions): Promise<Worklo
     for (let t = 1; t + HORIZON <= duration; t++) {
       const k = Math.round(t / DT);
       clock.t = t * 1000;
-      const st = ours.updateLag('replica', Math.floor(leader[k]!), Math.floor(follower[k]!));
+      const l = Math.floor(leader[k]!);
+      const f = Math.floor(follower[k]!);
+      const st = ours.updateLag('replica', l, f);
+      previous.observe(clock.t, l, f, st.lagSeconds, st.delayEstimated);
+      previous.figures(st.lagEntries, st.lagSeconds, HORIZON, CRITICAL, 3600);
+      const before: Figures = { predictedLagSeconds: previous.predicted, catchUpSeconds: previous.catchUpSeconds, secondsToCritical: previous.secondsToCritical };
       leastSquares.push(clock.t, st.lagSeconds);
+      // The first two polls of a regime, as the monitor sees them (sampled positions).
+      const behindBefore = lastLeader > lastFollower;
+      if (behindBefore && l > f && f === lastFollower) {
+        if (still++ === 0) stillFrom = t;
+      } else still = 0;
+      if (behindBefore && f - lastFollower > l - lastLeader) {
+        if (gaining++ === 0) gainingFrom = t;
+      } else gaining = 0;
+      lastLeader = l;
+      lastFollower = f;
+      const delayNow = trueDelay(leader, follower, k);
+      // Freezes that last until the delay reaches critical (a pause that ends first has no time to critical to
+      // check) and through the horizon (the forecast's truth is then delay + horizon).
+      if (still >= 2 && stillFrom >= REGIME_HISTORY && delayNow < CRITICAL && frozenUntil(follower, k, t + HORIZON)) {
+        const atHorizon = trueDelay(leader, follower, Math.round((t + HORIZON) / DT));
+        firstOurs.freeze(st, delayNow, atHorizon);
+        firstPrevious.freeze(before, delayNow, atHorizon);
+      }
+      const inCatchUp = (s.catchUps ?? []).some((c) => gainingFrom > c && gainingFrom <= c + 2 * INTERVAL);
+      if (gaining >= 2 && inCatchUp && st.lagEntries > 0) {
+        const truth = trueCatchUp(leader, follower, k);
+        if (truth !== undefined && truth > 0) {
+          firstOurs.catchUp(st, truth);
+          firstPrevious.catchUp(before, truth);
+        }
+      }
+      if (s.healthy === true && t >= WARM_UP) {
+        firstOurs.healthy(st, st.lagEntries);
+        firstPrevious.healthy(before, st.lagEntries);
+      }
       original.updateLag('replica', Math.floor(leader[k]!), Math.floor(follower[k]!));
       for (const v of [st.predictedLagSeconds, st.catchUpSeconds, st.secondsToCritical]) if (v !== undefined && !(Number.isFinite(v) && v >= 0)) nanOrNegative++;
       if (s.name === 'catching up' && t >= 125 && st.lagEntries > 0) {
@@ -210,7 +371,79 @@ export async function forecastAccuracy(options: WorkloadOptions): Promise<Worklo
       }),
     );
     rows.push(row({ metric: `forecast p99 error, ${s.name}, vs the original's`, ours: o.p99, baseline: g.p99, unit: 's' }));
-    const scenario: Record<string, unknown> = { description: s.description, regimeChange: s.regimeChange, ours: o, leastSquares: l, original: g, nanOrNegative };
+    const scenario: Record<string, unknown> = {
+      description: s.description,
+      regimeChange: s.regimeChange,
+      ours: o,
+      leastSquares: l,
+      original: g,
+      nanOrNegative,
+      firstTwoPolls: { ours: firstOurs.summary(), previousModel: firstPrevious.summary() },
+    };
+    if (firstOurs.freezePolls > 0) {
+      const okCritical = firstOurs.criticalWorst <= 1;
+      const okForecast = firstOurs.forecastWorst <= 1;
+      met &&= okCritical && okForecast;
+      rows.push(
+        row({
+          metric: `time to critical, worst error ÷ max(interval, 10 %) from the 2nd poll without progress, ${s.name} (vs the previous model)`,
+          ours: round(firstOurs.criticalWorst),
+          baseline: round(firstPrevious.criticalWorst),
+          unit: '',
+          goal: '≤ 1',
+          met: okCritical,
+        }),
+      );
+      rows.push(
+        row({
+          metric: `forecast, worst error ÷ max(interval, 10 %) from the 2nd poll without progress, ${s.name} (vs the previous model)`,
+          ours: round(firstOurs.forecastWorst),
+          baseline: round(firstPrevious.forecastWorst),
+          unit: '',
+          goal: '≤ 1',
+          met: okForecast,
+        }),
+      );
+    }
+    if (firstOurs.etaPolls > 0) {
+      const given = (100 * firstOurs.etaGiven) / firstOurs.etaPolls;
+      const givenBefore = (100 * firstPrevious.etaGiven) / Math.max(1, firstPrevious.etaPolls);
+      const constant = s.constantRates === true;
+      const okWorst = firstOurs.etaWorst <= 30 && given === 100;
+      if (constant) met &&= okWorst;
+      rows.push(
+        row({
+          metric: `catch-up ETA given from the 2nd poll of gaining, ${s.name} (vs the previous model)`,
+          ours: round(given),
+          baseline: round(givenBefore),
+          unit: '%',
+          ...(constant ? { goal: '100 %', met: given === 100 } : {}),
+        }),
+      );
+      rows.push(
+        row({
+          metric: `catch-up ETA, worst error ÷ true ETA from the 2nd poll of gaining, ${s.name} (vs the previous model; polls without an ETA not counted)`,
+          ours: round(firstOurs.etaWorst),
+          baseline: round(firstPrevious.etaWorst),
+          unit: '%',
+          ...(constant ? { goal: '≤ 30 %', met: firstOurs.etaWorst <= 30 } : {}),
+        }),
+      );
+    }
+    if (s.healthy === true) {
+      const ok = firstOurs.wolf === 0;
+      met &&= ok;
+      rows.push(
+        row({
+          metric: `polls with a time to critical or a catch-up ETA (crying wolf), ${s.name} (vs the previous model)`,
+          ours: firstOurs.wolf,
+          baseline: firstPrevious.wolf,
+          unit: 'polls',
+          goal: '0',
+          met: ok,
+        }),
+      );
+    }
     if (s.name === 'catching up') {
       const eta = quantiles(etaErrors);
       const rel = quantiles(etaRelative);

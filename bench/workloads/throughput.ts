@@ -7,8 +7,10 @@
  * Each measured variant has a loop function of its own, on purpose: V8 then optimizes every loop for one callee
  * and one argument shape, and no variant's timing depends on which one warmed up a shared loop first.
  */
+import { DelayForecast } from '../../src/forecast.ts';
 import { ReplicationLagMonitor } from '../../src/monitor.ts';
 import { OriginalReplicationLagMonitor } from '../baseline/original-monitor.ts';
+import { PreviousDelayForecast } from '../baseline/smoothed-forecast.ts';
 import { median, nowNs, round } from '../lib/stats.ts';
 import { row, type Row, type WorkloadOptions, type WorkloadResult } from '../lib/types.ts';
 
@@ -127,6 +129,67 @@ function runBaseline(monitor: OriginalReplicationLagMonitor, s: Stream, count: n
   }
   s.u = u;
   return monitor.statistics.avgLagSeconds;
+}
+
+/** The forecast model alone (observe + figures), on the same stream: ours. */
+function runModelOurs(models: DelayForecast[], s: Stream, count: number): number {
+  const n = models.length;
+  const step = 1000 / n;
+  const clock = s.clock;
+  let u = s.u;
+  let check = 0;
+  for (let k = 0; k < count; k++, u++) {
+    clock.t += step;
+    const leader = Math.floor(clock.t);
+    const lag = 2000 + (u % 7);
+    const model = models[u % n]!;
+    model.observe(clock.t, leader, leader - lag, lag / 1000, true, true);
+    model.figures(lag, lag / 1000, 60, 30, 3600);
+    check += model.predicted ?? 0;
+  }
+  s.u = u;
+  return check;
+}
+
+/** The same for the model before issue 20 (`bench/baseline/smoothed-forecast.ts`). */
+function runModelPrevious(models: PreviousDelayForecast[], s: Stream, count: number): number {
+  const n = models.length;
+  const step = 1000 / n;
+  const clock = s.clock;
+  let u = s.u;
+  let check = 0;
+  for (let k = 0; k < count; k++, u++) {
+    clock.t += step;
+    const leader = Math.floor(clock.t);
+    const lag = 2000 + (u % 7);
+    const model = models[u % n]!;
+    model.observe(clock.t, leader, leader - lag, lag / 1000, true);
+    model.figures(lag, lag / 1000, 60, 30, 3600);
+    check += model.predicted ?? 0;
+  }
+  s.u = u;
+  return check;
+}
+
+/** ns per forecast-model update, ours and the previous model: medians of interleaved runs after the same warm-up. */
+function forecastModels(plan: SizePlan, sink: { value: number }): { ours: number; previous: number } {
+  const sOurs = stream(plan.nodes);
+  const sPrev = stream(plan.nodes);
+  const ours = sOurs.ids.map(() => new DelayForecast());
+  const previous = sPrev.ids.map(() => new PreviousDelayForecast());
+  sink.value += runModelOurs(ours, sOurs, plan.warmOurs);
+  sink.value += runModelPrevious(previous, sPrev, plan.warmOurs);
+  const oursNs: number[] = [];
+  const prevNs: number[] = [];
+  for (let r = 0; r < plan.runs; r++) {
+    let t0 = nowNs();
+    sink.value += runModelOurs(ours, sOurs, plan.batchOurs);
+    oursNs.push((nowNs() - t0) / plan.batchOurs);
+    t0 = nowNs();
+    sink.value += runModelPrevious(previous, sPrev, plan.batchOurs);
+    prevNs.push((nowNs() - t0) / plan.batchOurs);
+  }
+  return { ours: median(oursNs), previous: median(prevNs) };
 }
 
 interface SizePlan {
@@ -270,6 +333,9 @@ export async function throughput(options: WorkloadOptions): Promise<WorkloadResu
         estimationNs: round(o - bd.oursGiven),
       };
       options.log(`throughput ${label} breakdown: delay given ours ${bd.oursGiven.toFixed(0)} ns, baseline ${bd.baselineGiven.toFixed(0)} ns; loop floor ${bd.floor.toFixed(0)} ns`);
+      const fm = forecastModels(plan, checksumSink);
+      rows.push(row({ metric: `ns per forecast-model update (observe + figures), ${label}, vs the model before issue 20`, ours: round(fm.ours), baseline: round(fm.previous), unit: 'ns' }));
+      options.log(`throughput ${label} forecast model: ours ${fm.ours.toFixed(1)} ns, previous model ${fm.previous.toFixed(1)} ns`);
     }
   }
   details.checksum = Number.isFinite(checksum + checksumSink.value);

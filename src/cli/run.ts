@@ -15,6 +15,7 @@ import type { CliIo } from './io.ts';
 import { otlpStartupLine } from './otlp-line.ts';
 import { formatProblem } from './problems.ts';
 import { stopWithin, untilStopped } from './stop.ts';
+import { fleetView } from './status-view.ts';
 import { SourceSetupError, SourceSupervisor } from './supervisor.ts';
 import { formatAlert, renderTable, ScreenNotes, summary } from './table.ts';
 
@@ -60,6 +61,8 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
   };
   const alerts: string[] = [];
   let supervisor: SourceSupervisor | undefined;
+  /** What the status endpoints read: the supervisor's sources, once they run. */
+  const statusView = fleetView(() => supervisor);
   let lastDraw = 0;
   const draw = () => {
     if (mode !== 'table' || supervisor === undefined || (!single && Date.now() - lastDraw < 200)) return;
@@ -82,6 +85,8 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
       shutdownTimeoutMillis: run.shutdownTimeoutMs,
       otlp: config.otlp,
       prometheus: config.prometheus === undefined ? false : config.prometheus,
+      // The status endpoints: on export.http's port, else on the Prometheus port; they read the supervisor's sources.
+      http: config.http === undefined && config.prometheus === undefined ? false : { ...config.http, view: statusView },
     });
   } catch (error) {
     io.stderr.write(`replag: ${(error as Error).message}\n`);
@@ -136,6 +141,7 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
   const stopped = untilStopped(run.durationSeconds);
   io.stderr.write(`${otlpStartupLine(telemetry.otlp, single ? '--otlp-endpoint' : 'export.otlp.endpoint')}\n`);
   if (telemetry.prometheusUrl) io.stderr.write(`replag: serving Prometheus metrics at ${telemetry.prometheusUrl}\n`);
+  if (telemetry.httpUrl) io.stderr.write(`replag: serving /status, /check, /healthz, /readyz and the status page at ${telemetry.httpUrl}/\n`);
   for (const c of config.sources) io.stderr.write(`replag: ${single ? '' : `[${c.name}] `}watching ${describeConfiguredSource(c)}, polling every ${c.intervalMs} ms\n`);
   warnInsecure(config);
 
@@ -168,6 +174,7 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
   }
 
   const exitCode = await stopped;
+  statusView.markStopping();
   process.off('SIGHUP', onHangup);
   await reloading;
   const last = built.sources();

@@ -30,6 +30,8 @@ import { createGrpcLogExporter, createGrpcMetricExporter, DEFAULT_OTLP_GRPC_ENDP
 import { StandardNamePrometheusExporter, type PrometheusEndpointOptions } from './prometheus.ts';
 import { AlertLedger, type AlertDelivery } from './alert-ledger.ts';
 import { alertQueueSettings, type AlertQueueOptions } from './log-processing.ts';
+import { DEFAULT_POLL_TIMEOUT_MS, startStatusServer, type StatusServer, type StatusView } from '../http/index.ts';
+import type { Poller } from '../sources/poller.ts';
 
 export type { OtlpProtocol } from './env.ts';
 export type { PrometheusEndpointOptions } from './prometheus.ts';
@@ -84,6 +86,24 @@ export interface TelemetryOptions {
   shutdownTimeoutMillis?: number;
   /** Queue of alert events awaiting OTLP export; each field falls back to its OTEL_BLRP_* variable. */
   alertQueue?: AlertQueueOptions;
+  /**
+   * Serve the status endpoints (`/status`, `/check`, `/healthz`, `/readyz` and the page at `/`, see the README):
+   * on a port of their own, or without `port` on the Prometheus endpoint's server. Off by default.
+   */
+  http?: HttpEndpointOptions | false;
+}
+
+/** Where the status endpoints are served. */
+export interface HttpEndpointOptions {
+  /** A port of their own (0: any free port); omitted: the Prometheus endpoint's port (then `prometheus` is required). */
+  port?: number;
+  /** Interface of their own port. Default `127.0.0.1`. */
+  host?: string;
+  /**
+   * What the endpoints read. Default: this telemetry's monitor as one source, with the state of the poller observed
+   * through `instrumentation.observeSource` when there is exactly one. @internal (replag passes its sources)
+   */
+  view?: StatusView;
 }
 
 /** A running telemetry pipeline. */
@@ -102,6 +122,8 @@ export interface Telemetry {
     | undefined;
   /** The Prometheus endpoint's URL, when enabled. */
   readonly prometheusUrl: string | undefined;
+  /** The status endpoints' base URL (`http://host:port`), when `http` is on. */
+  readonly httpUrl: string | undefined;
   /**
    * Another monitor exported through these providers (one per source of `replag --config`), whose points carry
    * `replication.source` = `source`: its live nodes keep their `replication.alerts` series like the main
@@ -174,6 +196,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
       }),
     );
   }
+  const http = checkHttpOptions(options);
   let prometheus: StandardNamePrometheusExporter | undefined;
   if (options.prometheus !== undefined && options.prometheus !== false) {
     prometheus = new StandardNamePrometheusExporter({ cardinalityLimit, ...options.prometheus, isLiveNode: liveNodes.isLive });
@@ -203,15 +226,31 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   instrumentation.enable();
 
   let prometheusUrl: string | undefined;
+  let statusServer: StatusServer | undefined;
+  const view = http?.view ?? monitorView(options.serviceName, instrumentation);
+  const shared = prometheus !== undefined && http !== undefined && (http.port === undefined || http.port === ((options.prometheus as PrometheusEndpointOptions).port ?? 9464));
   if (prometheus !== undefined) {
     try {
-      await prometheus.startServer();
+      if (shared) {
+        // One server: the Prometheus endpoint's path to the exporter, the others to the status endpoints.
+        const p = options.prometheus as PrometheusEndpointOptions;
+        statusServer = await startStatusServer({ port: p.port ?? 9464, host: p.host ?? '0.0.0.0', view, metrics: { path: p.endpoint ?? '/metrics', handle: (req, res) => prometheus.getMetricsRequestHandler(req, res) } });
+      } else await prometheus.startServer();
     } catch (error) {
       await Promise.allSettled([meterProvider.shutdown(), loggerProvider.shutdown()]);
       instrumentation.disable();
       throw new Error(`cannot serve Prometheus metrics on ${prometheus.address}: ${(error as Error).message}`);
     }
     prometheusUrl = prometheus.address;
+  }
+  if (http !== undefined && !shared) {
+    try {
+      statusServer = await startStatusServer({ port: http.port!, host: http.host ?? '127.0.0.1', view });
+    } catch (error) {
+      await Promise.allSettled([meterProvider.shutdown(), loggerProvider.shutdown(), prometheus?.stopServer()]);
+      instrumentation.disable();
+      throw error;
+    }
   }
 
   let shutdownPromise: Promise<void> | undefined;
@@ -226,6 +265,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
         ? undefined
         : { metricsProtocol: otlp.metricsProtocol, metricsUrl: otlp.metricsShown, logsProtocol: otlp.logsProtocol, logsUrl: otlp.logsShown },
     prometheusUrl,
+    httpUrl: statusServer?.url,
     addMonitor: (source, other) => liveNodes.add(source, other),
     alertDelivery: () => ledger?.snapshot(),
     async forceFlush() {
@@ -237,8 +277,36 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
         // Logs first: pending alert events, then the final metric collection and export, each cut at its deadline.
         await pipeline.shutdown({ timeoutMillis, loggerProvider, meterProvider });
         instrumentation.disable();
+        // Last: /readyz answers 503 (stopping) until here.
+        await statusServer?.close();
       })();
       return shutdownPromise;
+    },
+  };
+}
+
+/** `options.http` checked. @throws RangeError naming the bad field. */
+function checkHttpOptions(options: TelemetryOptions): HttpEndpointOptions | undefined {
+  const http = options.http;
+  if (http === undefined || http === false) return undefined;
+  if (http === null || typeof http !== 'object') throw new TypeError('http must be an object ({ port, host }) or false');
+  if (http.port !== undefined && (!Number.isInteger(http.port) || http.port < 0 || http.port > 65535)) throw new RangeError(`http.port must be an integer from 0 to 65535, got ${http.port}`);
+  if (http.host !== undefined && (typeof http.host !== 'string' || http.host.trim() === '')) throw new RangeError('http.host must be a non-empty string');
+  if (http.port === undefined && (options.prometheus === undefined || options.prometheus === false)) {
+    throw new RangeError('http.port is required without a Prometheus endpoint (without a port the status endpoints share the Prometheus server)');
+  }
+  return http;
+}
+
+/** The library's view: its monitor as one source, with the state of its one observed poller, if any. */
+function monitorView(serviceName: string | undefined, instrumentation: ReplicationLagInstrumentation): StatusView {
+  return {
+    sources() {
+      const pollers = instrumentation.observedPollers() as Array<Pick<Poller, 'health'> & { intervalMs?: number }>;
+      const one = pollers.length === 1 ? pollers[0]! : undefined;
+      const poller = one === undefined ? undefined : { health: () => one.health(), intervalMs: one.intervalMs ?? 1000 };
+      const name = one?.health().source ?? serviceName ?? 'monitor';
+      return [{ name, type: 'monitor', monitor: instrumentation.monitor, poller, timeoutMs: DEFAULT_POLL_TIMEOUT_MS }];
     },
   };
 }

@@ -28,6 +28,12 @@ export interface SourceHealth {
   readonly lastSuccessAt: number | undefined;
   /** The source's `replicaReadability()` after the last successful poll, for sources that have it. */
   readonly replicasReadable?: ReadonlyMap<string, boolean>;
+  /** The last poll's error message while it failed (sources keep credentials out of it); undefined after a success. */
+  readonly lastError?: string;
+  /** `Date.now()` at the end of the last poll, successful or not; undefined until the first poll ends. */
+  readonly lastPollAt?: number;
+  /** `Date.now()` when the poll in flight started; undefined between polls (how long a poll has been running). */
+  readonly pollingSince?: number;
 }
 
 /** A running poller. */
@@ -42,6 +48,8 @@ export interface Poller {
    * replica (a source's `onReplicaError`) counts as successful.
    */
   health(): SourceHealth;
+  /** Milliseconds between the end of one poll and the start of the next. */
+  readonly intervalMs: number;
 }
 
 /** Starts polling `source` into `monitor`: one poll at a time, never overlapping. */
@@ -66,7 +74,8 @@ export function startPoller(options: PollerOptions): Poller {
     }
   };
   const failed = (error: unknown) => {
-    health = { ...health, up: false, consecutiveFailures: health.consecutiveFailures + 1 };
+    const message = error instanceof Error ? error.message : String(error);
+    health = { ...health, up: false, consecutiveFailures: health.consecutiveFailures + 1, lastError: message, lastPollAt: Date.now(), pollingSince: undefined };
     report(error);
   };
 
@@ -83,6 +92,7 @@ export function startPoller(options: PollerOptions): Poller {
 
   const pollOnce = (): Promise<void> => {
     inFlight = inFlight.then(async () => {
+      health = { ...health, pollingSince: Date.now() };
       let replicas: readonly ReplicaPosition[];
       try {
         replicas = await source.poll();
@@ -109,7 +119,8 @@ export function startPoller(options: PollerOptions): Poller {
       }
       if (forgetMissing) for (const id of known.keys()) if (!seen.has(id)) monitor.unregisterNode(id);
       known = seen;
-      health = { source: source.name, up: true, consecutiveFailures: 0, lastSuccessAt: Date.now(), ...readability() };
+      const now = Date.now();
+      health = { source: source.name, up: true, consecutiveFailures: 0, lastSuccessAt: now, lastPollAt: now, ...readability() };
       try {
         options.onPoll?.(replicas.length);
       } catch (error) {
@@ -133,6 +144,7 @@ export function startPoller(options: PollerOptions): Poller {
       await inFlight;
     },
     health: () => health,
+    intervalMs,
   };
 }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { REPO_ROOT, runNode } from '../helpers/run-node.ts';
 
-const WORKLOADS = ['throughput', 'collection', 'memory', 'accuracy', 'forecast-accuracy', 'alert-latency', 'sidecar', 'shutdown', 'alert-loss'];
+const WORKLOADS = ['throughput', 'collection', 'memory', 'accuracy', 'forecast-accuracy', 'alert-latency', 'sidecar', 'shutdown', 'alert-loss', 'http-check'];
 
 const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 

@@ -95,16 +95,17 @@ describe('Kubernetes manifests', () => {
     assert.ok(!(configMap.data['replag.yaml'] as string).includes('change-me'), 'no password in the ConfigMap');
   });
 
-  it('probe the Prometheus endpoint the config serves, on a port the container opens', () => {
+  it('probe /healthz (startup, liveness) and /readyz (readiness) on the Prometheus port the config serves', () => {
     const prometheus = config.export?.prometheus as Json;
     assert.ok(prometheus, 'the config serves a Prometheus endpoint');
     assert.equal(prometheus.host, '0.0.0.0', 'reachable by the kubelet');
     const port = (container.ports as Json[]).find((p) => p.containerPort === prometheus.port);
     assert.ok(port, `container port ${prometheus.port} is declared`);
+    const paths: Record<string, string> = { startupProbe: '/healthz', readinessProbe: '/readyz', livenessProbe: '/healthz' };
     for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
       const get = container[probe]?.httpGet as Json | undefined;
       assert.ok(get, `${probe} is an HTTP probe`);
-      assert.equal(get.path, '/metrics');
+      assert.equal(get.path, paths[probe]);
       assert.ok(get.port === port.name || get.port === port.containerPort, `${probe} targets the metrics port`);
     }
     assert.equal(deployment.spec.template.metadata.annotations['prometheus.io/port'], String(prometheus.port));

@@ -225,7 +225,10 @@ describe('startPoller', () => {
     );
     const h = manual(source);
     await waitFor(() => release !== undefined, 'the first poll');
-    assert.deepEqual(h.poller.health(), { source: 'scripted', up: undefined, consecutiveFailures: 0, lastSuccessAt: undefined });
+    const pending = h.poller.health();
+    assert.ok(pending.pollingSince !== undefined && pending.pollingSince <= Date.now(), 'the poll in flight is known, with its start');
+    assert.deepEqual({ ...pending, pollingSince: 0 }, { source: 'scripted', up: undefined, consecutiveFailures: 0, lastSuccessAt: undefined, pollingSince: 0 });
+    assert.equal(h.poller.intervalMs, 3_600_000);
     const before = Date.now();
     release!();
     await h.poller.pollOnce(); // poll 0 succeeds, poll 1 fails
@@ -235,11 +238,15 @@ describe('startPoller', () => {
     assert.equal(down.consecutiveFailures, 2);
     assert.ok(down.lastSuccessAt !== undefined && down.lastSuccessAt >= before && down.lastSuccessAt <= Date.now(), 'the last success is kept');
     assert.equal(h.monitor.getStatus('a')!.leaderSeq, 10, 'a failed poll changes no status: they are stale');
+    assert.equal(down.lastError, 'refused');
+    assert.ok(down.lastPollAt! >= down.lastSuccessAt! && down.pollingSince === undefined, 'the failed poll ended after the last success');
     await h.next(); // poll 3 succeeds
     const up = h.poller.health();
     assert.equal(up.up, true);
     assert.equal(up.consecutiveFailures, 0);
     assert.ok(up.lastSuccessAt! >= down.lastSuccessAt!);
+    assert.equal(up.lastError, undefined, 'a success clears the error');
+    assert.equal(up.lastPollAt, up.lastSuccessAt);
     assert.equal(h.errors.length, 2);
   });
 
