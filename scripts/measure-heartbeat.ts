@@ -63,7 +63,7 @@ async function postgres(): Promise<void> {
     await sb.query('ALTER SYSTEM RESET recovery_min_apply_delay');
     await sb.query('SELECT pg_reload_conf()');
     await cluster.waitCaughtUp(30_000);
-    const [{ conninfo }] = (await sb.query<{ conninfo: string }>('SHOW primary_conninfo')).map((r) => ({ conninfo: String(Object.values(r)[0]) }));
+    const conninfo = String(Object.values((await sb.query("SHOW primary_conninfo"))[0] ?? {})[0] ?? "");
     await sb.query("ALTER SYSTEM SET primary_conninfo = ''");
     await sb.query('SELECT pg_reload_conf()');
     await sleep(8000);
