@@ -129,6 +129,8 @@ export class HeartbeatWriter {
   #inFlight: Promise<void> = Promise.resolve();
   #stopped = false;
   #setupDone = false;
+  /** The latest write attempt failed (the leader is down or refuses): `writtenMs` is then undefined. */
+  #failing = false;
 
   constructor(options: HeartbeatWriterOptions) {
     this.#options = options;
@@ -137,6 +139,14 @@ export class HeartbeatWriter {
   /** The value (`Date.now()` when written) of the newest acknowledged write; undefined before the first. */
   get newestWrittenMs(): number | undefined {
     return this.#newest;
+  }
+
+  /**
+   * The newest acknowledged write's value, for computing delays now: undefined before the first write and while the
+   * latest attempt failed (a delay against a heartbeat no longer being written would read too low).
+   */
+  get writtenMs(): number | undefined {
+    return this.#failing ? undefined : this.#newest;
   }
 
   /**
@@ -167,7 +177,13 @@ export class HeartbeatWriter {
     const run = this.#inFlight.catch(() => undefined).then(async () => {
       if (this.#stopped) throw new Error('the heartbeat writer is stopped');
       const now = Date.now();
-      await this.#options.write(now, !this.#setupDone);
+      try {
+        await this.#options.write(now, !this.#setupDone);
+      } catch (error) {
+        this.#failing = true;
+        throw error;
+      }
+      this.#failing = false;
       this.#setupDone = true;
       if (this.#newest === undefined || now > this.#newest) this.#newest = now;
     });

@@ -199,7 +199,7 @@ export class MySqlSource implements ReplicationSource {
   /** A replica's replication status and, with `heartbeat`, the newest heartbeat it shows. */
   private async readReplica(query: Query, system: System): Promise<ReplicaHeartbeatRead> {
     const heartbeat = this.#heartbeat;
-    const writtenMs = heartbeat?.writer.newestWrittenMs;
+    const writtenMs = heartbeat?.writer.writtenMs;
     const status = await readReplica(query, system);
     if (heartbeat === undefined) return status;
     return { ...status, heartbeatShownMs: await readMySqlHeartbeat(query, heartbeat.table, heartbeat.name), heartbeatWrittenMs: writtenMs };

@@ -117,8 +117,8 @@ export interface PgStandbysOptions {
   readonly timeoutMs: number;
   readonly explain: (error: unknown, phase: string, at: string, budgetMs: number) => Error;
   readonly onReplicaError: ((replica: string, error: Error) => void) | undefined;
-  /** The newest heartbeat written (the writer's), read when a standby read starts. */
-  readonly newestWrittenMs: () => number | undefined;
+  /** The newest heartbeat written (the writer's `writtenMs`), read when a standby read starts. */
+  readonly writtenMs: () => number | undefined;
 }
 
 /** The standbys of one source: a connection and reader each, read at every poll for their heartbeat. */
@@ -181,7 +181,7 @@ export class PgStandbys {
 
   async #read(connection: PgConnection): Promise<StandbyRead> {
     const budgetMs = this.#options.timeoutMs;
-    const writtenMs = this.#options.newestWrittenMs();
+    const writtenMs = this.#options.writtenMs();
     const table = this.#options.settings.target;
     let phase = 'connecting';
     try {

@@ -208,7 +208,7 @@ export class PostgresSource implements ReplicationSource {
       if (options.standbys !== undefined) {
         const servers = subscriberServers(options.standbys, tls, password, 'PostgresSourceOptions.standbys', 'standby');
         const explain = (error: unknown, phase: string, at: string, budgetMs: number) => this.explain(error, phase, at, budgetMs);
-        this.#standbyReads = new PgStandbys({ servers, settings: heartbeat, timeoutMs, explain, onReplicaError, newestWrittenMs: () => writer.newestWrittenMs });
+        this.#standbyReads = new PgStandbys({ servers, settings: heartbeat, timeoutMs, explain, onReplicaError, writtenMs: () => writer.writtenMs });
       }
     }
   }

@@ -245,7 +245,7 @@ export class RedisSource implements ReplicationSource {
   private async heartbeatDelays(info: RedisReplicationInfo, run: PollRun): Promise<Map<string, number>> {
     const { links, writer } = this.#heartbeat!;
     await writer.start();
-    const writtenMs = writer.newestWrittenMs;
+    const writtenMs = writer.writtenMs;
     const tls = this.master?.tls === undefined ? undefined : (({ servername: _servername, ...shared }) => shared)(this.#tls ?? {});
     const replicas = info.replicas.map((r) => ({ id: r.id, host: r.ip, port: r.port, tls: tls === undefined ? undefined : nodeTlsOptions(tls, r.ip), where: `Redis replica ${r.id}` }));
     return links.delays(replicas, writtenMs, run.deadline - Date.now());
