@@ -23,8 +23,8 @@ function url(user = '', password = PASSWORD): string {
 }
 
 before(async () => {
-  const masterPort = await findFreePort(18600, 18800);
-  const replicaPort = await findFreePort(18800, 18999);
+  const masterPort = await findFreePort(18600, 18700);
+  const replicaPort = await findFreePort(18700, 18850);
   cluster = await startRedisCluster({ masterPort, replicaPort, password: PASSWORD });
   await cluster.write(10);
 });
