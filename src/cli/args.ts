@@ -72,8 +72,9 @@ const MAX_SHUTDOWN_TIMEOUT_MS = 3_600_000;
 interface SourceFlag {
   flag: string;
   keyPath: readonly string[];
-  kind: OptionKind;
-  commaSeparated: boolean;
+  /** Its kind per type: a flag may be one value for a system and a list for another (`--url`: NATS takes several). */
+  kinds: Map<string, OptionKind>;
+  commaSeparated: Map<string, boolean>;
   types: string[];
 }
 
@@ -83,9 +84,16 @@ function sourceFlags(): Map<string, SourceFlag> {
     for (const spec of optionSpecs(d)) {
       if (spec.flag === undefined) continue;
       const known = out.get(spec.flag);
-      if (known === undefined) out.set(spec.flag, { flag: spec.flag, keyPath: spec.keyPath, kind: spec.kind, commaSeparated: spec.meta.commaSeparated === true, types: [d.type] });
-      else if (known.kind !== spec.kind || known.keyPath.join('.') !== spec.keyPath.join('.')) throw new TypeError(`--${spec.flag} means two things (${known.types[0]} and ${d.type})`);
-      else known.types.push(d.type);
+      const boolean = (k: OptionKind) => k === 'boolean';
+      if (known === undefined) {
+        out.set(spec.flag, { flag: spec.flag, keyPath: spec.keyPath, kinds: new Map([[d.type, spec.kind]]), commaSeparated: new Map([[d.type, spec.meta.commaSeparated === true]]), types: [d.type] });
+      } else if (boolean(known.kinds.get(known.types[0]!)!) !== boolean(spec.kind) || known.keyPath.join('.') !== spec.keyPath.join('.')) {
+        throw new TypeError(`--${spec.flag} means two things (${known.types[0]} and ${d.type})`);
+      } else {
+        known.types.push(d.type);
+        known.kinds.set(d.type, spec.kind);
+        known.commaSeparated.set(d.type, spec.meta.commaSeparated === true);
+      }
     }
   }
   return out;
@@ -139,7 +147,10 @@ export function parseCliArgs(argv: readonly string[], env: Env = {}): Invocation
     version: { type: 'boolean' },
   };
   for (const g of GLOBAL_FLAGS) options[g.flag] = { type: 'string' };
-  for (const s of bySource.values()) options[s.flag] = s.kind === 'boolean' ? { type: 'boolean' } : s.kind === 'list' ? { type: 'string', multiple: true } : { type: 'string' };
+  for (const s of bySource.values()) {
+    const kinds = [...s.kinds.values()];
+    options[s.flag] = kinds.includes('boolean') ? { type: 'boolean' } : kinds.includes('list') ? { type: 'string', multiple: true } : { type: 'string' };
+  }
   const known = Object.keys(options);
   const booleans = new Set(known.filter((k) => options[k]!.type === 'boolean'));
 
@@ -219,10 +230,12 @@ export function parseCliArgs(argv: readonly string[], env: Env = {}): Invocation
     const s = bySource.get(flag);
     if (s === undefined) continue;
     const path = ['sources', 0, ...s.keyPath];
-    const value = typed(s.kind, raw, 'ms', s.commaSeparated);
+    const kind = s.kinds.get(type)!;
+    const value = typed(kind, raw, 'ms', s.commaSeparated.get(type));
     put(path, value);
     if (Array.isArray(value)) value.forEach((v, i) => typedAt.set(JSON.stringify([...path, i]), { flag, raw: v }));
-    typedAt.set(JSON.stringify(path), { flag, raw });
+    // A one-value flag that is a list for another system (`--url`) arrives as a list: the last one given counts.
+    typedAt.set(JSON.stringify(path), { flag, raw: Array.isArray(raw) && kind !== 'list' ? raw.at(-1) : raw });
   }
 
   const result = checkFleet(mapping, { env });

@@ -35,6 +35,7 @@ interface Def {
   innerType?: z.ZodType;
   in?: z.ZodType;
   shape?: Record<string, z.ZodType>;
+  options?: readonly z.ZodType[];
   defaultValue?: unknown;
 }
 
@@ -78,7 +79,9 @@ function specsOf(object: z.ZodObject, prefix: readonly string[]): OptionSpec[] {
       out.push(...specsOf(inner as z.ZodObject, keyPath));
       continue;
     }
-    const kind: OptionKind = meta.duration ? 'duration' : type === 'array' ? 'list' : type === 'boolean' ? 'boolean' : type === 'number' ? 'number' : 'string';
+    // A value or a list of values (NATS `url`): a list for flags (repeatable), either in the file.
+    const list = type === 'array' || (type === 'union' && (defOf(inner).options ?? []).some((o) => defOf(base(o)).type === 'array'));
+    const kind: OptionKind = meta.duration ? 'duration' : list ? 'list' : type === 'boolean' ? 'boolean' : type === 'number' ? 'number' : 'string';
     const fallback = defaultOf(schema);
     out.push({
       keyPath,

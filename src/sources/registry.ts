@@ -10,9 +10,13 @@ import { descriptor as mysql } from './mysql/descriptor.ts';
 import { descriptor as redis } from './redis/descriptor.ts';
 import { descriptor as etcd } from './etcd/descriptor.ts';
 import { descriptor as demo } from './simulated/descriptor.ts';
+import { descriptor as zookeeper } from './zookeeper/descriptor.ts';
+import { descriptor as nats } from './nats/descriptor.ts';
+import { descriptor as galera } from './galera/descriptor.ts';
+import { descriptor as redisCluster } from './redis-cluster/descriptor.ts';
 
 /** The descriptors, in the order `--help` and the docs list them. */
-export const SOURCE_DESCRIPTORS: readonly AnySourceDescriptor[] = [demo, postgres, redis, etcd, mysql];
+export const SOURCE_DESCRIPTORS: readonly AnySourceDescriptor[] = [demo, postgres, redis, etcd, mysql, zookeeper, nats, galera, redisCluster];
 
 /** The `type` names. */
 export const SOURCE_TYPES: readonly string[] = SOURCE_DESCRIPTORS.map((d) => d.type);

@@ -105,6 +105,16 @@ describe('replag arguments', () => {
     assert.deepEqual(refused(['mysql', '--primary', 'mysql://p', '--replica', 'mysql://r', '--subscriber', 'postgres://s/db']), ['--subscriber: applies to postgres, not to mysql']);
   });
 
+  it('--url is one URL for postgres and redis, one or several for nats (repeated or comma-separated)', () => {
+    assert.deepEqual(flags(['nats', '--url', 'nats://n1:4222', '--url', 'nats://n2:4222', '--user', 'app']).source.options, { url: ['nats://n1:4222', 'nats://n2:4222'], user: 'app' });
+    assert.deepEqual(flags(['nats', '--url', 'nats://n1:4222,nats://n2:4222', '--stream', 'ORDERS', '--no-consumers']).source.options, { url: ['nats://n1:4222', 'nats://n2:4222'], streams: ['ORDERS'], consumers: false });
+    assert.deepEqual(flags(['zookeeper', '--servers', 'zk1:2181,zk2:2181']).source.options, { servers: ['zk1:2181', 'zk2:2181'] });
+    assert.deepEqual(flags(['galera', '--node', 'mysql://m@g1:3306']).source.options, { nodes: ['mysql://m@g1:3306'] });
+    assert.deepEqual(flags(['redis-cluster', '--node', 'redis://c1:6379', '--username', 'replag']).source.options, { nodes: ['redis://c1:6379'], username: 'replag' });
+    assert.deepEqual(flags(['postgres', '--url', 'postgres://a/db']).source.options, { url: 'postgres://a/db' }, 'still one value for postgres');
+    assert.deepEqual(refused(['nats', '--url', 'nats://n1:4222', '--url', 'http://n2:4222']), ['--url: expected a nats:// URL such as nats://nats-1:4222 (tls:// for TLS), without credentials (give user and password, or token), got "http://n2:4222"']);
+  });
+
   it('parses each database command with its own flags', () => {
     assert.deepEqual(flags(['postgres', '--url', 'postgres://monitor@db1:5432/postgres']).source.options, { url: 'postgres://monitor@db1:5432/postgres' });
     assert.deepEqual(flags(['redis', '--url', 'redis://db2:6379']).source.options, { url: 'redis://db2:6379' });
@@ -133,8 +143,8 @@ describe('replag arguments', () => {
       [['--bogus'], ['--bogus: unknown flag (replag --help lists them)']],
       [['--nodez', '3'], ['--nodez: unknown flag; did you mean --nodes? (replag --help lists them)']],
       [['demo', '--prometheus', '27464'], ['--prometheus: unknown flag; did you mean --prometheus-port? (replag --help lists them)']],
-      [['watch-everything'], ['"watch-everything": unknown command (commands: demo, postgres, redis, etcd, mysql, validate)']],
-      [['postgress', '--url', 'postgres://h/db'], ['"postgress": unknown command; did you mean postgres? (commands: demo, postgres, redis, etcd, mysql, validate)']],
+      [['watch-everything'], ['"watch-everything": unknown command (commands: demo, postgres, redis, etcd, mysql, zookeeper, nats, galera, redis-cluster, validate)']],
+      [['postgress', '--url', 'postgres://h/db'], ['"postgress": unknown command; did you mean postgres? (commands: demo, postgres, redis, etcd, mysql, zookeeper, nats, galera, redis-cluster, validate)']],
       [['postgres'], ['--url: required: a postgres:// URL such as postgres://monitor@db:5432/postgres']],
       [['postgres', '--url', 'localhost:5432'], ['--url: expected a postgres:// URL such as postgres://monitor@db:5432/postgres, got "localhost:5432"']],
       [['redis', '--url', '  '], ['--url: expected a redis:// URL such as redis://db:6379, got "  "']],
@@ -142,7 +152,7 @@ describe('replag arguments', () => {
       [['etcd', '--endpoints', 'http://a:2379,,http://b:2379'], ['--endpoints: expected an http:// or https:// URL such as http://etcd1:2379, got ""']],
       [['mysql', '--primary', 'mysql://p:3306'], ['--replica: required: a list']],
       [['mysql', '--replica', 'mysql://r:3306'], ['--primary: required: a mysql:// URL such as mysql://monitor@db:3306']],
-      [['demo', '--url', 'postgres://db:5432/x'], ['--url: applies to postgres and redis, not to demo']],
+      [['demo', '--url', 'postgres://db:5432/x'], ['--url: applies to postgres, redis and nats, not to demo']],
       [['postgres', '--url', 'postgres://db/x', '--nodes', '3'], ['--nodes: applies to demo, not to postgres']],
       [['redis', '--url', 'redis://r:6379', '--replica', 'redis://x:6379'], ['--replica: applies to mysql, not to redis']],
       [['postgres', '--url', 'postgres://db/x', '--timeout', '0'], ['--timeout: expected a duration > 0 such as 500ms, 1s or 2m, at most 24 hours, got "0"']],
@@ -151,7 +161,7 @@ describe('replag arguments', () => {
       [['redis', '--master-name', 'cache'], ['--sentinel: required with masterName: a list of redis:// Sentinel URLs']],
       [['redis', '--url', 'redis://r', '--sentinel', 'redis://s:26379', '--master-name', 'c'], ['--url: expected either url or sentinels with masterName, not both']],
       [['postgres', '--url', 'postgres://db/x', '--sentinel', 'redis://s:26379'], ['--sentinel: applies to redis, not to postgres']],
-      [['demo', '--tls-ca', 'ca.pem'], ['--tls-ca: applies to postgres, redis, etcd and mysql, not to demo']],
+      [['demo', '--tls-ca', 'ca.pem'], ['--tls-ca: applies to postgres, redis, etcd, mysql, zookeeper, nats, galera and redis-cluster, not to demo']],
       [['redis', '--url', 'rediss://r', '--tls-cert', 'c.pem'], ['--tls-key: expected cert and key together (a client certificate needs its private key)', '--tls-cert: cannot read c.pem: no such file']],
       [['redis', '--url', 'rediss://r', '--tls-ca', ' '], ['--tls-ca: expected a file name, got " "']],
       [['redis', '--url', 'rediss://r', '--tls-insecure=yes'], ['--tls-insecure: takes no value (true when given; --no-… for false)']],

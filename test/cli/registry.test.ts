@@ -70,7 +70,7 @@ const set = (target: Record<string, unknown>, keyPath: readonly string[], value:
 
 describe('the source registry', () => {
   it('lists each system once, with a summary, a strict options schema and described options', () => {
-    assert.deepEqual(SOURCE_DESCRIPTORS.map((d) => d.type), ['demo', 'postgres', 'redis', 'etcd', 'mysql']);
+    assert.deepEqual(SOURCE_DESCRIPTORS.map((d) => d.type), ['demo', 'postgres', 'redis', 'etcd', 'mysql', 'zookeeper', 'nats', 'galera', 'redis-cluster']);
     for (const d of SOURCE_DESCRIPTORS) {
       assert.ok(d.summary.length > 10, d.type);
       assert.equal(d.options.safeParse({ ['not-an-option']: 1 }).error?.issues.some((i: { code: string }) => i.code === 'unrecognized_keys'), true, `${d.type}: unknown keys refused`);

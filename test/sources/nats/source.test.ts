@@ -79,7 +79,9 @@ describe('NatsSource without a cluster', () => {
     const options = natsDescriptor.options.parse({ url: ['nats://127.0.0.1:4222', 'nats://127.0.0.1:4223'], user: 'app', streams: ['ORDERS'] });
     const text = natsDescriptor.describe({ ...options, password: 's3cret' });
     assert.equal(text, 'NATS JetStream nats://127.0.0.1:4222, nats://127.0.0.1:4223 (streams ORDERS and their durable consumers)');
-    const source = await natsDescriptor.create(options, { sourceName: 'nats', timeoutMs: 700, onReplicaError: () => {}, env: { NATS_PASSWORD: 's3cret' } });
+    assert.equal(natsDescriptor.options.safeParse({ url: 'nats://127.0.0.1:4222', password: 's3cret' }).success, false, 'a password needs its user');
+    // replag fills the secrets from NATS_PASSWORD / NATS_TOKEN before create (secretEnv).
+    const source = await natsDescriptor.create({ ...options, password: 's3cret' }, { sourceName: 'nats', timeoutMs: 700, onReplicaError: () => {}, env: {} });
     assert.ok(source instanceof NatsSource);
     await source.close?.();
   });
