@@ -5,7 +5,7 @@
  *
  * --quick   tiny sizes, a few seconds per workload (the smoke test's mode; the figures mean nothing).
  *           Writes bench/results.quick.json unless --out is given.
- * --only    some workloads: throughput, collection, memory, accuracy, forecast-accuracy, alert-latency, sidecar, shutdown, alert-loss, http-check. Their results
+ * --only    some workloads: throughput, collection, collection-path, memory, accuracy, forecast-accuracy, alert-latency, sidecar, shutdown, alert-loss, http-check. Their results
  *           replace those of the same name in the output file; the others are kept.
  * --out     where to write the JSON (default bench/results.json).
  *
@@ -23,6 +23,7 @@ import { accuracy } from './workloads/accuracy.ts';
 import { alertLatency } from './workloads/alert-latency.ts';
 import { alertLoss } from './workloads/alert-loss.ts';
 import { collection } from './workloads/collection.ts';
+import { collectionPath } from './workloads/collection-path.ts';
 import { forecastAccuracy } from './workloads/forecast-accuracy.ts';
 import { httpCheck } from './workloads/http-check.ts';
 import { memory } from './workloads/memory.ts';
@@ -33,6 +34,7 @@ import { throughput } from './workloads/throughput.ts';
 export const WORKLOADS: Record<string, (options: WorkloadOptions) => Promise<WorkloadResult>> = {
   throughput,
   collection,
+  'collection-path': collectionPath,
   memory,
   accuracy,
   'forecast-accuracy': forecastAccuracy,

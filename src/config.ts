@@ -25,7 +25,8 @@ export interface ReplicationLagConfig {
   maxSamplesPerNode: number;
   /**
    * Upper bound on the number of nodes, so that unbounded node ids cannot exhaust memory and one metric collection
-   * stays short (it blocks the event loop for 50–70 µs of CPU per node, see BENCHMARKS.md). Default 2500. The
+   * stays short (a whole Prometheus scrape or OTLP export of `startTelemetry` blocks the event loop ≤ 250 ms at the
+   * default, see BENCHMARKS.md, "Collection path"). Default 5000. The
    * cardinality limit of `startTelemetry` follows it (4 series per node + 1). Beyond a few thousand nodes, shard the
    * monitor across processes.
    */
@@ -51,7 +52,7 @@ export const DEFAULT_CONFIG: Readonly<ReplicationLagConfig> = Object.freeze({
   stallTimeoutSeconds: 10,
   maxAlerts: 1000,
   maxSamplesPerNode: 256,
-  maxNodes: 2_500,
+  maxNodes: 5_000,
   autoRegister: true,
   now: monotonicNow,
 });

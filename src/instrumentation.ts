@@ -26,9 +26,9 @@ import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/
 import type { ReplicationLagConfig } from './config.ts';
 import { ReplicationLagMonitor } from './monitor.ts';
 import * as semconv from './semconv.ts';
-import { SEVERITIES } from './severity.ts';
+import { forEachNodePoint, NODE_GAUGES, NodeAttributeCache, SERIES_PER_NODE } from './node-points.ts';
 import type { Poller } from './sources/poller.ts';
-import type { LagAlert, LagSeverity, NodeAttributes, ReplicationStatus } from './types.ts';
+import type { LagAlert, LagSeverity } from './types.ts';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.ts';
 
 /** Configuration: the usual instrumentation options, the monitor's options, and these. */
@@ -43,10 +43,15 @@ export interface ReplicationLagInstrumentationConfig extends InstrumentationConf
    * `diag.info` when they fit again. Default 2000, the SDK's default; `startTelemetry` passes its own.
    */
   cardinalityLimit?: number;
+  /**
+   * @internal `startTelemetry` and `replag` produce the per-node gauges and `replication.alerts` themselves
+   * (a MetricProducer of their own SDK, from the same NODE_GAUGES description); this instrumentation then records
+   * only the sources' gauges and the alert events.
+   */
+  nodePointsProducedElsewhere?: boolean;
 }
 
-/** The most series one node adds to one instrument: the `replication.severity` state set (and `replication.alerts`). */
-export const SERIES_PER_NODE = 4;
+export { SERIES_PER_NODE };
 
 /** The SDK's default cardinality limit per instrument. */
 const SDK_DEFAULT_CARDINALITY_LIMIT = 2000;
@@ -65,18 +70,13 @@ export function cardinalityLimitFor(nodes: number): number {
 }
 
 interface Instruments {
-  lag: Gauge;
-  delay: Gauge;
-  predicted: Gauge;
-  catchUp: Gauge;
-  criticalTime: Gauge;
-  heartbeatDelay: Gauge;
-  rate: Gauge;
-  severity: Gauge;
+  /** The per-node gauges, in NODE_GAUGES order (empty when the node points are produced elsewhere). */
+  nodeGauges: Gauge[];
   /** Also hosts the batch callback that records the gauges above at collection time. */
   sourceUp: ObservableGauge;
   replicaReadable: ObservableGauge;
-  alerts: Counter;
+  /** Undefined when the node points (and alert counts) are produced elsewhere. */
+  alerts: Counter | undefined;
 }
 
 /** A source observed through its poller, with the attributes of its `replication.source.up` point. */
@@ -86,14 +86,6 @@ interface ObservedSource {
   /** The source name `attributes` was built for. */
   name: string | undefined;
   attributes: Attributes;
-}
-
-/** Attribute objects of one node, built once and reused at every collection. */
-interface NodeAttributeSet {
-  source: NodeAttributes;
-  base: Attributes;
-  bySeverity: Attributes[];
-  seen: number;
 }
 
 const LOG_SEVERITY: Record<LagSeverity, { number: SeverityNumber; text: string }> = {
@@ -118,8 +110,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   declare private _monitor: ReplicationLagMonitor;
   declare private _instruments: Instruments | undefined;
   declare private _unsubscribe: (() => void) | undefined;
-  declare private _attributeCache: Map<string, NodeAttributeSet>;
-  declare private _collections: number;
+  declare private _attributeCache: NodeAttributeCache;
   /** Where the batch callback is registered, so it is removed from that meter even after setMeterProvider. */
   declare private _registration: { meter: Meter; observables: ObservableGauge[] } | undefined;
   declare private _constructed: boolean;
@@ -139,8 +130,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     }
     this._overLimit = false;
     this._monitor = monitor ?? new ReplicationLagMonitor(config);
-    this._attributeCache = new Map();
-    this._collections = 0;
+    this._attributeCache = new NodeAttributeCache();
     this._sources = new Set();
     this._constructed = true;
     this._updateMetricInstruments();
@@ -196,47 +186,11 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     const wasAttached = this._registration !== undefined;
     if (wasAttached) this._removeCallback();
     const meter = this.meter;
+    const own = this.getConfig().nodePointsProducedElsewhere !== true;
     this._instruments = {
-      lag: meter.createGauge(semconv.METRIC_REPLICATION_LAG, {
-        unit: semconv.UNIT_ENTRY,
-        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_LAG],
-        valueType: ValueType.INT,
-      }),
-      delay: meter.createGauge(semconv.METRIC_REPLICATION_DELAY, {
-        unit: semconv.UNIT_SECONDS,
-        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_DELAY],
-        valueType: ValueType.DOUBLE,
-      }),
-      predicted: meter.createGauge(semconv.METRIC_REPLICATION_DELAY_PREDICTED, {
-        unit: semconv.UNIT_SECONDS,
-        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_DELAY_PREDICTED],
-        valueType: ValueType.DOUBLE,
-      }),
-      catchUp: meter.createGauge(semconv.METRIC_REPLICATION_CATCHUP_TIME, {
-        unit: semconv.UNIT_SECONDS,
-        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_CATCHUP_TIME],
-        valueType: ValueType.DOUBLE,
-      }),
-      criticalTime: meter.createGauge(semconv.METRIC_REPLICATION_CRITICAL_TIME, {
-        unit: semconv.UNIT_SECONDS,
-        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_CRITICAL_TIME],
-        valueType: ValueType.DOUBLE,
-      }),
-      heartbeatDelay: meter.createGauge(semconv.METRIC_REPLICATION_HEARTBEAT_DELAY, {
-        unit: semconv.UNIT_SECONDS,
-        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_HEARTBEAT_DELAY],
-        valueType: ValueType.DOUBLE,
-      }),
-      rate: meter.createGauge(semconv.METRIC_REPLICATION_APPLY_RATE, {
-        unit: semconv.UNIT_ENTRY_PER_SECOND,
-        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_APPLY_RATE],
-        valueType: ValueType.DOUBLE,
-      }),
-      severity: meter.createGauge(semconv.METRIC_REPLICATION_SEVERITY, {
-        unit: semconv.UNIT_ONE,
-        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_SEVERITY],
-        valueType: ValueType.INT,
-      }),
+      nodeGauges: own
+        ? NODE_GAUGES.map((g) => meter.createGauge(g.name, { unit: g.unit, description: g.description, valueType: g.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE }))
+        : [],
       sourceUp: meter.createObservableGauge(semconv.METRIC_REPLICATION_SOURCE_UP, {
         unit: semconv.UNIT_NONE,
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_SOURCE_UP],
@@ -247,11 +201,13 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_REPLICA_READABLE],
         valueType: ValueType.INT,
       }),
-      alerts: meter.createCounter(semconv.METRIC_REPLICATION_ALERTS, {
-        unit: semconv.UNIT_ALERT,
-        description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_ALERTS],
-        valueType: ValueType.INT,
-      }),
+      alerts: own
+        ? meter.createCounter(semconv.METRIC_REPLICATION_ALERTS, {
+            unit: semconv.UNIT_ALERT,
+            description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_ALERTS],
+            valueType: ValueType.INT,
+          })
+        : undefined,
     };
     if (wasAttached) this._addCallback();
   }
@@ -292,27 +248,22 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   private readonly _collect = (result: BatchObservableResult): void => {
     const instruments = this._instruments;
     if (instruments === undefined) return;
-    const generation = ++this._collections;
-    let live = 0;
-    try {
-      this._monitor.forEachStatus((status) => {
-        live++;
-        const attrs = this._attributesOf(status, generation);
-        recordFinite(instruments.lag, status.lagEntries, attrs.base);
-        recordFinite(instruments.delay, status.lagSeconds, attrs.base);
-        if (status.predictedLagSeconds !== undefined) recordFinite(instruments.predicted, status.predictedLagSeconds, attrs.base);
-        if (status.catchUpSeconds !== undefined) recordFinite(instruments.catchUp, status.catchUpSeconds, attrs.base);
-        if (status.secondsToCritical !== undefined) recordFinite(instruments.criticalTime, status.secondsToCritical, attrs.base);
-        if (status.heartbeatDelaySeconds !== undefined) recordFinite(instruments.heartbeatDelay, status.heartbeatDelaySeconds, attrs.base);
-        recordFinite(instruments.rate, status.replicationRate, attrs.base);
-        for (let i = 0; i < SEVERITIES.length; i++) {
-          instruments.severity.record(SEVERITIES[i] === status.severity ? 1 : 0, attrs.bySeverity[i]);
-        }
-      });
-      if (this._attributeCache.size > 0) this._sweepAttributes(generation);
-      this._checkCardinality(live);
-    } catch (error) {
-      diag.error(`${PACKAGE_NAME}: collection failed`, error);
+    const gauges = instruments.nodeGauges;
+    if (gauges.length > 0) {
+      let live = 0;
+      const cache = this._attributeCache;
+      const record = (gauge: number, value: number, attributes: Attributes) => gauges[gauge]!.record(value, attributes);
+      try {
+        cache.begin();
+        this._monitor.forEachStatus((status) => {
+          live++;
+          forEachNodePoint(status, cache.of(status), record);
+        });
+        cache.end();
+        this._checkCardinality(live);
+      } catch (error) {
+        diag.error(`${PACKAGE_NAME}: collection failed`, error);
+      }
     }
     for (const source of this._sources) this._observeSource(result, instruments, source);
   };
@@ -355,27 +306,6 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     }
   }
 
-  private _attributesOf(status: ReplicationStatus, generation: number): NodeAttributeSet {
-    let set = this._attributeCache.get(status.nodeId);
-    if (set === undefined || set.source !== status.attributes) {
-      const base: Attributes = { ...status.attributes, [semconv.ATTR_REPLICATION_NODE_ID]: status.nodeId };
-      set = {
-        source: status.attributes,
-        base,
-        bySeverity: SEVERITIES.map((severity) => ({ ...base, [semconv.ATTR_REPLICATION_SEVERITY]: severity })),
-        seen: generation,
-      };
-      this._attributeCache.set(status.nodeId, set);
-    }
-    set.seen = generation;
-    return set;
-  }
-
-  /** Drops cached attributes of nodes that were not collected this time (unregistered). */
-  private _sweepAttributes(generation: number): void {
-    for (const [id, set] of this._attributeCache) if (set.seen !== generation) this._attributeCache.delete(id);
-  }
-
   /** Alert listener: one log event (and optional span event) per alert, in the active context. Never throws. */
   private readonly _onAlert = (alert: LagAlert): void => {
     try {
@@ -397,7 +327,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
         attributes,
         context: active,
       });
-      this._instruments?.alerts.add(1, {
+      this._instruments?.alerts?.add(1, {
         [semconv.ATTR_REPLICATION_NODE_ID]: alert.nodeId,
         [semconv.ATTR_REPLICATION_SEVERITY]: alert.severity,
       });
@@ -409,8 +339,4 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
       diag.error(`${PACKAGE_NAME}: failed to export alert`, error);
     }
   };
-}
-
-function recordFinite(gauge: Gauge, value: number, attributes: Attributes): void {
-  if (Number.isFinite(value)) gauge.record(value, attributes);
 }

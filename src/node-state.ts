@@ -113,6 +113,7 @@ export class NodeState {
       lagEntries,
       lagSeconds,
       delayEstimated,
+      delayReported: !delayEstimated && heartbeatDelaySeconds === undefined && reportedDelaySeconds !== undefined,
       severity,
       replicationRate: applyRate(this.recent),
       predictedLagSeconds: config.enablePrediction ? model.predicted : undefined,
@@ -210,6 +211,7 @@ type StatusFigures = Pick<
   | 'lagEntries'
   | 'lagSeconds'
   | 'delayEstimated'
+  | 'delayReported'
   | 'severity'
   | 'replicationRate'
   | 'predictedLagSeconds'
@@ -227,6 +229,7 @@ class StatusSnapshot implements ReplicationStatus {
   readonly lagEntries: number;
   readonly lagSeconds: number;
   readonly delayEstimated: boolean;
+  readonly delayReported: boolean;
   readonly severity: LagSeverity;
   readonly replicationRate: number;
   readonly predictedLagSeconds: number | undefined;
@@ -245,6 +248,7 @@ class StatusSnapshot implements ReplicationStatus {
     this.lagEntries = f.lagEntries;
     this.lagSeconds = f.lagSeconds;
     this.delayEstimated = f.delayEstimated;
+    this.delayReported = f.delayReported;
     this.severity = f.severity;
     this.replicationRate = f.replicationRate;
     this.predictedLagSeconds = f.predictedLagSeconds;
@@ -268,6 +272,7 @@ class StatusSnapshot implements ReplicationStatus {
       lagEntries: this.lagEntries,
       lagSeconds: this.lagSeconds,
       delayEstimated: this.delayEstimated,
+      delayReported: this.delayReported,
       severity: this.severity,
       replicationRate: this.replicationRate,
       predictedLagSeconds: this.predictedLagSeconds,

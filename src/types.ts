@@ -45,6 +45,13 @@ export interface ReplicationStatus {
    * resolves an alert.
    */
   readonly delayEstimated: boolean;
+  /**
+   * true while `delayEstimated` is false and `lagSeconds` comes from the system's reported figure
+   * (`reportedDelaySeconds`; false when a heartbeat delay gave it, see `heartbeatDelaySeconds`). When both are false
+   * and there is no heartbeat delay, the delay is unknown: `lagSeconds` is only a lower bound, the
+   * `replication.delay` gauge has no point and the severity is provisional (`warning?` in `replag`).
+   */
+  readonly delayReported: boolean;
   readonly severity: LagSeverity;
   /** Follower apply rate in entries per second over recent samples. */
   readonly replicationRate: number;

@@ -16,13 +16,17 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Attributes, BatchObservableResult, ObservableGauge } from '@opentelemetry/api';
 import { MeterProvider, type DataPoint } from '@opentelemetry/sdk-metrics';
-import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { cardinalityLimitFor, ReplicationLagInstrumentation } from '../../src/instrumentation.ts';
 import { BenchReader } from '../lib/reader.ts';
 import { median, round } from '../lib/stats.ts';
 import { row, type WorkloadOptions, type WorkloadResult } from '../lib/types.ts';
 
 const GOAL_RATIO = 1.5;
+/**
+ * Nodes of the drop-in instrumentation (the user's SDK records every point into instruments) whose collection stays
+ * ≤ 250 ms: the maxNodes to set there. The default maxNodes is sized for startTelemetry's cheaper path (collection-path).
+ */
+const DROP_IN_NODES = 2_500;
 
 async function collectOnce(reader: BenchReader): Promise<{ ms: number; cpuMs: number; points: number }> {
   const c0 = process.cpuUsage();
@@ -145,7 +149,7 @@ export async function collection(options: WorkloadOptions): Promise<WorkloadResu
 
   // Time per node at several node counts (the default maxNodes is chosen so one collection stays ≤ ~250 ms).
   const scale: { nodes: number; ours: number; oursCpu: number; floor: number }[] = [];
-  const sizes = options.quick ? [50, 200] : [...new Set([1_000, DEFAULT_CONFIG.maxNodes, 5_000, 20_000])].sort((a, b) => a - b);
+  const sizes = options.quick ? [50, 200] : [...new Set([1_000, DROP_IN_NODES, 5_000, 20_000])].sort((a, b) => a - b);
   for (const n of sizes) {
     const m = await measureAt(n, options.quick ? 1 : 2, options.quick ? 3 : n > 10_000 ? 5 : 9);
     scale.push({ nodes: n, ours: median(m.oursMs), oursCpu: median(m.oursCpuMs), floor: median(m.floorMs) });
@@ -184,11 +188,11 @@ export async function collection(options: WorkloadOptions): Promise<WorkloadResu
         }),
       ),
       ...scale
-        .filter((x) => x.nodes === DEFAULT_CONFIG.maxNodes)
+        .filter((x) => x.nodes === DROP_IN_NODES)
         .flatMap((x) => [
-          row({ metric: `ms per collect() at the default maxNodes (${x.nodes.toLocaleString('en-US')}), wall`, ours: round(x.ours, 3), baseline: round(x.floor, 3), unit: 'ms' }),
+          row({ metric: `ms per collect() of the drop-in instrumentation at ${x.nodes.toLocaleString('en-US')} nodes, wall`, ours: round(x.ours, 3), baseline: round(x.floor, 3), unit: 'ms' }),
           row({
-            metric: `CPU ms per collect() at the default maxNodes (${x.nodes.toLocaleString('en-US')}): the event-loop block on an idle core`,
+            metric: `CPU ms per collect() of the drop-in instrumentation at ${x.nodes.toLocaleString('en-US')} nodes: the event-loop block on an idle core`,
             ours: round(x.oursCpu, 3),
             unit: 'ms',
             goal: '≤ 250 ms',

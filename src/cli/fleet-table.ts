@@ -1,7 +1,7 @@
 /** Terminal output of `replag --config`: nodes grouped by source. */
 import type { LagAlert } from '../types.ts';
 import type { SupervisedSource } from './supervisor.ts';
-import { formatAlert, renderNotices, shorten, summary, type ScreenNotes } from './table.ts';
+import { formatAlert, PROVISIONAL_LEGEND, provisionalCount, renderNotices, severityLabel, shorten, summary, type ScreenNotes } from './table.ts';
 
 const COLOR: Record<string, string> = { normal: '\x1b[32m', warning: '\x1b[33m', critical: '\x1b[31m', stalled: '\x1b[35m' };
 const RESET = '\x1b[0m';
@@ -18,7 +18,7 @@ export function sourceState(source: SupervisedSource): string {
 
 /** One line for a source: its name, type, state and summary. */
 export function sourceLine(source: SupervisedSource): string {
-  return `[${source.config.name}] ${source.config.type} ${sourceState(source)} ${summary(source.monitor.getStats())}`;
+  return `[${source.config.name}] ${source.config.type} ${sourceState(source)} ${summary(source.monitor.getStats(), provisionalCount(source.monitor.getAllStatuses().values()))}`;
 }
 
 /** An alert line, naming its source. */
@@ -61,15 +61,18 @@ export function renderFleetTable(sources: readonly SupervisedSource[], alerts: r
   const groups: { heading: string; failures: string[]; rows: string[][] }[] = [];
   let shown = 0;
   let hidden = 0;
+  let provisional = false;
   for (const source of sources) {
     const rows: string[][] = [];
     for (const s of source.monitor.getAllStatuses().values()) {
+      const label = severityLabel(s);
+      if (label !== s.severity) provisional = true;
       if (shown >= nodeRows) {
         hidden++;
         continue;
       }
       shown++;
-      rows.push([s.nodeId, s.severity, String(s.lagEntries), fixed(s.lagSeconds, 1), fixed(s.predictedLagSeconds, 1), fixed(s.replicationRate, 0)]);
+      rows.push([s.nodeId, label, String(s.lagEntries), fixed(s.lagSeconds, 1), fixed(s.predictedLagSeconds, 1), fixed(s.replicationRate, 0)]);
     }
     groups.push({ heading: sourceLine(source), failures: failures.get(source) ?? [], rows });
   }
@@ -80,12 +83,14 @@ export function renderFleetTable(sources: readonly SupervisedSource[], alerts: r
     cells
       .map((c, i) => {
         const padded = i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!);
-        return i === 1 && color && COLOR[c] !== undefined ? `${COLOR[c]}${padded}${RESET}` : padded;
+        const severity = c.replace('?', '');
+        return i === 1 && color && COLOR[severity] !== undefined ? `${COLOR[severity]}${padded}${RESET}` : padded;
       })
       .join('  ');
   const out = [line(header)];
   for (const g of groups) out.push('', g.heading, ...g.failures, ...g.rows.map(line));
   if (hidden > 0) out.push(`… and ${hidden} more nodes`);
+  if (provisional) out.push(PROVISIONAL_LEGEND);
   out.push('', 'Latest alerts:');
   for (const a of alerts.slice(-5)) out.push(`  ${a}`);
   if (alerts.length === 0) out.push('  (none)');

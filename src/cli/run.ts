@@ -17,7 +17,7 @@ import { formatProblem } from './problems.ts';
 import { stopWithin, untilStopped } from './stop.ts';
 import { fleetView } from './status-view.ts';
 import { SourceSetupError, SourceSupervisor } from './supervisor.ts';
-import { formatAlert, renderTable, ScreenNotes, summary } from './table.ts';
+import { formatAlert, provisionalCount, renderTable, ScreenNotes, summary } from './table.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -95,7 +95,8 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
   const built = new SourceSupervisor({
     meterProvider: telemetry.meterProvider,
     loggerProvider: telemetry.loggerProvider,
-    trackMonitor: (name, monitor) => telemetry.addMonitor(name, monitor),
+    trackMonitor: (name, monitor, counterAttributes) => telemetry.addMonitor(name, monitor, { nodePoints: true, counterAttributes }),
+    nodePointsProduced: true,
     createSource: (c) => createConfiguredSource(c, { env, onReplicaError: (replica, error) => failureLog(c.name).report(`replica ${replica}`, error) }),
     onPollError: (name, error) => {
       failureLog(name).report('poll', error);
@@ -124,7 +125,7 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
   function polled(name: string): void {
     if (mode === 'plain') {
       const s = supervisor?.sources().find((x) => x.config.name === name);
-      if (s !== undefined) io.stdout.write(`${new Date().toISOString()} ${single ? summary(s.monitor.getStats()) : sourceLine(s)}\n`);
+      if (s !== undefined) io.stdout.write(`${new Date().toISOString()} ${single ? summary(s.monitor.getStats(), provisionalCount(s.monitor.getAllStatuses().values())) : sourceLine(s)}\n`);
     } else draw();
   }
 
@@ -181,6 +182,6 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
   // Every source's polling, the final flush (with every source's last figures), then the connections, all within
   // --shutdown-timeout.
   await stopWithin({ timeoutMs: run.shutdownTimeoutMs, poller: { stop: () => built.stopPolling() }, source: { close: () => built.stop() }, telemetry, stderr: io.stderr });
-  for (const s of last) io.stderr.write(`replag: stopped; ${single ? summary(s.monitor.getStats()) : sourceLine(s)}\n`);
+  for (const s of last) io.stderr.write(`replag: stopped; ${single ? summary(s.monitor.getStats(), provisionalCount(s.monitor.getAllStatuses().values())) : sourceLine(s)}\n`);
   return exitCode;
 }

@@ -35,9 +35,15 @@ export interface SupervisorOptions {
   closeTimeoutMs?: number;
   /**
    * A source's monitor starts being exported (`Telemetry.addMonitor`, so its nodes' alert counters are kept while
-   * they live); returns the function called when it stops.
+   * they live); `counterAttributes` go on its `replication.alerts` series. Returns the function called when it stops.
    */
-  trackMonitor?: (name: string, monitor: ReplicationLagMonitor) => () => void;
+  trackMonitor?: (name: string, monitor: ReplicationLagMonitor, counterAttributes: Attributes) => () => void;
+  /**
+   * Whether `trackMonitor` also exports the monitor's node gauges and alert counts (`startTelemetry`'s
+   * MetricProducer, the default there); the source's instrumentation then records only the alert events and the
+   * source's own gauges. Default false.
+   */
+  nodePointsProduced?: boolean;
 }
 
 /** A running source. */
@@ -173,6 +179,7 @@ export class SourceSupervisor {
         enabled: false,
         // A source that says how many nodes it reports (a large simulated cluster) gets room for every one.
         ...(config.nodeCount !== undefined && config.nodeCount > DEFAULT_CONFIG.maxNodes ? { maxNodes: config.nodeCount } : {}),
+        nodePointsProducedElsewhere: this.options.nodePointsProduced === true,
         ...(config.thresholds.warningSeconds !== undefined ? { warningThresholdSeconds: config.thresholds.warningSeconds } : {}),
         ...(config.thresholds.criticalSeconds !== undefined ? { criticalThresholdSeconds: config.thresholds.criticalSeconds } : {}),
         ...(config.thresholds.stallSeconds !== undefined ? { stallTimeoutSeconds: config.thresholds.stallSeconds } : {}),
@@ -191,7 +198,7 @@ export class SourceSupervisor {
     instrumentation.setLoggerProvider(this.options.loggerProvider);
     instrumentation.enable();
     const monitor = instrumentation.monitor;
-    const untrack = this.options.trackMonitor?.(name, monitor);
+    const untrack = this.options.trackMonitor?.(name, monitor, attributes);
     const onAlert = monitor.onAlert((alert) => this.options.onAlert?.(name, alert));
     const unsubscribe = () => {
       onAlert();

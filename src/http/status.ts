@@ -1,4 +1,5 @@
 /** `GET /status`: every source with its poll state and its nodes' figures, as the pinned JSON shape. */
+import { delayUnknown } from '../node-points.ts';
 import type { ReplicationStatus } from '../types.ts';
 import { json, type HttpAnswer } from './answer.ts';
 import { pollState, type StatusSource, type StatusView } from './view.ts';
@@ -48,8 +49,11 @@ function finite(value: number | undefined): number | undefined {
 
 /** A node's `/status` entry. */
 export function statusNode(s: ReplicationStatus): StatusNode {
-  const node = { id: s.nodeId, severity: s.severity, provisional: !s.delayEstimated && s.heartbeatDelaySeconds === undefined, lag: lagOf(s) } as StatusNode;
-  const optional = { delaySeconds: s.lagSeconds, predictedDelaySeconds: s.predictedLagSeconds, catchUpSeconds: s.catchUpSeconds, secondsToCritical: s.secondsToCritical, heartbeatDelaySeconds: s.heartbeatDelaySeconds };
+  // As exported: while the delay is unknown (no estimate, no reported figure, no heartbeat) the severity is provisional and the
+  // delay has no value (replication.delay has no point).
+  const provisional = delayUnknown(s);
+  const node = { id: s.nodeId, severity: s.severity, provisional, lag: lagOf(s) } as StatusNode;
+  const optional = { delaySeconds: provisional ? undefined : s.lagSeconds, predictedDelaySeconds: s.predictedLagSeconds, catchUpSeconds: s.catchUpSeconds, secondsToCritical: s.secondsToCritical, heartbeatDelaySeconds: s.heartbeatDelaySeconds };
   for (const [key, value] of Object.entries(optional)) {
     const v = finite(value);
     if (v !== undefined) node[key as keyof typeof optional] = v;

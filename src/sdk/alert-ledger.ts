@@ -31,6 +31,11 @@ export const LOSS_EPISODE_QUIET_MILLIS = 60_000;
 export interface AlertLedgerOptions {
   /** Milliseconds without loss after which the next loss starts a new episode (and a new warning). */
   quietMillis?: number;
+  /**
+   * The warning of an episode is said this long after its first loss (or at shutdown, or `flushWarning()`), with
+   * how many were lost by then: a burst that overflows the queue drops records one by one. Default 1000.
+   */
+  settleMillis?: number;
   /** Clock in milliseconds. */
   now?: () => number;
 }
@@ -43,13 +48,18 @@ export class AlertLedger {
   private readonly _lostBy = new Map<string, number>();
   private _lastLossAt: number | undefined;
   private readonly _quietMillis: number;
+  private readonly _settleMillis: number;
   private readonly _now: () => number;
+  /** Losses of the current episode by reason, and the timer of its warning while not said yet. */
+  private readonly _episode = new Map<string, number>();
+  private _warning: NodeJS.Timeout | undefined;
   /** The teed processed counter and the attributes the SDK gives it, to count records refused after shutdown. */
   private _counter: Counter | undefined;
   private _componentAttributes: Attributes = {};
 
   constructor(options: AlertLedgerOptions = {}) {
     this._quietMillis = options.quietMillis ?? LOSS_EPISODE_QUIET_MILLIS;
+    this._settleMillis = options.settleMillis ?? 1000;
     this._now = options.now ?? Date.now;
   }
 
@@ -78,7 +88,21 @@ export class AlertLedger {
     const now = this._now();
     const newEpisode = this._lastLossAt === undefined || now - this._lastLossAt >= this._quietMillis;
     this._lastLossAt = now;
-    if (newEpisode) warnLoss(count, reason, this._quietMillis);
+    if (newEpisode) {
+      this.flushWarning();
+      this._episode.clear();
+      this._warning = setTimeout(() => this.flushWarning(), this._settleMillis);
+      this._warning.unref?.();
+    }
+    this._episode.set(reason, (this._episode.get(reason) ?? 0) + count);
+  }
+
+  /** Says the current episode's warning now, if it is still to be said. Never throws. */
+  flushWarning(): void {
+    if (this._warning === undefined) return;
+    clearTimeout(this._warning);
+    this._warning = undefined;
+    warnLoss(this._episode, this._quietMillis);
   }
 
   /**
@@ -144,19 +168,24 @@ export class AlertLedger {
         else this.record(1, attributes);
       },
       forceFlush: () => inner.forceFlush(),
-      shutdown: () => {
+      shutdown: async () => {
         shutDown = true;
-        return inner.shutdown();
+        try {
+          await inner.shutdown();
+        } finally {
+          this.flushWarning();
+        }
       },
     };
   }
 }
 
-/** The one warning of a loss episode. Runs inside the SDK's export callbacks: never throws. */
-function warnLoss(count: number, reason: string, quietMillis: number): void {
+/** The one warning of a loss episode, with what it lost so far by reason. Runs inside SDK callbacks: never throws. */
+function warnLoss(lost: ReadonlyMap<string, number>, quietMillis: number): void {
   try {
+    const parts = [...lost].map(([reason, n]) => (reason === 'queue_full' ? `${n} dropped, queue full` : `${n} failed to export: ${reason}`));
     diag.warn(
-      `otel-replication-lag: alert events are being lost (${count} ${reason === 'queue_full' ? 'dropped, queue full' : `failed to export: ${reason}`}); ` +
+      `otel-replication-lag: alert events are being lost (${parts.join('; ')}) in this episode so far; ` +
         `each is counted in ${PROCESSED_METRIC} with error.type. Said once until no loss for ${Math.round(quietMillis / 1000)} s.`,
     );
   } catch {

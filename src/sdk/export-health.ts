@@ -9,6 +9,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { AggregationOption, AggregationTemporality, InstrumentType, PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ExportConnection, HttpAnswer } from './export-connection.ts';
+import { describeGrpcError, isGrpcError } from './grpc.ts';
 
 export type ExportSignal = 'metrics' | 'logs';
 
@@ -48,6 +49,7 @@ export function describeExportFailure(error: unknown, options: { answer?: HttpAn
   const code = typeof e.code === 'string' ? e.code : undefined;
   const message = typeof e.message === 'string' ? e.message : error === undefined ? '' : String(error);
   if (code === 'ERR_REPLICATION_LAG_EXPORT_ABORTED') return { kind: 'aborted', text: oneLine(message) };
+  if (isGrpcError(error)) return describeGrpcError(error);
   if (code === 'ECONNREFUSED') return { kind: 'refused', text: 'connection refused (ECONNREFUSED)' };
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     const host = typeof e.hostname === 'string' ? ` ${oneLine(e.hostname)}` : '';
@@ -136,6 +138,19 @@ export class ExportHealth {
     s.failing = cause;
     const to = this.urls[signal] !== undefined ? ` to ${this.urls[signal]}` : '';
     this.say({ signal, state: 'failing', cause, message: `otel-replication-lag: ${signal} export failed${to}: ${cause.text}` });
+  }
+
+  /**
+   * An attempt of an export that is retried failed (gRPC; the OTLP/HTTP transport retries out of sight): said
+   * like a failure when the cause is new, counted in the episode, not as a failed export.
+   */
+  attemptFailed(signal: ExportSignal, cause: ExportFailureCause): void {
+    const s = this.state[signal];
+    s.episodeFailures++;
+    if (s.failing?.text === cause.text) return;
+    s.failing = cause;
+    const to = this.urls[signal] !== undefined ? ` to ${this.urls[signal]}` : '';
+    this.say({ signal, state: 'failing', cause, message: `otel-replication-lag: ${signal} export failed${to}: ${cause.text} (retrying)` });
   }
 
   succeeded(signal: ExportSignal): void {

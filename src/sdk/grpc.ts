@@ -7,6 +7,7 @@ import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { importOptional } from '../optional-dependency.ts';
 import { readEnv } from './env.ts';
+import { otlpExportTimeoutMillis } from './export-health.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 type Signal = 'METRICS' | 'LOGS';
@@ -22,6 +23,8 @@ export interface GrpcExporterOptions {
   headers?: Record<string, string> | undefined;
   /** Export timeout; undefined: OTEL_EXPORTER_OTLP_(signal_)TIMEOUT, else 10000. */
   timeoutMillis?: number | undefined;
+  /** Called with the error of each failed attempt that is retried. Must not throw. */
+  onRetry?: ((error: unknown) => void) | undefined;
 }
 
 /**
@@ -106,12 +109,140 @@ async function metadataOf(headers: Record<string, string> | undefined) {
 export async function createGrpcMetricExporter(options: GrpcExporterOptions): Promise<PushMetricExporter> {
   metricModule ??= importOptional(() => import('@opentelemetry/exporter-metrics-otlp-grpc'), GRPC_PACKAGES, GRPC_PURPOSE);
   const [{ OTLPMetricExporter }, metadata] = await Promise.all([metricModule, metadataOf(options.headers)]);
-  return new OTLPMetricExporter({ url: options.url, metadata, timeoutMillis: options.timeoutMillis });
+  const exporter = new OTLPMetricExporter({ url: options.url, metadata, timeoutMillis: options.timeoutMillis });
+  return withGrpcRetry(exporter, otlpExportTimeoutMillis(process.env, 'METRICS', options.timeoutMillis), options.onRetry);
 }
 
 /** An OTLP/gRPC log exporter (OpenTelemetry's `@opentelemetry/exporter-logs-otlp-grpc`). */
 export async function createGrpcLogExporter(options: GrpcExporterOptions): Promise<LogRecordExporter> {
   logModule ??= importOptional(() => import('@opentelemetry/exporter-logs-otlp-grpc'), GRPC_PACKAGES, GRPC_PURPOSE);
   const [{ OTLPLogExporter }, metadata] = await Promise.all([logModule, metadataOf(options.headers)]);
-  return new OTLPLogExporter({ url: options.url, metadata, timeoutMillis: options.timeoutMillis });
+  const exporter = new OTLPLogExporter({ url: options.url, metadata, timeoutMillis: options.timeoutMillis });
+  return withGrpcRetry(exporter, otlpExportTimeoutMillis(process.env, 'LOGS', options.timeoutMillis), options.onRetry);
+}
+
+/** gRPC status names by code (grpc-js `status`), to name causes without loading grpc-js. */
+const GRPC_STATUS = [
+  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
+] as const;
+
+/** A gRPC call's error (grpc-js ServiceError): a status code and details. */
+export interface GrpcError {
+  code: number;
+  details?: string;
+  metadata?: { get(key: string): unknown[] };
+}
+
+/** Whether `error` is a gRPC call's error. */
+export function isGrpcError(error: unknown): error is GrpcError {
+  const e = error as { code?: unknown; details?: unknown; metadata?: unknown } | undefined;
+  return typeof e === 'object' && e !== null && typeof e.code === 'number' && e.code >= 0 && e.code < GRPC_STATUS.length && (typeof e.details === 'string' || typeof e.metadata === 'object');
+}
+
+/** The status name of a gRPC code, e.g. `UNAVAILABLE`. */
+export function grpcStatusName(code: number): string {
+  return GRPC_STATUS[code] ?? `status ${code}`;
+}
+
+/**
+ * A gRPC failure in one stable, readable line: the same cause gives the same text at every attempt (no timings,
+ * no addresses of the moment): `connection refused`, `deadline exceeded`, `unavailable`, else `gRPC <STATUS>`.
+ */
+export function describeGrpcError(error: GrpcError): { kind: 'refused' | 'timeout' | 'network' | 'other'; text: string } {
+  const name = grpcStatusName(error.code);
+  const details = typeof error.details === 'string' ? error.details : '';
+  if (error.code === 14 && /ECONNREFUSED|connection refused/i.test(details)) return { kind: 'refused', text: 'connection refused (gRPC UNAVAILABLE)' };
+  if (error.code === 4) return { kind: 'timeout', text: 'deadline exceeded (gRPC DEADLINE_EXCEEDED)' };
+  if (error.code === 14) return { kind: 'network', text: 'unavailable (gRPC UNAVAILABLE)' };
+  // Details without numbers (timings, addresses, ports) so that a repeated cause reads the same.
+  const stable = details.split(/[.\n]/)[0]!.replace(/[\d.:]+(ms|s)?/g, '').replace(/\s+/g, ' ').trim().slice(0, 120);
+  return { kind: 'other', text: `gRPC ${name}${stable !== '' ? `: ${stable}` : ''}` };
+}
+
+/** Retryable gRPC status codes of the OTLP specification (RESOURCE_EXHAUSTED only when the server sent retry info). */
+function retryable(error: unknown): boolean {
+  if (!isGrpcError(error)) return false;
+  switch (error.code) {
+    case 1: // CANCELLED
+    case 4: // DEADLINE_EXCEEDED
+    case 10: // ABORTED
+    case 11: // OUT_OF_RANGE
+    case 14: // UNAVAILABLE
+    case 15: // DATA_LOSS
+      return true;
+    case 8: // RESOURCE_EXHAUSTED
+      return (error.metadata?.get('grpc-status-details-bin')?.length ?? 0) > 0;
+    default:
+      return false;
+  }
+}
+
+/** Backoff of the OTLP/HTTP exporters' retrying transport: 1 s, ×1.5, at most 5 s, ±20 % jitter, 5 retries. */
+const RETRY = { attempts: 5, initialMillis: 1000, multiplier: 1.5, maxMillis: 5000, jitter: 0.2 };
+
+interface Exporter<T> {
+  export(items: T, done: (result: { code: number; error?: Error }) => void): void;
+  shutdown(): Promise<void>;
+  forceFlush?(): Promise<void>;
+}
+
+/**
+ * Wraps a gRPC exporter so that retryable failures are retried with backoff within the export timeout, as the
+ * OTLP/HTTP exporters do (the OpenTelemetry gRPC exporters make one attempt). After shutdown nothing is retried.
+ */
+export function withGrpcRetry<E extends Exporter<never>>(inner: E, timeoutMillis: number, onRetry?: (error: unknown) => void): E {
+  let stopped = false;
+  /** Pending retries: each one's timer and what ends it at once. */
+  const pending = new Map<NodeJS.Timeout, () => void>();
+  const exportWithRetry = (items: never, done: (result: { code: number; error?: Error }) => void) => {
+    const deadline = Date.now() + timeoutMillis;
+    let backoff = RETRY.initialMillis;
+    let left = RETRY.attempts;
+    const attempt = () => {
+      inner.export(items, (result) => {
+        if (result.code === 0 || stopped || left <= 0 || !retryable(result.error)) {
+          done(result);
+          return;
+        }
+        const wait = Math.min(backoff * (1 + (Math.random() * 2 - 1) * RETRY.jitter), RETRY.maxMillis);
+        backoff *= RETRY.multiplier;
+        left--;
+        if (Date.now() + wait >= deadline) {
+          done(result);
+          return;
+        }
+        try {
+          onRetry?.(result.error);
+        } catch {
+          // A reporter that throws must not break the export.
+        }
+        const timer = setTimeout(() => {
+          pending.delete(timer);
+          if (stopped) done(result);
+          else attempt();
+        }, wait);
+        pending.set(timer, () => done(result));
+      });
+    };
+    attempt();
+  };
+  const shutdown = async () => {
+    stopped = true;
+    // Retries waiting for their turn end now, with the failure they would have retried.
+    for (const [timer, end] of pending) {
+      clearTimeout(timer);
+      end();
+    }
+    pending.clear();
+    await inner.shutdown();
+  };
+  return new Proxy(inner, {
+    get(target, property) {
+      if (property === 'export') return exportWithRetry;
+      if (property === 'shutdown') return shutdown;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

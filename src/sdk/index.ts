@@ -32,10 +32,12 @@ import { AlertLedger, type AlertDelivery } from './alert-ledger.ts';
 import { alertQueueSettings, type AlertQueueOptions } from './log-processing.ts';
 import { DEFAULT_POLL_TIMEOUT_MS, startStatusServer, type StatusServer, type StatusView } from '../http/index.ts';
 import type { Poller } from '../sources/poller.ts';
+import { mergeScopes, NodePoints } from './node-metric-producer.ts';
 
 export type { OtlpProtocol } from './env.ts';
 export type { PrometheusEndpointOptions } from './prometheus.ts';
 export { isReportedExportFailure, type ExportHealthChange } from './export-health.ts';
+import { describeExportFailure } from './export-health.ts';
 export type { AlertDelivery } from './alert-ledger.ts';
 export type { AlertQueueOptions } from './log-processing.ts';
 export { prometheusName, type PrometheusMetricKind } from './prometheus-names.ts';
@@ -74,7 +76,7 @@ export interface TelemetryOptions {
   prometheus?: PrometheusEndpointOptions | false;
   /**
    * Series per instrument before the SDK folds the rest into an overflow series. Default `4 × maxNodes + 1`
-   * (10001 with the default maxNodes of 2500): every node the monitor accepts is exported under its own id.
+   * (20001 with the default maxNodes of 5000): every node the monitor accepts is exported under its own id.
    * A lower limit is said once per episode through `diag.warn` when the live nodes stop fitting.
    */
   cardinalityLimit?: number;
@@ -91,6 +93,25 @@ export interface TelemetryOptions {
    * on a port of their own, or without `port` on the Prometheus endpoint's server. Off by default.
    */
   http?: HttpEndpointOptions | false;
+  /**
+   * @internal How the per-node points are collected: `producer` (the default) straight from the monitors' statuses
+   * through a MetricProducer; `instruments` recorded into SDK instruments by the instrumentation at each collection
+   * (the drop-in path; kept for the benchmark and the golden comparison test).
+   */
+  nodePoints?: 'producer' | 'instruments';
+}
+
+/** Options of `Telemetry.addMonitor`. */
+export interface AddMonitorOptions {
+  /**
+   * Produce the monitor's node gauges and `replication.alerts` here, from its statuses (the cheap path), instead of
+   * through an instrumentation of its own; that instrumentation (if any) must then be created with
+   * `nodePointsProducedElsewhere: true`, so that it records only the alert events and its sources' gauges.
+   * Default false.
+   */
+  nodePoints?: boolean;
+  /** Attributes of its `replication.alerts` series, next to node id and severity. Default `replication.source` = source. */
+  counterAttributes?: Attributes;
 }
 
 /** Where the status endpoints are served. */
@@ -127,9 +148,10 @@ export interface Telemetry {
   /**
    * Another monitor exported through these providers (one per source of `replag --config`), whose points carry
    * `replication.source` = `source`: its live nodes keep their `replication.alerts` series like the main
-   * monitor's. Returns a function that removes it (its nodes' series then end).
+   * monitor's. With `options.nodePoints`, its nodes' gauges and alert counts are produced here (see
+   * AddMonitorOptions). Returns a function that removes it (its nodes' series then end).
    */
-  addMonitor(source: string, monitor: ReplicationLagMonitor): () => void;
+  addMonitor(source: string, monitor: ReplicationLagMonitor, options?: AddMonitorOptions): () => void;
   /**
    * What became of the alert events so far: emitted = delivered + lost + pending, and pending is 0 once
    * `shutdown()` has returned. Undefined when alert events are not exported (no OTLP).
@@ -171,7 +193,19 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   const shutdownTimeout = checkShutdownTimeout(options.shutdownTimeoutMillis ?? DEFAULT_SHUTDOWN_TIMEOUT_MILLIS);
   const alertQueue = alertQueueSettings(env, options.alertQueue, interval);
   const pipeline = new OtlpExportPipeline({ env, metricsUrl: otlp?.metricsShown ?? redactUrl(DEFAULT_OTLP_METRICS_URL), logsUrl: otlp?.logsShown ?? redactUrl(DEFAULT_OTLP_LOGS_URL) });
-  const instrumentation = new ReplicationLagInstrumentation({ ...options.instrumentation, monitor, cardinalityLimit, enabled: false });
+  const produced = (options.nodePoints ?? 'producer') === 'producer';
+  if (options.nodePoints !== undefined && options.nodePoints !== 'producer' && options.nodePoints !== 'instruments') {
+    throw new RangeError(`nodePoints must be 'producer' or 'instruments', got ${JSON.stringify(options.nodePoints)}`);
+  }
+  // Produced only for readers that export them (without any, nothing would read the alert counts).
+  const nodePoints = produced && (otlp !== undefined || (options.prometheus !== undefined && options.prometheus !== false)) ? new NodePoints(monitor) : undefined;
+  const instrumentation = new ReplicationLagInstrumentation({
+    ...options.instrumentation,
+    monitor,
+    cardinalityLimit,
+    enabled: false,
+    nodePointsProducedElsewhere: nodePoints !== undefined,
+  });
   const resource = await settledResource(buildResource(options));
 
   const readers: IMetricReader[] = [];
@@ -182,24 +216,29 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
     const metricSettings = { ...settings, url: otlp.metricsUrl, httpAgentOptions: pipeline.metricConnection.agentFactory };
     metricExporter =
       otlp.metricsProtocol === 'grpc'
-        ? await createGrpcMetricExporter({ ...settings, url: otlp.metricsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT })
+        ? await createGrpcMetricExporter({ ...settings, url: otlp.metricsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT, onRetry: (error) => pipeline.health.attemptFailed('metrics', describeExportFailure(error)) })
         : otlp.metricsProtocol === 'http/json'
           ? new OTLPJsonMetricExporter(metricSettings)
           : new OTLPProtoMetricExporter(metricSettings);
+    // The background exporter answers the reader at once and exports with the exporter's own timeout (not the
+    // interval). Counters are added up into cumulative sums at collection time, before it: a collection that waits
+    // behind an export in flight and is replaced by a newer one is then folded into that one, increments included.
+    const exporter = withDeltaGauges(pipeline.wrapMetrics(metricExporter, otlp.timeoutMillis), { isLiveNode: liveNodes.isLive });
+    const inner = metricExporter;
     readers.push(
       new PeriodicExportingMetricReader({
-        // Answers the reader at once and exports in the background with the exporter's own timeout (not the interval).
-        exporter: pipeline.wrapMetrics(withDeltaGauges(metricExporter, { isLiveNode: liveNodes.isLive }), otlp.timeoutMillis),
+        exporter,
         exportIntervalMillis: interval,
         exportTimeoutMillis: Math.min(30_000, interval),
         cardinalityLimits: { default: cardinalityLimit },
+        metricProducers: nodePoints === undefined ? [] : [nodePoints.producer({ temporality: producedTemporality(exporter, inner), cardinalityLimit })],
       }),
     );
   }
   const http = checkHttpOptions(options);
   let prometheus: StandardNamePrometheusExporter | undefined;
   if (options.prometheus !== undefined && options.prometheus !== false) {
-    prometheus = new StandardNamePrometheusExporter({ cardinalityLimit, ...options.prometheus, isLiveNode: liveNodes.isLive });
+    prometheus = new StandardNamePrometheusExporter({ cardinalityLimit, ...options.prometheus, isLiveNode: liveNodes.isLive, nodePoints });
     readers.push(prometheus);
   }
 
@@ -211,7 +250,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
     const logSettings = { ...settings, url: otlp.logsUrl, selfObsMeterProvider: meterProvider, httpAgentOptions: pipeline.logConnection.agentFactory };
     const logExporter = pipeline.wrapLogs(
       otlp.logsProtocol === 'grpc'
-        ? await createGrpcLogExporter({ ...settings, url: otlp.logsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT })
+        ? await createGrpcLogExporter({ ...settings, url: otlp.logsUrl ?? DEFAULT_OTLP_GRPC_ENDPOINT, onRetry: (error) => pipeline.health.attemptFailed('logs', describeExportFailure(error)) })
         : otlp.logsProtocol === 'http/json'
           ? new OTLPJsonLogExporter(logSettings)
           : new OTLPProtoLogExporter(logSettings),
@@ -266,7 +305,14 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
         : { metricsProtocol: otlp.metricsProtocol, metricsUrl: otlp.metricsShown, logsProtocol: otlp.logsProtocol, logsUrl: otlp.logsShown },
     prometheusUrl,
     httpUrl: statusServer?.url,
-    addMonitor: (source, other) => liveNodes.add(source, other),
+    addMonitor: (source, other, addOptions) => {
+      const unlive = liveNodes.add(source, other);
+      const unproduce = addOptions?.nodePoints === true ? nodePoints?.add(source, other, addOptions.counterAttributes as Record<string, string> | undefined) : undefined;
+      return () => {
+        unlive();
+        unproduce?.();
+      };
+    },
     alertDelivery: () => ledger?.snapshot(),
     async forceFlush() {
       await Promise.all([meterProvider.forceFlush(), loggerProvider.forceFlush()]);
@@ -277,6 +323,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
         // Logs first: pending alert events, then the final metric collection and export, each cut at its deadline.
         await pipeline.shutdown({ timeoutMillis, loggerProvider, meterProvider });
         instrumentation.disable();
+        nodePoints?.close();
         // Last: /readyz answers 503 (stopping) until here.
         await statusServer?.close();
       })();
@@ -431,6 +478,7 @@ export function withDeltaGauges(exporter: PushMetricExporter, options: DeltaGaug
     export: (metrics, done) => {
       try {
         sums?.convert(metrics);
+        mergeScopes(metrics);
       } catch (error) {
         done({ code: ExportResultCode.FAILED, error: error as Error });
         return;
@@ -446,4 +494,15 @@ export function withDeltaGauges(exporter: PushMetricExporter, options: DeltaGaug
       return preferred(type);
     },
   };
+}
+
+/**
+ * The temporality of produced points for a reader exporting through `wrapped` (withDeltaGauges): gauges delta,
+ * counters as the exporter itself prefers (cumulative ones are produced cumulative, not re-added by CumulativeSums).
+ */
+function producedTemporality(wrapped: PushMetricExporter, inner: PushMetricExporter): (type: InstrumentType) => AggregationTemporality {
+  return (type) =>
+    type === InstrumentType.COUNTER
+      ? (inner.selectAggregationTemporality?.(type) ?? AggregationTemporality.CUMULATIVE)
+      : (wrapped.selectAggregationTemporality?.(type) ?? AggregationTemporality.CUMULATIVE);
 }

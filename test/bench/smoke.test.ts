@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { REPO_ROOT, runNode } from '../helpers/run-node.ts';
 
-const WORKLOADS = ['throughput', 'collection', 'memory', 'accuracy', 'forecast-accuracy', 'alert-latency', 'sidecar', 'shutdown', 'alert-loss', 'http-check'];
+const WORKLOADS = ['throughput', 'collection', 'collection-path', 'memory', 'accuracy', 'forecast-accuracy', 'alert-latency', 'sidecar', 'shutdown', 'alert-loss', 'http-check'];
 
 const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 
@@ -50,7 +50,7 @@ describe('bench/run.ts --quick', () => {
       }
     }
     // Every in-process workload compares with the baseline (or the floor) measured in the same run.
-    for (const name of ['throughput', 'collection', 'memory', 'accuracy', 'forecast-accuracy', 'sidecar', 'shutdown']) {
+    for (const name of ['throughput', 'collection', 'collection-path', 'memory', 'accuracy', 'forecast-accuracy', 'sidecar', 'shutdown']) {
       const w = results.workloads.find((x: { name: string }) => x.name === name);
       assert.ok(w.rows.some((r: { baseline?: number; ratio?: number }) => r.baseline !== undefined && r.ratio !== undefined), `${name} has a ratio to the baseline`);
     }

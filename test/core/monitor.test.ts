@@ -240,7 +240,7 @@ describe('construction', () => {
       stallTimeoutSeconds: 10,
       maxAlerts: 1000,
       maxSamplesPerNode: 256,
-      maxNodes: 2_500,
+      maxNodes: 5_000,
       autoRegister: true,
     });
     assert.equal(typeof now, 'function');

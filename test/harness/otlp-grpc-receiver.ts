@@ -41,8 +41,16 @@ export interface OtlpGrpcReceiver {
   logRecords(): ReceivedLogRecord[];
   /** Polls `check` until it returns something other than undefined/false; rejects naming `what` after `timeoutMs`. */
   waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs?: number): Promise<T>;
+  /**
+   * Switches the injected fault; resolves once it is in force: `refuse` closes the port (connections refused,
+   * UNAVAILABLE) and the next mode reopens it on the same port; `hang` never answers (the client's deadline ends
+   * the call); `slow` answers after `delayMs`.
+   */
+  setFault(fault: GrpcReceiverFault): Promise<void>;
   close(): Promise<void>;
 }
+
+export type GrpcReceiverFault = { readonly mode: 'none' } | { readonly mode: 'refuse' } | { readonly mode: 'hang' } | { readonly mode: 'slow'; readonly delayMs: number };
 
 /** A method whose messages stay raw bytes: the receiver decodes them itself, with the OTLP schema. */
 function rawMethod(path: string) {
@@ -54,6 +62,9 @@ function rawMethod(path: string) {
 export async function startOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions = {}): Promise<OtlpGrpcReceiver> {
   const requests: ReceivedGrpcRequest[] = [];
   const rejected: { method: string; reason: string }[] = [];
+  let fault: GrpcReceiverFault = { mode: 'none' };
+  const hung = new Set<() => void>();
+  const createServer = (): Server => {
   const server = new Server();
 
   for (const signal of ['metrics', 'logs'] as const) {
@@ -66,6 +77,10 @@ export async function startOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions = {
         } catch (error) {
           rejected.push({ method: EXPORT_METHODS[signal], reason: (error as Error).message });
           callback({ code: status.INVALID_ARGUMENT, details: (error as Error).message });
+          return;
+        }
+        if (fault.mode === 'hang') {
+          hung.add(() => callback({ code: status.UNAVAILABLE, details: 'receiver closed' }));
           return;
         }
         const headers: Record<string, string> = {};
@@ -81,10 +96,15 @@ export async function startOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions = {
           deadline: deadline instanceof Date ? deadline.getTime() : deadline,
         });
         // An empty Export<Signal>ServiceResponse: full success.
-        callback(null, Buffer.alloc(0));
+        if (fault.mode === 'slow') setTimeout(() => callback(null, Buffer.alloc(0)), fault.delayMs);
+        else callback(null, Buffer.alloc(0));
       },
     });
   }
+
+  return server;
+  };
+  let server = createServer();
 
   const credentials = options.tls
     ? ServerCredentials.createSsl(null, [{ private_key: Buffer.from(options.tls.key), cert_chain: Buffer.from(options.tls.cert) }], false)
@@ -114,8 +134,32 @@ export async function startOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions = {
         await new Promise((r) => setTimeout(r, 25));
       }
     },
+    setFault: async (next) => {
+      const wasRefusing = fault.mode === 'refuse';
+      fault = next;
+      if (next.mode === 'refuse' && !wasRefusing) {
+        for (const end of hung) end();
+        hung.clear();
+        server.forceShutdown();
+        return;
+      }
+      if (next.mode !== 'refuse' && wasRefusing) {
+        server = createServer();
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await new Promise<number>((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
+            return;
+          } catch (error) {
+            if (attempt >= 40) throw error;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
+      }
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const end of hung) end();
+        hung.clear();
         // Graceful first (in-flight calls finish), then force after a bound.
         const timer = setTimeout(() => {
           server.forceShutdown();

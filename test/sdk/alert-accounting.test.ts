@@ -275,24 +275,29 @@ describe('the SDK self-observability metrics', () => {
 });
 
 describe('the alert ledger', () => {
-  it('warns once per loss episode, and again after a loss-free period', () => {
+  it('warns once per loss episode with what it lost so far, and again after a loss-free period', () => {
     const captured = captureDiag();
     try {
       let now = 0;
       const ledger = new AlertLedger({ quietMillis: 60_000, now: () => now });
-      ledger.record(10, { 'error.type': 'queue_full' });
+      // A burst that overflows the queue drops records one at a time: the warning counts them all.
+      for (let i = 0; i < 3976; i++) ledger.record(1, { 'error.type': 'queue_full' });
       now += 1000;
       ledger.record(512, { 'error.type': 'OTLPExporterError' });
+      assert.equal(captured.warnings.length, 0, 'said once the burst has settled');
+      ledger.flushWarning();
       now += 59_000;
       ledger.record(1, { 'error.type': 'queue_full' });
       ledger.record(5, {});
+      ledger.flushWarning();
       assert.equal(captured.warnings.length, 1);
-      assert.match(captured.warnings[0]!, /10 dropped, queue full/);
+      assert.match(captured.warnings[0]!, /\(3976 dropped, queue full; 512 failed to export: OTLPExporterError\) in this episode so far/);
       now += 60_000;
       ledger.record(3, { 'error.type': 'OTLPExporterError' });
+      ledger.flushWarning();
       assert.equal(captured.warnings.length, 2);
-      assert.match(captured.warnings[1]!, /3 failed to export: OTLPExporterError/);
-      assert.deepEqual(ledger.snapshot(), { emitted: 0, delivered: 5, lost: 526, lostBy: { queue_full: 11, OTLPExporterError: 515 }, pending: -531 });
+      assert.match(captured.warnings[1]!, /\(3 failed to export: OTLPExporterError\)/);
+      assert.deepEqual(ledger.snapshot(), { emitted: 0, delivered: 5, lost: 4492, lostBy: { queue_full: 3977, OTLPExporterError: 515 }, pending: -4497 });
     } finally {
       captured.restore();
     }

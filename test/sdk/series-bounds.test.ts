@@ -136,3 +136,45 @@ describe('startTelemetry: the cardinality limit follows maxNodes', () => {
     await assert.rejects(startTelemetry({ otlp: false, instrumentation: { monitor: {} as never } }), /monitor must be a ReplicationLagMonitor/);
   });
 });
+
+describe('startTelemetry: churn never leaves an overflow series', () => {
+  it('20,000 register/alert/unregister cycles (10 live nodes), then 2,490 new ids: no otel.metric.overflow in the scrape or the OTLP exports', { timeout: 120_000 }, async () => {
+    const receiver = await startOtlpReceiver();
+    const port = await findFreePort(...PORTS);
+    const t = await startTelemetry({
+      otlp: { endpoint: receiver.url },
+      prometheus: { port, host: '127.0.0.1' },
+      metricExportIntervalMillis: 1000,
+      instrumentation: { maxNodes: 2500, alertCooldownSeconds: 0 },
+    });
+    try {
+      for (let i = 0; i < 10; i++) t.monitor.updateLag(`live-${i}`, 100, 50, 45);
+      for (let c = 0; c < 20_000; c++) {
+        const id = `churn-${c}`;
+        t.monitor.updateLag(id, 100, 50, 45); // an alert (critical) per cycle
+        t.monitor.unregisterNode(id);
+        if (c % 2000 === 0) await new Promise((r) => setImmediate(r));
+      }
+      await (await fetch(t.prometheusUrl!)).text();
+      for (let i = 0; i < 2490; i++) t.monitor.updateLag(`new-${i}`, 100, 50, 45);
+      const from = receiver.requests.length;
+      await t.forceFlush();
+      await receiver.waitFor('a metric export', () => receiver.requests.some((r, i) => i >= from && r.signal === 'metrics'));
+      const scrape = await (await fetch(t.prometheusUrl!)).text();
+      assert.doesNotMatch(scrape, /otel_metric_overflow/);
+      assert.equal(sample(scrape, 'replication_alerts_total', { replication_node_id: 'new-2489', replication_severity: 'critical' }), 1);
+      assert.equal(sample(scrape, 'replication_severity_ratio', { replication_node_id: 'live-9', replication_severity: 'critical' }), 1);
+      const overflowing = receiver.points().filter((p) => 'otel.metric.overflow' in p.attributes);
+      assert.deepEqual(overflowing.map((p) => p.metric), []);
+      let last = -1;
+      receiver.requests.forEach((r, i) => {
+        if (r.signal === 'metrics') last = i;
+      });
+      const alerts = receiver.points('replication.alerts').filter((p) => p.request === last);
+      assert.equal(alerts.length, 2500, 'one series per live node');
+    } finally {
+      await t.shutdown();
+      await receiver.close();
+    }
+  });
+});
