@@ -15,7 +15,7 @@ import { callbackOption, objectOption, stringOption, timeoutOption } from '../ki
 import type { ReplicaPosition, ReplicationSource } from '../source.ts';
 import { validateTlsOptions, type SourceTlsOptions } from '../tls.ts';
 import { keepWatching, primaryView, type NodeRead, type PrimaryView } from './discovery.ts';
-import { GaleraNodeReader, type ReadHeartbeat } from './node.ts';
+import { GaleraNodeReader, type GaleraNodeRead, type ReadHeartbeat } from './node.ts';
 import type { GaleraNodeStatus } from './status.ts';
 
 /** Options of `GaleraSource`. */
@@ -190,7 +190,7 @@ export class GaleraSource implements ReplicationSource {
     }
     if (this.closed) throw new Error('GaleraSource: closed during poll()');
 
-    const fresh = (address: string): GaleraNodeStatus | undefined => {
+    const fresh = (address: string): GaleraNodeRead | undefined => {
       const o = outcomes.get(address);
       return o !== undefined && o.fresh && o.error === undefined ? o.value : undefined;
     };
@@ -250,7 +250,7 @@ export class GaleraSource implements ReplicationSource {
           [ATTR_GALERA_STATE]: last.state, [ATTR_GALERA_CLUSTER_STATUS]: primary ? 'Primary' : 'non-Primary',
         };
       }
-      const read = fresh(address) as (GaleraNodeStatus & { heartbeat?: { shownMs: number | undefined; writtenMs: number | undefined } }) | undefined;
+      const read: GaleraNodeRead | undefined = fresh(address);
       const heartbeat = read?.heartbeat === undefined ? undefined : heartbeatDelaySeconds(read.heartbeat.writtenMs, read.heartbeat.shownMs);
       positions.push({ nodeId: address, leaderSeq: view.leaderSeq, followerSeq: last.lastCommitted, ...(heartbeat !== undefined ? { heartbeatDelaySeconds: heartbeat } : {}), attributes: w.attributes });
     }
