@@ -53,21 +53,23 @@ export class ReplicationLagMonitor {
    * The fourth argument is `lagSeconds` (a number) or `LagUpdateOptions`. `lagSeconds`, when given, is used as
    * the delay; when omitted it is estimated from the leader positions this node has reported over time, and
    * `reportedDelaySeconds` (the system's own figure) stands in while the monitor has no estimate yet (see
-   * `ReplicationStatus.delayEstimated`). A position going backwards resets the node's history.
+   * `ReplicationStatus.delayEstimated`); `heartbeatDelaySeconds` (a source's heartbeat) is kept in the status and,
+   * while the monitor has no estimate, is the delay (preferred to the reported figure). A position going backwards
+   * resets the node's history.
    * May emit one alert, synchronously, to the `onAlert` listeners.
    */
   updateLag(nodeId: string, leaderSeq: Position, followerSeq: Position, lagSecondsOrOptions?: number | LagUpdateOptions): ReplicationStatus {
     checkNodeId('updateLag', nodeId);
     checkPosition(nodeId, 'leaderSeq', leaderSeq);
     checkPosition(nodeId, 'followerSeq', followerSeq);
-    const { lagSeconds, reportedDelaySeconds } = checkLagUpdate(nodeId, lagSecondsOrOptions);
+    const { lagSeconds, reportedDelaySeconds, heartbeatDelaySeconds } = checkLagUpdate(nodeId, lagSecondsOrOptions);
     let node = this.nodes.get(nodeId);
     if (node === undefined && !this.config.autoRegister) {
       throw new RangeError(`updateLag(${quoteId(nodeId)}): nodeId is not registered and autoRegister is off`);
     }
     const clock = this.config.now();
     node ??= this.addNode('updateLag', nodeId);
-    const status = node.observe(leaderSeq, followerSeq, lagSeconds, reportedDelaySeconds, Number.isFinite(clock) ? clock : 0, this.config);
+    const status = node.observe(leaderSeq, followerSeq, lagSeconds, reportedDelaySeconds, heartbeatDelaySeconds, Number.isFinite(clock) ? clock : 0, this.config);
     if (
       alertable(node, status) &&
       shouldAlert(node.lastAlerted, node.lastAlertAt, status.severity, status.lastUpdate, this.config.alertCooldownSeconds * 1000)

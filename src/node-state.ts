@@ -54,6 +54,7 @@ export class NodeState {
     followerSeq: Position,
     givenLagSeconds: number | undefined,
     reportedDelaySeconds: number | undefined,
+    heartbeatDelaySeconds: number | undefined,
     clock: number,
     config: Readonly<ReplicationLagConfig>,
   ): ReplicationStatus {
@@ -85,7 +86,9 @@ export class NodeState {
         delayEstimated = false;
         const oldest = this.oldestTime();
         const bound = oldest === undefined ? 0 : (now - oldest) / 1000;
-        if (reportedDelaySeconds !== undefined) lagSeconds = Math.max(reportedDelaySeconds, bound);
+        // Heartbeat first: it is measured at this poll (a reported figure can be NULL or stale when applying stops).
+        if (heartbeatDelaySeconds !== undefined) lagSeconds = Math.max(heartbeatDelaySeconds, bound);
+        else if (reportedDelaySeconds !== undefined) lagSeconds = Math.max(reportedDelaySeconds, bound);
         else if (!(lagSeconds >= bound)) lagSeconds = bound;
       }
     }
@@ -102,7 +105,7 @@ export class NodeState {
     let severity = classifySeverity(lagEntries, lagSeconds, (now - this.lastProgressAt) / 1000, config);
     // Behind with no estimate and no reported figure: the delay is unknown, not 0. Never `normal` (which would
     // claim a known small delay); the lowest non-normal level, provisional: it emits no alert.
-    this.provisional = !delayEstimated && reportedDelaySeconds === undefined && severity === 'normal';
+    this.provisional = !delayEstimated && reportedDelaySeconds === undefined && heartbeatDelaySeconds === undefined && severity === 'normal';
     if (this.provisional) severity = 'warning';
     const status = new StatusSnapshot(this, {
       leaderSeq,
@@ -110,12 +113,13 @@ export class NodeState {
       lagEntries,
       lagSeconds,
       delayEstimated,
-      delayReported: !delayEstimated && reportedDelaySeconds !== undefined,
+      delayReported: !delayEstimated && heartbeatDelaySeconds === undefined && reportedDelaySeconds !== undefined,
       severity,
       replicationRate: applyRate(this.recent),
       predictedLagSeconds: config.enablePrediction ? model.predicted : undefined,
       catchUpSeconds: model.catchUpSeconds,
       secondsToCritical: model.secondsToCritical,
+      heartbeatDelaySeconds,
       lastUpdate: now,
     });
     this.status = status;
@@ -213,6 +217,7 @@ type StatusFigures = Pick<
   | 'predictedLagSeconds'
   | 'catchUpSeconds'
   | 'secondsToCritical'
+  | 'heartbeatDelaySeconds'
   | 'lastUpdate'
 >;
 
@@ -230,6 +235,7 @@ class StatusSnapshot implements ReplicationStatus {
   readonly predictedLagSeconds: number | undefined;
   readonly catchUpSeconds: number | undefined;
   readonly secondsToCritical: number | undefined;
+  readonly heartbeatDelaySeconds: number | undefined;
   readonly lastUpdate: number;
   readonly attributes: NodeAttributes;
   readonly #node: NodeState;
@@ -248,6 +254,7 @@ class StatusSnapshot implements ReplicationStatus {
     this.predictedLagSeconds = f.predictedLagSeconds;
     this.catchUpSeconds = f.catchUpSeconds;
     this.secondsToCritical = f.secondsToCritical;
+    this.heartbeatDelaySeconds = f.heartbeatDelaySeconds;
     this.lastUpdate = f.lastUpdate;
     this.attributes = node.attributes;
   }
@@ -271,6 +278,7 @@ class StatusSnapshot implements ReplicationStatus {
       predictedLagSeconds: this.predictedLagSeconds,
       catchUpSeconds: this.catchUpSeconds,
       secondsToCritical: this.secondsToCritical,
+      heartbeatDelaySeconds: this.heartbeatDelaySeconds,
       lastUpdate: this.lastUpdate,
       attributes: this.attributes,
       history: this.history.map((s) => ({ ...s, leaderSeq: big(s.leaderSeq), followerSeq: big(s.followerSeq) })),
