@@ -53,7 +53,9 @@ export class ReplicationLagMonitor {
    * The fourth argument is `lagSeconds` (a number) or `LagUpdateOptions`. `lagSeconds`, when given, is used as
    * the delay; when omitted it is estimated from the leader positions this node has reported over time, and
    * `reportedDelaySeconds` (the system's own figure) stands in while the monitor has no estimate yet (see
-   * `ReplicationStatus.delayEstimated`). A position going backwards resets the node's history.
+   * `ReplicationStatus.delayEstimated`); `heartbeatDelaySeconds` (a source's heartbeat) is kept in the status and,
+   * while the monitor has no estimate, is the delay (preferred to the reported figure). A position going backwards
+   * resets the node's history.
    * `retention` and `apply` (a replication slot's and a subscription's facts, from the source) are kept on the status;
    * a retention reported `lost` makes the node `stalled` at once and alerts, saying it must be resynchronised.
    * May emit one alert, synchronously, to the `onAlert` listeners.
@@ -62,7 +64,7 @@ export class ReplicationLagMonitor {
     checkNodeId('updateLag', nodeId);
     checkPosition(nodeId, 'leaderSeq', leaderSeq);
     checkPosition(nodeId, 'followerSeq', followerSeq);
-    const { lagSeconds, reportedDelaySeconds, retention, apply } = checkLagUpdate(nodeId, lagSecondsOrOptions);
+    const { lagSeconds, reportedDelaySeconds, heartbeatDelaySeconds, retention, apply } = checkLagUpdate(nodeId, lagSecondsOrOptions);
     let node = this.nodes.get(nodeId);
     if (node === undefined && !this.config.autoRegister) {
       throw new RangeError(`updateLag(${quoteId(nodeId)}): nodeId is not registered and autoRegister is off`);
@@ -70,7 +72,7 @@ export class ReplicationLagMonitor {
     const clock = this.config.now();
     node ??= this.addNode('updateLag', nodeId);
     const wasLost = node.status?.retention?.state === 'lost';
-    const status = node.observe(leaderSeq, followerSeq, lagSeconds, reportedDelaySeconds, Number.isFinite(clock) ? clock : 0, this.config, { retention, apply });
+    const status = node.observe(leaderSeq, followerSeq, lagSeconds, reportedDelaySeconds, heartbeatDelaySeconds, Number.isFinite(clock) ? clock : 0, this.config, { retention, apply });
     // A follower whose log was just lost alerts even when it was stalled already: it now needs resynchronising.
     const newlyLost = !wasLost && status.retention?.state === 'lost';
     if (

@@ -34,6 +34,7 @@ export const NODE_GAUGES: readonly NodeGauge[] = Object.freeze([
   gauge(semconv.METRIC_REPLICATION_DELAY_PREDICTED, semconv.UNIT_SECONDS, 'double'),
   gauge(semconv.METRIC_REPLICATION_CATCHUP_TIME, semconv.UNIT_SECONDS, 'double'),
   gauge(semconv.METRIC_REPLICATION_CRITICAL_TIME, semconv.UNIT_SECONDS, 'double'),
+  gauge(semconv.METRIC_REPLICATION_HEARTBEAT_DELAY, semconv.UNIT_SECONDS, 'double'),
   gauge(semconv.METRIC_REPLICATION_APPLY_RATE, semconv.UNIT_ENTRY_PER_SECOND, 'double'),
   gauge(semconv.METRIC_REPLICATION_SEVERITY, semconv.UNIT_ONE, 'int'),
   gauge(semconv.METRIC_REPLICATION_SLOT_RETAINED, semconv.UNIT_BYTES, 'int'),
@@ -54,13 +55,14 @@ const DELAY = 1;
 const PREDICTED = 2;
 const CATCHUP = 3;
 const CRITICAL_TIME = 4;
-const RATE = 5;
-const SEVERITY = 6;
-const SLOT_RETAINED = 7;
-const SLOT_SAFE_SIZE = 8;
-const SLOT_LOSS_TIME = 9;
-const SLOT_WAL_STATUS = 10;
-const SUBSCRIPTION_TABLES = 11;
+const HEARTBEAT_DELAY = 5;
+const RATE = 6;
+const SEVERITY = 7;
+const SLOT_RETAINED = 8;
+const SLOT_SAFE_SIZE = 9;
+const SLOT_LOSS_TIME = 10;
+const SLOT_WAL_STATUS = 11;
+const SUBSCRIPTION_TABLES = 12;
 const SUBSCRIPTION_ERRORS = 0;
 
 /** The most series one node adds to one gauge: the `replication.severity` state set. */
@@ -136,11 +138,12 @@ export class NodeAttributeCache {
 export type NodePointVisitor = (gauge: number, value: number, attributes: PointAttributes) => void;
 
 /**
- * Whether the node's delay is unknown: no estimate of the monitor's own and no figure reported by the system
- * (`lagSeconds` is then only a lower bound). Its `replication.delay` has no point and its severity is provisional.
+ * Whether the node's delay is unknown: no estimate of the monitor's own, no figure reported by the system and no
+ * heartbeat delay (`lagSeconds` is then only a lower bound). Its `replication.delay` has no point and its severity
+ * is provisional.
  */
-export function delayUnknown(status: Pick<ReplicationStatus, 'delayEstimated' | 'delayReported'>): boolean {
-  return !status.delayEstimated && status.delayReported !== true;
+export function delayUnknown(status: Pick<ReplicationStatus, 'delayEstimated' | 'delayReported' | 'heartbeatDelaySeconds'>): boolean {
+  return !status.delayEstimated && status.delayReported !== true && status.heartbeatDelaySeconds === undefined;
 }
 
 /**
@@ -154,6 +157,7 @@ export function forEachNodePoint(status: ReplicationStatus, attributes: NodePoin
   if (status.predictedLagSeconds !== undefined) finite(visit, PREDICTED, status.predictedLagSeconds, base);
   if (status.catchUpSeconds !== undefined) finite(visit, CATCHUP, status.catchUpSeconds, base);
   if (status.secondsToCritical !== undefined) finite(visit, CRITICAL_TIME, status.secondsToCritical, base);
+  if (status.heartbeatDelaySeconds !== undefined) finite(visit, HEARTBEAT_DELAY, status.heartbeatDelaySeconds, base);
   finite(visit, RATE, status.replicationRate, base);
   const bySeverity = attributes.bySeverity;
   for (let i = 0; i < SEVERITIES.length; i++) visit(SEVERITY, SEVERITIES[i] === status.severity ? 1 : 0, bySeverity[i]!);

@@ -57,6 +57,7 @@ export class NodeState {
     followerSeq: Position,
     givenLagSeconds: number | undefined,
     reportedDelaySeconds: number | undefined,
+    heartbeatDelaySeconds: number | undefined,
     clock: number,
     config: Readonly<ReplicationLagConfig>,
     facts: { readonly retention?: LogRetention; readonly apply?: ApplyHealth } = {},
@@ -89,7 +90,9 @@ export class NodeState {
         delayEstimated = false;
         const oldest = this.oldestTime();
         const bound = oldest === undefined ? 0 : (now - oldest) / 1000;
-        if (reportedDelaySeconds !== undefined) lagSeconds = Math.max(reportedDelaySeconds, bound);
+        // Heartbeat first: it is measured at this poll (a reported figure can be NULL or stale when applying stops).
+        if (heartbeatDelaySeconds !== undefined) lagSeconds = Math.max(heartbeatDelaySeconds, bound);
+        else if (reportedDelaySeconds !== undefined) lagSeconds = Math.max(reportedDelaySeconds, bound);
         else if (!(lagSeconds >= bound)) lagSeconds = bound;
       }
     }
@@ -106,7 +109,7 @@ export class NodeState {
     let severity = classifySeverity(lagEntries, lagSeconds, (now - this.lastProgressAt) / 1000, config);
     // Behind with no estimate and no reported figure: the delay is unknown, not 0. Never `normal` (which would
     // claim a known small delay); the lowest non-normal level, provisional: it emits no alert.
-    this.provisional = !delayEstimated && reportedDelaySeconds === undefined && severity === 'normal';
+    this.provisional = !delayEstimated && reportedDelaySeconds === undefined && heartbeatDelaySeconds === undefined && severity === 'normal';
     if (this.provisional) severity = 'warning';
     const retention = this.retention.observe(now, facts.retention);
     // Its log is gone from the leader: it will never catch up by itself, whatever its position says.
@@ -120,12 +123,13 @@ export class NodeState {
       lagEntries,
       lagSeconds,
       delayEstimated,
-      delayReported: !delayEstimated && reportedDelaySeconds !== undefined,
+      delayReported: !delayEstimated && heartbeatDelaySeconds === undefined && reportedDelaySeconds !== undefined,
       severity,
       replicationRate: applyRate(this.recent),
       predictedLagSeconds: config.enablePrediction ? model.predicted : undefined,
       catchUpSeconds: model.catchUpSeconds,
       secondsToCritical: model.secondsToCritical,
+      heartbeatDelaySeconds,
       lastUpdate: now,
       retention,
       apply: facts.apply,
@@ -225,6 +229,7 @@ type StatusFigures = Pick<
   | 'predictedLagSeconds'
   | 'catchUpSeconds'
   | 'secondsToCritical'
+  | 'heartbeatDelaySeconds'
   | 'lastUpdate'
   | 'retention'
   | 'apply'
@@ -244,6 +249,7 @@ class StatusSnapshot implements ReplicationStatus {
   readonly predictedLagSeconds: number | undefined;
   readonly catchUpSeconds: number | undefined;
   readonly secondsToCritical: number | undefined;
+  readonly heartbeatDelaySeconds: number | undefined;
   readonly lastUpdate: number;
   readonly retention: RetentionStatus | undefined;
   readonly apply: ApplyHealth | undefined;
@@ -264,6 +270,7 @@ class StatusSnapshot implements ReplicationStatus {
     this.predictedLagSeconds = f.predictedLagSeconds;
     this.catchUpSeconds = f.catchUpSeconds;
     this.secondsToCritical = f.secondsToCritical;
+    this.heartbeatDelaySeconds = f.heartbeatDelaySeconds;
     this.lastUpdate = f.lastUpdate;
     this.retention = f.retention;
     this.apply = f.apply;
@@ -289,6 +296,7 @@ class StatusSnapshot implements ReplicationStatus {
       predictedLagSeconds: this.predictedLagSeconds,
       catchUpSeconds: this.catchUpSeconds,
       secondsToCritical: this.secondsToCritical,
+      heartbeatDelaySeconds: this.heartbeatDelaySeconds,
       lastUpdate: this.lastUpdate,
       ...(this.retention !== undefined ? { retention: this.retention } : {}),
       ...(this.apply !== undefined ? { apply: this.apply } : {}),

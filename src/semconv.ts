@@ -8,6 +8,8 @@ export const METRIC_REPLICATION_APPLY_RATE = 'replication.apply.rate';
 export const METRIC_REPLICATION_CATCHUP_TIME = 'replication.catchup.time';
 /** Seconds until the delay reaches the critical threshold (0 when it is there); no point when it will not. */
 export const METRIC_REPLICATION_CRITICAL_TIME = 'replication.critical.time';
+/** A follower's heartbeat delay (sources with the opt-in heartbeat); no point for a follower without one. */
+export const METRIC_REPLICATION_HEARTBEAT_DELAY = 'replication.heartbeat.delay';
 export const METRIC_REPLICATION_SEVERITY = 'replication.severity';
 export const METRIC_REPLICATION_ALERTS = 'replication.alerts';
 /** 1 while a polled source's last poll succeeded, 0 after a failed one (its replicas' figures are then stale). */
@@ -113,6 +115,7 @@ export const DESCRIPTION = {
   [METRIC_REPLICATION_DELAY]: 'How long the oldest entry the follower has not applied has waited.',
   [METRIC_REPLICATION_DELAY_PREDICTED]: 'Forecast of the replication delay at the prediction horizon, from the follower\'s recent progress and the leader\'s rate.',
   [METRIC_REPLICATION_CATCHUP_TIME]: 'Seconds until the follower has caught up with its leader at the current rates (no point while it is not gaining).',
+  [METRIC_REPLICATION_HEARTBEAT_DELAY]: 'Seconds between the newest heartbeat written on the leader and the newest one the follower shows (0 when caught up; off by at most one heartbeat interval).',
   [METRIC_REPLICATION_CRITICAL_TIME]: 'Seconds until the replication delay reaches the critical threshold (0 when it has; no point when it will not).',
   [METRIC_REPLICATION_APPLY_RATE]: 'Entries the follower applies per second.',
   [METRIC_REPLICATION_SEVERITY]: 'Replication severity as a state set: 1 for the current severity, 0 for the others.',

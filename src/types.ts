@@ -40,13 +40,15 @@ export interface ReplicationStatus {
    * first observation, after a re-registration or a history reset, or a follower further behind than the history
    * reaches). `lagSeconds` is then the larger of the system's reported figure (`reportedDelaySeconds`) and the
    * time since the oldest sample of the history (a lower bound: 0 on a first observation), or the delay
-   * extrapolated at the leader's rate; such a sample is never `normal` unless a reported figure says so, and
-   * never resolves an alert.
+   * extrapolated at the leader's rate; with a heartbeat delay (`heartbeatDelaySeconds`), the larger of it and that
+   * bound instead. Such a sample is never `normal` unless a heartbeat or reported figure says so, and never
+   * resolves an alert.
    */
   readonly delayEstimated: boolean;
   /**
    * true while `delayEstimated` is false and `lagSeconds` comes from the system's reported figure
-   * (`reportedDelaySeconds`). When both are false the delay is unknown: `lagSeconds` is only a lower bound, the
+   * (`reportedDelaySeconds`; false when a heartbeat delay gave it, see `heartbeatDelaySeconds`). When both are false
+   * and there is no heartbeat delay, the delay is unknown: `lagSeconds` is only a lower bound, the
    * `replication.delay` gauge has no point and the severity is provisional (`warning?` in `replag`).
    */
   readonly delayReported: boolean;
@@ -76,6 +78,11 @@ export interface ReplicationStatus {
    * infinite.
    */
   readonly secondsToCritical: number | undefined;
+  /**
+   * The heartbeat delay given with this update (`LagUpdateOptions.heartbeatDelaySeconds`), seconds; undefined when
+   * none was. Exported as `replication.heartbeat.delay`.
+   */
+  readonly heartbeatDelaySeconds: number | undefined;
   /** Milliseconds, from the monitor's clock. */
   readonly lastUpdate: number;
   /**
@@ -142,6 +149,12 @@ export interface LagUpdateOptions {
    * monitor has no estimate of its own (first observation, or a follower older than the node's history).
    */
   reportedDelaySeconds?: number;
+  /**
+   * The follower's heartbeat delay (a row or key the source writes on the leader and reads on the follower), seconds.
+   * Kept in `ReplicationStatus.heartbeatDelaySeconds`; while the monitor has no estimate of its own it is the node's
+   * delay (preferred to `reportedDelaySeconds`), and its severity is not provisional.
+   */
+  heartbeatDelaySeconds?: number;
   /**
    * The log the leader keeps for this follower (a replication slot): kept on the status, with the time until it is
    * lost. A `lost` state makes the follower `stalled` at once (it must be resynchronised).

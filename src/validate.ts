@@ -50,7 +50,7 @@ export function checkPosition(nodeId: string, field: 'leaderSeq' | 'followerSeq'
   throw new TypeError(`updateLag(${quoteId(nodeId)}): ${field} must be a number or bigint, got ${describe(value)}`);
 }
 
-export function checkLagSeconds(nodeId: string, value: unknown, field: 'lagSeconds' | 'reportedDelaySeconds' = 'lagSeconds'): asserts value is number | undefined {
+export function checkLagSeconds(nodeId: string, value: unknown, field: 'lagSeconds' | 'reportedDelaySeconds' | 'heartbeatDelaySeconds' = 'lagSeconds'): asserts value is number | undefined {
   if (value === undefined) return;
   if (typeof value !== 'number') throw new TypeError(`updateLag(${quoteId(nodeId)}): ${field} must be a number, got ${describe(value)}`);
   if (!Number.isFinite(value) || value < 0 || value > MAX_LAG_SECONDS) {
@@ -65,21 +65,29 @@ export function checkLagSeconds(nodeId: string, value: unknown, field: 'lagSecon
 export function checkLagUpdate(
   nodeId: string,
   value: unknown,
-): { lagSeconds: number | undefined; reportedDelaySeconds: number | undefined; retention?: LogRetention; apply?: ApplyHealth } {
-  if (value === undefined) return { lagSeconds: undefined, reportedDelaySeconds: undefined };
+): { lagSeconds: number | undefined; reportedDelaySeconds: number | undefined; heartbeatDelaySeconds: number | undefined; retention?: LogRetention; apply?: ApplyHealth } {
+  if (value === undefined) return { lagSeconds: undefined, reportedDelaySeconds: undefined, heartbeatDelaySeconds: undefined };
   if (typeof value === 'number') {
     checkLagSeconds(nodeId, value);
-    return { lagSeconds: value, reportedDelaySeconds: undefined };
+    return { lagSeconds: value, reportedDelaySeconds: undefined, heartbeatDelaySeconds: undefined };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new TypeError(`updateLag(${quoteId(nodeId)}): lagSeconds must be a number or an options object { lagSeconds?, reportedDelaySeconds? }, got ${describe(value)}`);
+    throw new TypeError(`updateLag(${quoteId(nodeId)}): lagSeconds must be a number or an options object { lagSeconds?, reportedDelaySeconds?, heartbeatDelaySeconds? }, got ${describe(value)}`);
   }
-  const { lagSeconds, reportedDelaySeconds, retention, apply } = value as { lagSeconds?: unknown; reportedDelaySeconds?: unknown; retention?: unknown; apply?: unknown };
+  const { lagSeconds, reportedDelaySeconds, heartbeatDelaySeconds, retention, apply } = value as {
+    lagSeconds?: unknown;
+    reportedDelaySeconds?: unknown;
+    heartbeatDelaySeconds?: unknown;
+    retention?: unknown;
+    apply?: unknown;
+  };
   checkLagSeconds(nodeId, lagSeconds, 'lagSeconds');
   checkLagSeconds(nodeId, reportedDelaySeconds, 'reportedDelaySeconds');
+  checkLagSeconds(nodeId, heartbeatDelaySeconds, 'heartbeatDelaySeconds');
   return {
     lagSeconds,
     reportedDelaySeconds,
+    heartbeatDelaySeconds,
     ...(retention !== undefined ? { retention: checkRetention(nodeId, retention) } : {}),
     ...(apply !== undefined ? { apply: checkApply(nodeId, apply) } : {}),
   };

@@ -91,6 +91,21 @@ describe('ReplicationLagInstrumentation metrics', () => {
     await t.shutdown();
   });
 
+  it('exports replication.heartbeat.delay (s) for every follower that has one, and only for those', async () => {
+    const t = setup();
+    t.monitor.updateLag('hb', 1000, 400, { heartbeatDelaySeconds: 21.5 });
+    t.monitor.updateLag('no-hb', 1000, 400, { reportedDelaySeconds: 3 });
+    const metrics = await t.collect();
+    const metric = metrics.get('replication.heartbeat.delay');
+    assert.equal(metric?.unit, 's');
+    assert.equal(metric?.type, DataPointType.GAUGE);
+    assert.ok((metric?.description.length ?? 0) > 10);
+    assert.deepEqual(pointsOf(metric, 'hb'), [{ value: 21.5, attributes: { 'replication.node.id': 'hb' } }]);
+    assert.equal(pointsOf(metric, 'no-hb').length, 0);
+    assert.deepEqual(pointsOf(metrics.get('replication.delay'), 'hb'), [{ value: 21.5, attributes: { 'replication.node.id': 'hb' } }], 'no estimate of its own: the heartbeat is the delay');
+    await t.shutdown();
+  });
+
   it('exports severity as a state set: one point per severity, 1 for the current one', async () => {
     const t = setup();
     t.monitor.updateLag('w', 100, 50, 7); // warning

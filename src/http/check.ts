@@ -35,8 +35,9 @@ export interface OverLimitNode {
 function overLimit(status: ReplicationStatus, maxDelay: number): OverLimitNode['reason'] | undefined {
   if (status.severity === 'stalled') return 'stalled';
   if (status.lagSeconds > maxDelay) return 'delay';
-  // Behind with no measurement yet: the delay is only a lower bound; do not let a batch job write on a guess.
-  if (!status.delayEstimated && status.lagEntries > 0 && status.severity !== 'normal') return 'unknown delay';
+  // Behind with no measurement yet (no estimate, no heartbeat): the delay is only a lower bound; do not let a batch
+  // job write on a guess.
+  if (!status.delayEstimated && status.heartbeatDelaySeconds === undefined && status.lagEntries > 0 && status.severity !== 'normal') return 'unknown delay';
   return undefined;
 }
 

@@ -8,7 +8,10 @@ import { pollState, type StatusSource, type StatusView } from './view.ts';
 export interface StatusNode {
   id: string;
   severity: string;
-  /** The delay is not a measurement yet: `delaySeconds` is a lower bound or the system's own figure. */
+  /**
+   * The delay is not a measurement yet: `delaySeconds` is a lower bound or the system's own figure (false with a
+   * heartbeat delay, which measures it).
+   */
   provisional: boolean;
   /** Entries behind; a decimal string when above 2^53 (64-bit positions). */
   lag: number | string;
@@ -16,6 +19,8 @@ export interface StatusNode {
   predictedDelaySeconds?: number;
   catchUpSeconds?: number;
   secondsToCritical?: number;
+  /** The follower's heartbeat delay (sources with the opt-in heartbeat). */
+  heartbeatDelaySeconds?: number;
   applyRate: number;
   attributes: Record<string, string | number | boolean>;
 }
@@ -44,11 +49,11 @@ function finite(value: number | undefined): number | undefined {
 
 /** A node's `/status` entry. */
 export function statusNode(s: ReplicationStatus): StatusNode {
-  // As exported: while the delay is unknown (no estimate, no reported figure) the severity is provisional and the
+  // As exported: while the delay is unknown (no estimate, no reported figure, no heartbeat) the severity is provisional and the
   // delay has no value (replication.delay has no point).
   const provisional = delayUnknown(s);
   const node = { id: s.nodeId, severity: s.severity, provisional, lag: lagOf(s) } as StatusNode;
-  const optional = { delaySeconds: provisional ? undefined : s.lagSeconds, predictedDelaySeconds: s.predictedLagSeconds, catchUpSeconds: s.catchUpSeconds, secondsToCritical: s.secondsToCritical };
+  const optional = { delaySeconds: provisional ? undefined : s.lagSeconds, predictedDelaySeconds: s.predictedLagSeconds, catchUpSeconds: s.catchUpSeconds, secondsToCritical: s.secondsToCritical, heartbeatDelaySeconds: s.heartbeatDelaySeconds };
   for (const [key, value] of Object.entries(optional)) {
     const v = finite(value);
     if (v !== undefined) node[key as keyof typeof optional] = v;

@@ -144,3 +144,48 @@ export function sourceTls(value: TlsOption | undefined): SourceTlsOptions | unde
     ...(value.insecure === true ? { rejectUnauthorized: false } : {}),
   };
 }
+
+/** Flag and file text of the heartbeat's table (SQL sources) or key (Redis sources). */
+const HEARTBEAT_DESCRIPTION = "opt-in heartbeat: written on the leader every interval with this process's clock, read on each follower (replication.heartbeat.delay); unset, nothing is written";
+
+/**
+ * The shared `heartbeat` option of the SQL sources: `heartbeat: { table, interval }`, flags `--heartbeat-table`,
+ * `--heartbeat-interval` (either turns it on). Its row is named after the source (`name`).
+ */
+export function sqlHeartbeat() {
+  return option(
+    z.strictObject(
+      {
+        table: text({ description: 'the heartbeat table, table or schema.table (created when missing and the user may)', defaultText: 'replag_heartbeat', placeholder: 'NAME' }).optional(),
+        interval: duration({ description: 'time between two heartbeat writes', defaultText: '1s' }).optional(),
+      },
+      { error: 'expected a mapping of table, interval' },
+    ),
+    { description: HEARTBEAT_DESCRIPTION },
+  ).optional();
+}
+
+/** The shared `heartbeat` option of the Redis sources: `heartbeat: { key, interval }`, flags `--heartbeat-key`, `--heartbeat-interval`. */
+export function redisHeartbeat() {
+  return option(
+    z.strictObject(
+      {
+        key: text({ description: 'the heartbeat hash (one field per source name)', defaultText: 'replag:heartbeat', placeholder: 'KEY' }).optional(),
+        interval: duration({ description: 'time between two heartbeat writes', defaultText: '1s' }).optional(),
+      },
+      { error: 'expected a mapping of key, interval' },
+    ),
+    { description: HEARTBEAT_DESCRIPTION },
+  ).optional();
+}
+
+/** The sources' heartbeat option of a `heartbeat` mapping (SQL: `table`; Redis: `key`), named `name`; undefined when not given. */
+export function sourceHeartbeat(value: { readonly table?: string | undefined; readonly key?: string | undefined; readonly interval?: number | undefined } | undefined, name: string) {
+  if (value === undefined) return undefined;
+  return {
+    ...(value.table !== undefined ? { table: value.table } : {}),
+    ...(value.key !== undefined ? { key: value.key } : {}),
+    ...(value.interval !== undefined ? { intervalMs: value.interval } : {}),
+    name,
+  };
+}

@@ -114,6 +114,7 @@ export function startPoller(options: PollerOptions): Poller {
           monitor.updateLag(r.nodeId, r.leaderSeq, r.followerSeq, {
             lagSeconds: r.lagSeconds,
             reportedDelaySeconds: r.reportedDelaySeconds,
+            heartbeatDelaySeconds: r.heartbeatDelaySeconds,
             ...(r.retention !== undefined ? { retention: r.retention } : {}),
             ...(r.apply !== undefined ? { apply: r.apply } : {}),
           });

@@ -14,6 +14,13 @@ export interface ReplicaPosition {
   readonly lagSeconds?: number;
   /** The system's own delay figure (PostgreSQL replay_lag, MySQL Seconds_Behind_Master), used when the monitor has no estimate of its own yet (first observation). */
   readonly reportedDelaySeconds?: number;
+  /**
+   * The follower's heartbeat delay, seconds (sources with the opt-in `heartbeat`): from the newest heartbeat the
+   * source wrote on the leader before reading the follower back to the newest one the follower shows; 0 when caught
+   * up, otherwise off by at most one heartbeat interval plus a read's time. One clock writes and reads it. Exported
+   * as `replication.heartbeat.delay`, and the node's delay whenever the monitor has no estimate of its own.
+   */
+  readonly heartbeatDelaySeconds?: number;
   /** Attributes to register the node with (e.g. `server.address`, `replication.system`). */
   readonly attributes?: Readonly<Record<string, string | number | boolean>>;
   /**

@@ -36,6 +36,7 @@ const INSTRUMENTS: [string, string, Kind][] = [
   [semconv.METRIC_REPLICATION_DELAY_PREDICTED, semconv.UNIT_SECONDS, 'gauge'],
   [semconv.METRIC_REPLICATION_CATCHUP_TIME, semconv.UNIT_SECONDS, 'gauge'],
   [semconv.METRIC_REPLICATION_CRITICAL_TIME, semconv.UNIT_SECONDS, 'gauge'],
+  [semconv.METRIC_REPLICATION_HEARTBEAT_DELAY, semconv.UNIT_SECONDS, 'gauge'],
   [semconv.METRIC_REPLICATION_APPLY_RATE, semconv.UNIT_ENTRY_PER_SECOND, 'gauge'],
   [semconv.METRIC_REPLICATION_SEVERITY, semconv.UNIT_ONE, 'gauge'],
   [semconv.METRIC_REPLICATION_ALERTS, semconv.UNIT_ALERT, 'monotonic-counter'],

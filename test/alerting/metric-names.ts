@@ -17,6 +17,7 @@ export const PROMETHEUS_METRIC_NAMES = {
   'replication.delay.predicted': 'replication_delay_predicted_seconds',
   'replication.catchup.time': 'replication_catchup_time_seconds',
   'replication.critical.time': 'replication_critical_time_seconds',
+  'replication.heartbeat.delay': 'replication_heartbeat_delay_seconds',
   'replication.apply.rate': 'replication_apply_rate_per_second',
   'replication.severity': 'replication_severity_ratio',
   'replication.alerts': 'replication_alerts_total',

@@ -29,6 +29,17 @@ describe('status handlers', () => {
     }
   });
 
+  it('a heartbeat delay measures a first observation: /status shows it and is not provisional; /check judges it as a delay, not an unknown one', () => {
+    const monitor = new ReplicationLagMonitor();
+    monitor.updateLag('hb', 1000, 400, { heartbeatDelaySeconds: 6.5 });
+    monitor.updateLag('blind', 1000, 400);
+    const nodes = body(viewOf(monitor), '/status').sources[0].nodes;
+    assert.deepEqual(nodes.map((n: Record<string, unknown>) => [n.id, n.provisional, n.delaySeconds, n.heartbeatDelaySeconds]), [['blind', true, undefined, undefined], ['hb', false, 6.5, 6.5]]);
+    const check = (node: string) => route(viewOf(monitor), 'GET', `/check?node=${node}&maxDelay=10s`, Date.now())!.status;
+    assert.equal(check('hb'), 200, 'a measured 6.5 s (a warning) is within 10 s');
+    assert.notEqual(check('blind'), 200, 'an unknown delay is not within anything');
+  });
+
   it('parses maxDelay durations and refuses others', () => {
     assert.equal(parseMaxDelay('5s'), 5);
     assert.equal(parseMaxDelay('500ms'), 0.5);

@@ -42,6 +42,13 @@ const STATES: State[] = [
     },
   },
   {
+    name: 'a follower with a heartbeat delay (replication.heartbeat.delay, and the delay known from it)',
+    script: (m) => {
+      m.updateLag('heartbeat', 5000, 1000, { heartbeatDelaySeconds: 21.5 });
+      m.updateLag('caught-up-heartbeat', 5000, 5000, { heartbeatDelaySeconds: 0 });
+    },
+  },
+  {
     name: 'forecasts, catch-up and critical times after several updates; bigint positions',
     script: (m, clock) => {
       for (let i = 0; i < 8; i++) {

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineSource } from '../descriptor.ts';
 import { urlTextForMessage } from '../kit/messages.ts';
-import { list, text, tls, urlSchema, sourceTls } from '../options.ts';
+import { list, sourceHeartbeat, sqlHeartbeat, text, tls, urlSchema, sourceTls } from '../options.ts';
 
 /** The `galera` source's options. */
 export const galeraOptions = z.strictObject({
@@ -13,6 +13,7 @@ export const galeraOptions = z.strictObject({
   }),
   password: text({ description: 'password for URLs without one (also for discovered nodes)', secret: true }).optional(),
   tls: tls(),
+  heartbeat: sqlHeartbeat(),
 });
 
 export const descriptor = defineSource({
@@ -26,6 +27,7 @@ export const descriptor = defineSource({
       nodes: o.nodes,
       ...(o.password !== undefined ? { password: o.password } : {}),
       onReplicaError: context.onReplicaError,
+      ...(o.heartbeat !== undefined ? { heartbeat: sourceHeartbeat(o.heartbeat, context.sourceName) } : {}),
       ...(context.timeoutMs !== undefined ? { timeoutMs: context.timeoutMs } : {}),
       ...(o.tls !== undefined ? { tls: sourceTls(o.tls) } : {}),
     });

@@ -4,9 +4,21 @@
  * hung and not every poll after.
  */
 import { DeadlineReader, type DeadlineReadOutcome } from '../kit/deadline-reader.ts';
-import { Server } from '../mysql/server.ts';
+import { Server, type Query } from '../mysql/server.ts';
 import type { SourceTlsOptions } from '../tls.ts';
 import { GALERA_STATUS_QUERY, parseGaleraStatus, type GaleraNodeStatus } from './status.ts';
+
+/** With the heartbeat: the newest heartbeat a node shows and the newest written when its read started. */
+export interface GaleraHeartbeatRead {
+  readonly shownMs: number | undefined;
+  readonly writtenMs: number | undefined;
+}
+
+/** A node's status as read at a poll, with its heartbeat when the source has one. */
+export type GaleraNodeRead = GaleraNodeStatus & { readonly heartbeat?: GaleraHeartbeatRead };
+
+/** Reads the heartbeat on a node's connection, after its status (the source's, with `heartbeat`). */
+export type ReadHeartbeat = (query: Query) => Promise<GaleraHeartbeatRead>;
 
 /** How a node came to be watched. */
 export type NodeOrigin = 'configured' | 'discovered';
@@ -20,13 +32,15 @@ export class GaleraNodeReader {
   readonly port: number;
   readonly origin: NodeOrigin;
   private readonly server: Server;
-  private readonly reader = new DeadlineReader<GaleraNodeStatus>();
+  private readonly reader = new DeadlineReader<GaleraNodeRead>();
+  private readonly readHeartbeat: ReadHeartbeat | undefined;
 
   /**
    * @param option the option naming the URL, for messages (`nodes[0]`); discovered nodes: `discovered`.
    * @throws TypeError / RangeError naming `GaleraSourceOptions.<option>`, never quoting a password.
    */
-  constructor(url: string, option: string, origin: NodeOrigin, password: string | undefined, tls: SourceTlsOptions | undefined) {
+  constructor(url: string, option: string, origin: NodeOrigin, password: string | undefined, tls: SourceTlsOptions | undefined, readHeartbeat?: ReadHeartbeat) {
+    this.readHeartbeat = readHeartbeat;
     try {
       this.server = new Server('replica', option, url, password, tls);
     } catch (error) {
@@ -44,7 +58,7 @@ export class GaleraNodeReader {
   }
 
   /** What the reads so far have given (a fresh value once). */
-  take(): DeadlineReadOutcome<GaleraNodeStatus> {
+  take(): DeadlineReadOutcome<GaleraNodeRead> {
     return this.reader.take();
   }
 
@@ -53,9 +67,13 @@ export class GaleraNodeReader {
     return this.server.close(graceMs);
   }
 
-  private async read(timeoutMs: number): Promise<GaleraNodeStatus> {
+  private async read(timeoutMs: number): Promise<GaleraNodeRead> {
+    const readHeartbeat = this.readHeartbeat;
     try {
-      return await this.server.read(timeoutMs, async (query) => parseGaleraStatus(await query(GALERA_STATUS_QUERY)));
+      return await this.server.read(timeoutMs, async (query) => {
+        const status = parseGaleraStatus(await query(GALERA_STATUS_QUERY));
+        return readHeartbeat === undefined ? status : { ...status, heartbeat: await readHeartbeat(query) };
+      });
     } catch (error) {
       throw rename(error as Error, `MySqlSource: replica ${this.address}: `, `GaleraSource: node ${this.address}: `);
     }

@@ -7,12 +7,15 @@
  * all at once, each waited for at most `nodeTimeoutMs`.
  */
 import { ATTR_GALERA_CLUSTER_STATUS, ATTR_GALERA_STATE, ATTR_REPLICATION_SYSTEM, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '../../semconv.ts';
+import { heartbeatDelaySeconds, HeartbeatWriter, sqlHeartbeatOption, type SqlHeartbeatOptions } from '../kit/heartbeat.ts';
 import { byNodeId } from '../kit/node-order.ts';
+import { mysqlHeartbeatTable, readMySqlHeartbeat, writeMySqlHeartbeat } from '../mysql/heartbeat.ts';
+import { Server } from '../mysql/server.ts';
 import { callbackOption, objectOption, stringOption, timeoutOption } from '../kit/options.ts';
 import type { ReplicaPosition, ReplicationSource } from '../source.ts';
 import { validateTlsOptions, type SourceTlsOptions } from '../tls.ts';
 import { keepWatching, primaryView, type NodeRead, type PrimaryView } from './discovery.ts';
-import { GaleraNodeReader } from './node.ts';
+import { GaleraNodeReader, type GaleraNodeRead, type ReadHeartbeat } from './node.ts';
 import type { GaleraNodeStatus } from './status.ts';
 
 /** Options of `GaleraSource`. */
@@ -36,6 +39,14 @@ export interface GaleraSourceOptions {
   onReplicaError?: (node: string, error: Error) => void;
   /** TLS to every node (the URLs carry no TLS settings); without it, plaintext. */
   tls?: SourceTlsOptions;
+  /**
+   * Opt-in heartbeat (the MySQL source's, `mysql/heartbeat.ts`): every `intervalMs` (default 1000) the source writes
+   * its own clock's time in row `name` (default `galera`) of `table` (default `replag_heartbeat` in the first URL's
+   * database, or `db.table`; created with `CREATE TABLE IF NOT EXISTS` when missing and the user may) on the first node
+   * that takes it (configured nodes first, in order), and reads on every node, with its status, the newest heartbeat
+   * it has applied: its `heartbeatDelaySeconds`. Unset: nothing is created or written anywhere.
+   */
+  heartbeat?: SqlHeartbeatOptions;
 }
 
 /** A node's live figures at the last poll (what `clusterView()` returns). */
@@ -92,6 +103,8 @@ export class GaleraSource implements ReplicationSource {
   private readonly readable = new Map<string, boolean>();
   /** Per node: `wsrep_flow_control_sent` at the last poll without flow control. */
   private readonly fcBaseline = new Map<string, bigint>();
+  /** With `heartbeat`: its writer and the reader every node's read runs after its status. */
+  readonly #heartbeat: { readonly writer: HeartbeatWriter; readonly read: ReadHeartbeat; readonly writers: Map<string, Server> } | undefined;
   private view: GaleraClusterView = { confId: undefined, leaderSeq: undefined, flowControlActive: false, flowControlBy: [], nodes: new Map() };
   private closed = false;
 
@@ -106,7 +119,19 @@ export class GaleraSource implements ReplicationSource {
     const onReplicaError = callbackOption<(node: string, error: Error) => void>(options.onReplicaError, 'GaleraSourceOptions.onReplicaError');
     if (!Array.isArray(nodes)) throw new TypeError(`GaleraSourceOptions.nodes must be an array of mysql:// URLs, got ${nodes === null ? 'null' : typeof nodes}`);
     if (nodes.length === 0) throw new RangeError('GaleraSourceOptions.nodes must list at least one node URL (one is enough: the others are discovered)');
-    const readers = nodes.map((url, i) => new GaleraNodeReader(url, `nodes[${i}]`, 'configured', password, tls));
+    const settings = sqlHeartbeatOption(options.heartbeat, 'GaleraSourceOptions.heartbeat', this.name);
+    if (settings !== undefined) {
+      const table = mysqlHeartbeatTable(settings, String(nodes[0]), 'GaleraSourceOptions.heartbeat');
+      const writers = new Map<string, Server>();
+      const writer = new HeartbeatWriter({ intervalMs: settings.intervalMs, write: (nowMs, first) => this.writeHeartbeat(writers, (query) => writeMySqlHeartbeat(query, table, settings.name, nowMs, first)) });
+      const read: ReadHeartbeat = async (query) => {
+        const writtenMs = writer.writtenMs;
+        return { shownMs: await readMySqlHeartbeat(query, table, settings.name), writtenMs };
+      };
+      this.#heartbeat = { writer, read, writers };
+    }
+    const readHeartbeat = this.#heartbeat?.read;
+    const readers = nodes.map((url, i) => new GaleraNodeReader(url, `nodes[${i}]`, 'configured', password, tls, readHeartbeat));
     for (const [i, r] of readers.entries()) {
       if (this.watched.has(r.address)) throw new RangeError(`GaleraSourceOptions.nodes[${i}] is ${r.address}, already given`);
       this.watched.set(r.address, { reader: r, last: undefined, attributes: undefined });
@@ -129,6 +154,8 @@ export class GaleraSource implements ReplicationSource {
    */
   async poll(): Promise<readonly ReplicaPosition[]> {
     if (this.closed) throw new Error('GaleraSource: poll() called after close()');
+    // The first poll writes a heartbeat (creating the table when missing) before reading the nodes; rejects when it cannot.
+    await this.#heartbeat?.writer.start();
     const deadline = performance.now() + this.timeoutMs;
     const waitFor = (list: readonly Watched[]) => {
       const waitMs = Math.max(1, Math.min(this.nodeTimeoutMs, deadline - performance.now()));
@@ -149,7 +176,7 @@ export class GaleraSource implements ReplicationSource {
       if (this.watched.has(address)) continue;
       let reader: GaleraNodeReader;
       try {
-        reader = new GaleraNodeReader(this.discoveredUrl(address), 'discovered', 'discovered', this.password, this.tls);
+        reader = new GaleraNodeReader(this.discoveredUrl(address), 'discovered', 'discovered', this.password, this.tls, this.#heartbeat?.read);
       } catch {
         continue; // not an address we can connect to
       }
@@ -163,7 +190,7 @@ export class GaleraSource implements ReplicationSource {
     }
     if (this.closed) throw new Error('GaleraSource: closed during poll()');
 
-    const fresh = (address: string): GaleraNodeStatus | undefined => {
+    const fresh = (address: string): GaleraNodeRead | undefined => {
       const o = outcomes.get(address);
       return o !== undefined && o.fresh && o.error === undefined ? o.value : undefined;
     };
@@ -223,7 +250,9 @@ export class GaleraSource implements ReplicationSource {
           [ATTR_GALERA_STATE]: last.state, [ATTR_GALERA_CLUSTER_STATUS]: primary ? 'Primary' : 'non-Primary',
         };
       }
-      positions.push({ nodeId: address, leaderSeq: view.leaderSeq, followerSeq: last.lastCommitted, attributes: w.attributes });
+      const read: GaleraNodeRead | undefined = fresh(address);
+      const heartbeat = read?.heartbeat === undefined ? undefined : heartbeatDelaySeconds(read.heartbeat.writtenMs, read.heartbeat.shownMs);
+      positions.push({ nodeId: address, leaderSeq: view.leaderSeq, followerSeq: last.lastCommitted, ...(heartbeat !== undefined ? { heartbeatDelaySeconds: heartbeat } : {}), attributes: w.attributes });
     }
     const rejecting = failures.find(([, , rejects]) => rejects);
     if (this.onReplicaError === undefined && rejecting !== undefined) throw rejecting[1];
@@ -277,7 +306,45 @@ export class GaleraSource implements ReplicationSource {
   async close(): Promise<void> {
     this.closed = true;
     const graceMs = Math.min(this.timeoutMs, 1000);
+    await this.#heartbeat?.writer.stop();
     await Promise.all([...this.watched.values()].map((w) => w.reader.close(graceMs)));
+    await Promise.all([...(this.#heartbeat?.writers.values() ?? [])].map((s) => s.close(graceMs)));
+  }
+
+  /**
+   * Runs a heartbeat write on the first node that takes it: the one that took the last, then the configured nodes in
+   * order, then the discovered ones (a connection of its own to each, opened on first use). @throws the first node's error.
+   */
+  private async writeHeartbeat(writers: Map<string, Server>, write: Parameters<Server['read']>[1]): Promise<void> {
+    const addresses = [...new Set([...writers.keys()].slice(0, 1).concat([...this.watched.keys()]))];
+    let firstError: unknown;
+    for (const address of addresses) {
+      if (this.closed) break;
+      let server = writers.get(address);
+      if (server === undefined) {
+        try {
+          server = new Server('primary', 'heartbeat', this.discoveredUrl(address), this.password, this.tls);
+        } catch (error) {
+          firstError ??= error;
+          continue;
+        }
+      }
+      try {
+        await server.read(this.timeoutMs, write);
+        // The node that took it goes first next time.
+        writers.delete(address);
+        const rest = [...writers];
+        writers.clear();
+        writers.set(address, server);
+        for (const [a, s] of rest) writers.set(a, s);
+        return;
+      } catch (error) {
+        if (!writers.has(address)) writers.set(address, server);
+        firstError ??= error;
+      }
+    }
+    const message = firstError instanceof Error ? firstError.message.replace(/^MySqlSource: primary /, 'GaleraSource: node ') : String(firstError);
+    throw new Error(message.startsWith('GaleraSource') ? message : `GaleraSource: heartbeat: ${message}`);
   }
 
   private forget(address: string): void {

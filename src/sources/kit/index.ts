@@ -8,3 +8,4 @@ export { LastKnownPositions, type KnownPosition, type NodeAttributes } from './l
 export { errorFacts, hostsForMessage, originForMessage, urlForMessage, urlTextForMessage, type ErrorFacts } from './messages.ts';
 export { byNodeId, compareNodeIds } from './node-order.ts';
 export { booleanOption, callbackOption, MAX_TIMEOUT_MS, objectOption, stringOption, timeoutOption, type TimeoutBound } from './options.ts';
+export { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_KEY, DEFAULT_HEARTBEAT_TABLE, heartbeatDelaySeconds, HeartbeatWriter, redisHeartbeatOption, sqlHeartbeatOption, type HeartbeatSettings, type HeartbeatWriterOptions, type RedisHeartbeatOptions, type SqlHeartbeatOptions } from './heartbeat.ts';

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { redactUrl } from '../../sdk/env.ts';
 import { defineSource } from '../descriptor.ts';
-import { duration, list, text, tls, url, urlSchema, sourceTls } from '../options.ts';
+import { duration, list, sourceHeartbeat, sqlHeartbeat, text, tls, url, urlSchema, sourceTls } from '../options.ts';
 
 const EXAMPLE = 'mysql://monitor@db:3306';
 
@@ -13,6 +13,7 @@ export const mysqlOptions = z.strictObject({
   password: text({ description: 'password for URLs without one', secret: true }).optional(),
   tls: tls(),
   replicaTimeout: duration({ description: 'how long a poll waits for each replica (at most timeout)', defaultText: '1s' }).optional(),
+  heartbeat: sqlHeartbeat(),
 });
 
 export const descriptor = defineSource({
@@ -28,6 +29,7 @@ export const descriptor = defineSource({
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(o.replicaTimeout !== undefined ? { replicaTimeoutMs: o.replicaTimeout } : {}),
       onReplicaError: context.onReplicaError,
+      ...(o.heartbeat !== undefined ? { heartbeat: sourceHeartbeat(o.heartbeat, context.sourceName) } : {}),
       ...(context.timeoutMs !== undefined ? { timeoutMs: context.timeoutMs } : {}),
       ...(o.tls !== undefined ? { tls: sourceTls(o.tls) } : {}),
     });

@@ -6,11 +6,13 @@
  */
 import { ATTR_REPLICATION_SYSTEM, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '../../semconv.ts';
 import { DeadlineReader } from '../kit/deadline-reader.ts';
+import { heartbeatDelaySeconds, HeartbeatWriter, sqlHeartbeatOption, type SqlHeartbeatOptions } from '../kit/heartbeat.ts';
 import { callbackOption, objectOption, stringOption, timeoutOption } from '../kit/options.ts';
 import type { ReplicaPosition, ReplicationSource } from '../source.ts';
 import { validateTlsOptions, type SourceTlsOptions } from '../tls.ts';
 import { mariadbGtidSeq, mysqlGtidCount } from './gtid.ts';
-import { readPrimary, readReplica, Server, type ReplicaRead } from './server.ts';
+import { mysqlHeartbeatTable, readMySqlHeartbeat, writeMySqlHeartbeat, type MySqlHeartbeatTable } from './heartbeat.ts';
+import { readPrimary, readReplica, Server, type Query, type ReplicaRead, type System } from './server.ts';
 
 /** Options of `MySqlSource`. */
 export interface MySqlSourceOptions {
@@ -42,6 +44,21 @@ export interface MySqlSourceOptions {
    * settings: a query string such as `?ssl=true` is rejected, TLS is turned on only by this option.
    */
   tls?: SourceTlsOptions;
+  /**
+   * Opt-in heartbeat (see `heartbeat.ts` and the README): every `intervalMs` (default 1000) the source writes its
+   * own clock's time in row `name` (default `mysql`) of `table` (default `replag_heartbeat` in the primary URL's
+   * database, `mysql://user@host:3306/db`, or `db.table`; created with `CREATE TABLE IF NOT EXISTS` when missing and
+   * the user may, otherwise the poll fails with the statement to run) on the primary, over a connection of its own,
+   * and reads on each replica the newest heartbeat applied: its `heartbeatDelaySeconds`. Unset: nothing is created
+   * or written anywhere.
+   */
+  heartbeat?: SqlHeartbeatOptions;
+}
+
+/** A replica's read with its heartbeat: the newest one it shows, and the newest written when the read started. */
+interface ReplicaHeartbeatRead extends ReplicaRead {
+  readonly heartbeatShownMs?: number | undefined;
+  readonly heartbeatWrittenMs?: number | undefined;
 }
 
 
@@ -60,7 +77,9 @@ export class MySqlSource implements ReplicationSource {
   readonly name = 'mysql';
   private readonly primary: Server;
   private readonly replicas: readonly Server[];
-  private readonly readers: readonly DeadlineReader<ReplicaRead>[];
+  private readonly readers: readonly DeadlineReader<ReplicaHeartbeatRead>[];
+  /** With `heartbeat`: where it lives, under which name, and its writer (over a primary connection of its own). */
+  readonly #heartbeat: { table: MySqlHeartbeatTable; name: string; writer: HeartbeatWriter; server: Server } | undefined;
   private readonly timeoutMs: number;
   private readonly replicaTimeoutMs: number;
   private readonly onReplicaError: ((replica: string, error: Error) => void) | undefined;
@@ -87,7 +106,14 @@ export class MySqlSource implements ReplicationSource {
       seen.add(replica.address);
       return replica;
     });
-    this.readers = this.replicas.map(() => new DeadlineReader<ReplicaRead>());
+    this.readers = this.replicas.map(() => new DeadlineReader<ReplicaHeartbeatRead>());
+    const settings = sqlHeartbeatOption(options.heartbeat, 'MySqlSourceOptions.heartbeat', this.name);
+    if (settings !== undefined) {
+      const table = mysqlHeartbeatTable(settings, options.primary, 'MySqlSourceOptions.heartbeat');
+      const server = new Server('primary', 'primary', options.primary, password, tls);
+      const write = (nowMs: number, first: boolean) => server.read(timeoutMs, (query) => writeMySqlHeartbeat(query, table, settings.name, nowMs, first));
+      this.#heartbeat = { table, name: settings.name, writer: new HeartbeatWriter({ intervalMs: settings.intervalMs, write }), server };
+    }
     this.timeoutMs = timeoutMs;
     this.replicaTimeoutMs = replicaTimeoutMs;
     this.onReplicaError = onReplicaError;
@@ -100,9 +126,11 @@ export class MySqlSource implements ReplicationSource {
    */
   async poll(): Promise<readonly ReplicaPosition[]> {
     if (this.closed) throw new Error('MySqlSource: poll() called after close()');
+    // The first poll writes a heartbeat (creating the table when missing) before any replica is read; rejects when it cannot.
+    await this.#heartbeat?.writer.start();
     const primaryRead = this.primary.read(this.timeoutMs, readPrimary);
     primaryRead.catch(() => {}); // awaited below, after the replicas' deadlines
-    await Promise.all(this.readers.map((reader, i) => reader.wait(() => this.replicas[i]!.read(this.timeoutMs, readReplica), this.replicaTimeoutMs)));
+    await Promise.all(this.readers.map((reader, i) => reader.wait(() => this.replicas[i]!.read(this.timeoutMs, (query, system) => this.readReplica(query, system)), this.replicaTimeoutMs)));
     const leader = await primaryRead;
     if (this.closed) throw new Error('MySqlSource: closed during poll()');
     let leaderSeq: bigint;
@@ -132,6 +160,7 @@ export class MySqlSource implements ReplicationSource {
           leaderSeq,
           followerSeq,
           ...(fresh && error === undefined && value.secondsBehind !== undefined ? { reportedDelaySeconds: value.secondsBehind } : {}),
+          ...heartbeatOf(fresh && error === undefined, value),
           attributes: { [ATTR_REPLICATION_SYSTEM]: value.system, [ATTR_SERVER_ADDRESS]: replica.host, [ATTR_SERVER_PORT]: replica.port },
         });
       } catch (e) {
@@ -158,10 +187,28 @@ export class MySqlSource implements ReplicationSource {
     return new Map(this.readable);
   }
 
-  /** Closes every connection (QUIT, then the socket is destroyed if the server does not answer). Idempotent. */
+  /** Closes every connection (QUIT, then the socket is destroyed if the server does not answer) and stops the heartbeat. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
     const graceMs = Math.min(this.timeoutMs, 1000);
-    await Promise.all([this.primary, ...this.replicas].map((s) => s.close(graceMs)));
+    const heartbeat = this.#heartbeat;
+    await heartbeat?.writer.stop();
+    await Promise.all([this.primary, ...this.replicas, ...(heartbeat !== undefined ? [heartbeat.server] : [])].map((s) => s.close(graceMs)));
   }
+
+  /** A replica's replication status and, with `heartbeat`, the newest heartbeat it shows. */
+  private async readReplica(query: Query, system: System): Promise<ReplicaHeartbeatRead> {
+    const heartbeat = this.#heartbeat;
+    const writtenMs = heartbeat?.writer.writtenMs;
+    const status = await readReplica(query, system);
+    if (heartbeat === undefined) return status;
+    return { ...status, heartbeatShownMs: await readMySqlHeartbeat(query, heartbeat.table, heartbeat.name), heartbeatWrittenMs: writtenMs };
+  }
+}
+
+/** `heartbeatDelaySeconds` of a replica read at this poll (`fresh`), when it shows a heartbeat. */
+function heartbeatOf(fresh: boolean, read: ReplicaHeartbeatRead): { heartbeatDelaySeconds?: number } {
+  if (!fresh) return {};
+  const delay = heartbeatDelaySeconds(read.heartbeatWrittenMs, read.heartbeatShownMs);
+  return delay === undefined ? {} : { heartbeatDelaySeconds: delay };
 }

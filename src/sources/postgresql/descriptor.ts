@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { redactUrl } from '../../sdk/env.ts';
 import { defineSource } from '../descriptor.ts';
-import { boolean, list, text, tls, url, urlSchema, sourceTls } from '../options.ts';
+import { boolean, list, sourceHeartbeat, sqlHeartbeat, text, tls, url, urlSchema, sourceTls } from '../options.ts';
 
 const SCHEMES = ['postgres', 'postgresql'];
 const EXAMPLE = 'postgres://monitor@db:5432/postgres';
@@ -20,6 +20,12 @@ export const postgresOptions = z.strictObject({
     flag: 'subscriber',
     placeholder: 'URL',
   }).optional(),
+  heartbeat: sqlHeartbeat(),
+  standbys: list(urlSchema(SCHEMES, 'postgres://monitor@standby1:5432/postgres'), {
+    description: 'standbys read for their heartbeat (with heartbeat), each reported under its pg_stat_replication node id',
+    flag: 'standby',
+    placeholder: 'URL',
+  }).optional(),
 });
 
 export const descriptor = defineSource({
@@ -33,7 +39,10 @@ export const descriptor = defineSource({
       url: o.url,
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(o.logicalSlots !== undefined ? { logicalSlots: o.logicalSlots } : {}),
-      ...(o.subscribers !== undefined ? { subscribers: o.subscribers, onReplicaError: context.onReplicaError } : {}),
+      ...(o.subscribers !== undefined || o.standbys !== undefined ? { onReplicaError: context.onReplicaError } : {}),
+      ...(o.subscribers !== undefined ? { subscribers: o.subscribers } : {}),
+      ...(o.heartbeat !== undefined ? { heartbeat: sourceHeartbeat(o.heartbeat, context.sourceName) } : {}),
+      ...(o.standbys !== undefined ? { standbys: o.standbys } : {}),
       ...(context.timeoutMs !== undefined ? { timeoutMs: context.timeoutMs } : {}),
       ...(o.tls !== undefined ? { tls: sourceTls(o.tls) } : {}),
     });

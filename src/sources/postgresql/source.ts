@@ -14,13 +14,16 @@
 import pg from 'pg';
 import type { Position } from '../../types.ts';
 import { settlesWithin, withDeadline } from '../kit/deadline.ts';
+import { HeartbeatWriter, sqlHeartbeatOption, type HeartbeatSettings, type SqlHeartbeatOptions } from '../kit/heartbeat.ts';
 import { LastKnownPositions } from '../kit/last-known.ts';
 import { hostsForMessage, urlForMessage, urlTextForMessage } from '../kit/messages.ts';
 import { byNodeId } from '../kit/node-order.ts';
 import { booleanOption, callbackOption, objectOption, stringOption, timeoutOption } from '../kit/options.ts';
 import type { ReplicaPosition, ReplicationSource } from '../source.ts';
 import { validateTlsOptions, type SourceTlsOptions } from '../tls.ts';
+import { PgConnection } from './connection.ts';
 import { explainPgError } from './errors.ts';
+import { PgStandbys, writePgHeartbeat, type StandbyRow } from './heartbeat.ts';
 import { checkMultiHostParameters, checkSessionAttrs, pgHost, urlPerHost, type PgHost } from './hosts.ts';
 import { logicalReplicas } from './logical.ts';
 import { parseLsn } from './lsn.ts';
@@ -88,6 +91,21 @@ export interface PostgresSourceOptions {
    * never fails the poll.
    */
   onReplicaError?: (replica: string, error: Error) => void;
+  /**
+   * Opt-in heartbeat (see `heartbeat.ts` and the README): every `intervalMs` (default 1000) the source writes its
+   * own clock's time in row `name` (default `postgresql`) of `table` (default `replag_heartbeat`, created with
+   * `CREATE TABLE IF NOT EXISTS` in the URL's database when missing and the role may; otherwise the poll fails
+   * with the statement to run) on the primary, over a connection of its own, and reads on each of `standbys` the
+   * newest heartbeat applied: its `heartbeatDelaySeconds`. Unset: nothing is created or written anywhere.
+   */
+  heartbeat?: SqlHeartbeatOptions;
+  /**
+   * postgres:// URLs of the standbys (one host each), read at each poll over their own connection for their
+   * heartbeat (needs `heartbeat`): each is reported under the node id of its `pg_stat_replication` row, matched
+   * by its `primary_slot_name`, else by its walreceiver's `application_name` (from `primary_conninfo`, else its
+   * `cluster_name`). Password, TLS and waiting (1 s at most per poll) as for `subscribers`.
+   */
+  standbys?: string[];
 }
 
 
@@ -137,6 +155,14 @@ export class PostgresSource implements ReplicationSource {
   readonly #subscribers: Subscribers | undefined;
   #leaderSeq: Position = 0n;
   private closing: Promise<void> | undefined;
+  /** With `heartbeat`: its settings, its writer, the standbys read for it and the primary's rows they match. */
+  readonly #heartbeat: HeartbeatSettings | undefined;
+  readonly #writer: HeartbeatWriter | undefined;
+  readonly #standbyReads: PgStandbys | undefined;
+  #standbyRows: StandbyRow[] = [];
+  /** The primary found by the last poll (written to), and the heartbeat's connection to it. */
+  #primary: PgHost | undefined;
+  #writeConnection: { host: PgHost; connection: PgConnection } | undefined;
 
   /**
    * @throws TypeError / RangeError naming the invalid option. No network I/O; the only files read are the
@@ -172,6 +198,43 @@ export class PostgresSource implements ReplicationSource {
       const explain = (error: unknown, phase: string, at: string, budgetMs: number) => this.explain(error, phase, at, budgetMs);
       this.#subscribers = new Subscribers({ servers, timeoutMs, explain, onReplicaError, parseLsn });
     }
+    this.#heartbeat = sqlHeartbeatOption(options.heartbeat, 'PostgresSourceOptions.heartbeat', this.name);
+    if (options.standbys !== undefined && this.#heartbeat === undefined) {
+      throw new RangeError('PostgresSourceOptions.standbys are read for their heartbeat: give PostgresSourceOptions.heartbeat too');
+    }
+    const heartbeat = this.#heartbeat;
+    if (heartbeat !== undefined) {
+      const writer = new HeartbeatWriter({ intervalMs: heartbeat.intervalMs, write: (nowMs, first) => this.writeHeartbeat(heartbeat, nowMs, first) });
+      this.#writer = writer;
+      if (options.standbys !== undefined) {
+        const servers = subscriberServers(options.standbys, tls, password, 'PostgresSourceOptions.standbys', 'standby');
+        const explain = (error: unknown, phase: string, at: string, budgetMs: number) => this.explain(error, phase, at, budgetMs);
+        this.#standbyReads = new PgStandbys({ servers, settings: heartbeat, timeoutMs, explain, onReplicaError, writtenMs: () => writer.writtenMs });
+      }
+    }
+  }
+
+  /** Writes one heartbeat on the primary found by the last poll, over the heartbeat's own connection. */
+  private async writeHeartbeat(settings: HeartbeatSettings, nowMs: number, first: boolean): Promise<void> {
+    const host = this.#primary;
+    if (host === undefined) throw new Error(`PostgreSQL primary ${this.server}: no primary found yet to write the heartbeat on`);
+    let kept = this.#writeConnection;
+    if (kept?.host !== host) {
+      void kept?.connection.close();
+      kept = this.#writeConnection = { host, connection: new PgConnection(host, `PostgreSQL primary ${host.shown}`) };
+    }
+    const { connection } = kept;
+    let phase = 'connecting';
+    try {
+      await withDeadline(async () => {
+        const client = await connection.connect();
+        phase = `writing the heartbeat table ${settings.target}`;
+        await writePgHeartbeat(client, settings, nowMs, first, connection.at);
+      }, { timeoutMs: this.timeoutMs, what: connection.at });
+    } catch (error) {
+      connection.discard();
+      throw this.explain(error, phase, connection.at, this.timeoutMs);
+    }
   }
 
   /**
@@ -189,9 +252,25 @@ export class PostgresSource implements ReplicationSource {
   /** The publisher and, in parallel (each within its deadline), the subscribers. */
   private async pollAll(): Promise<readonly ReplicaPosition[]> {
     const subscribers = this.#subscribers;
-    if (subscribers === undefined) return this.pollOnce();
-    const [published] = await Promise.all([this.pollOnce(), subscribers.wait()]);
-    return byNodeId([...published, ...subscribers.positions(this.#leaderSeq)]);
+    const published = subscribers === undefined ? await this.pollOnce() : (await Promise.all([this.pollOnce(), subscribers.wait()]))[0];
+    const all = subscribers === undefined ? published : byNodeId([...published, ...subscribers.positions(this.#leaderSeq)]);
+    return this.#writer === undefined ? all : this.withHeartbeat(all, this.#writer);
+  }
+
+  /**
+   * The heartbeat: the first poll writes one (creating the table when missing) and rejects when it cannot; then
+   * the writer's timer keeps writing. Each standby read gives its node's `heartbeatDelaySeconds`.
+   */
+  private async withHeartbeat(positions: readonly ReplicaPosition[], writer: HeartbeatWriter): Promise<readonly ReplicaPosition[]> {
+    await writer.start();
+    const standbys = this.#standbyReads;
+    if (standbys === undefined) return positions;
+    await standbys.wait();
+    const delays = standbys.delays(this.#standbyRows);
+    return positions.map((p) => {
+      const delay = delays.get(p.nodeId);
+      return delay === undefined ? p : { ...p, heartbeatDelaySeconds: delay };
+    });
   }
 
   /** Per subscription node id (with `subscribers`): whether its subscriber was read at the last poll. */
@@ -203,14 +282,18 @@ export class PostgresSource implements ReplicationSource {
     if (this.#hosts.length > 1) return this.pollHosts();
     const at = `PostgreSQL primary ${this.server}`;
     const row = await this.query(this.#hosts[0]!, this.timeoutMs, at);
-    return this.positionsOrDrop(row, at);
+    const positions = this.positionsOrDrop(row, at);
+    this.#primary = this.#hosts[0]!;
+    return positions;
   }
 
   /** Several hosts: the kept connection while it reaches a primary, else the first primary in URL order. */
   private async pollHosts(): Promise<readonly ReplicaPosition[]> {
     const deadline = Date.now() + this.timeoutMs;
     const { host, row } = (await this.queryKept(deadline)) ?? (await this.search(deadline));
-    return this.positionsOrDrop(row, `PostgreSQL primary ${host.shown}`);
+    const positions = this.positionsOrDrop(row, `PostgreSQL primary ${host.shown}`);
+    this.#primary = host;
+    return positions;
   }
 
   /**
@@ -292,8 +375,11 @@ export class PostgresSource implements ReplicationSource {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const subscribers = this.#subscribers?.close();
+      await this.#writer?.stop();
+      const heartbeat = Promise.all([this.#writeConnection?.connection.close(), this.#standbyReads?.close()]);
       await this.closePublisher();
       await subscribers;
+      await heartbeat;
     })();
     return this.closing;
   }
@@ -358,6 +444,7 @@ export class PostgresSource implements ReplicationSource {
     const ids = nodeIds(row.replicas);
     const standbys = this.#standbys;
     const out: ReplicaPosition[] = [];
+    this.#standbyRows = row.replicas.map((r, i) => ({ nodeId: ids[i]!, slot: r.slot, applicationName: r.application_name, connected: r.pid !== null }));
     row.replicas.forEach((r, i) => {
       const nodeId = ids[i]!;
       const before = standbys.get(nodeId);

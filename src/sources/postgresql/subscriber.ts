@@ -268,12 +268,12 @@ class Subscriber {
  * publisher, with the source's `tls` minus its `servername`).
  * @throws TypeError / RangeError naming `PostgresSourceOptions.subscribers[i]`.
  */
-export function subscriberServers(list: unknown, tls: SourceTlsOptions | undefined, password: string | undefined): SubscriberServer[] {
-  if (!Array.isArray(list)) throw new TypeError(`PostgresSourceOptions.subscribers must be an array of postgres:// URLs, got ${typeof list}`);
+export function subscriberServers(list: unknown, tls: SourceTlsOptions | undefined, password: string | undefined, option = 'PostgresSourceOptions.subscribers', role = 'subscriber'): SubscriberServer[] {
+  if (!Array.isArray(list)) throw new TypeError(`${option} must be an array of postgres:// URLs, got ${typeof list}`);
   const { servername: _publisherName, ...shared } = tls ?? {};
   const seen = new Set<string>();
   return list.map((text: unknown, i) => {
-    const opt = `PostgresSourceOptions.subscribers[${i}]`;
+    const opt = `${option}[${i}]`;
     if (typeof text !== 'string') throw new TypeError(`${opt} must be a postgres:// URL string, got ${typeof text}`);
     let url: URL;
     try {
@@ -282,10 +282,10 @@ export function subscriberServers(list: unknown, tls: SourceTlsOptions | undefin
       throw new RangeError(`${opt} must be a postgres:// URL, got a string that does not parse as a URL (not shown: it may hold a password)`);
     }
     if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new RangeError(`${opt} must be a postgres:// or postgresql:// URL, got "${urlForMessage(url)}"`);
-    if (url.hostname === '') throw new RangeError(`${opt} must name the subscriber's host (one host:port), got "${urlForMessage(url)}"`);
+    if (url.hostname === '') throw new RangeError(`${opt} must name the ${role}'s host (one host:port), got "${urlForMessage(url)}"`);
     const host = safeDecode(url.hostname.replace(/^\[(.*)\]$/, '$1'));
     const port = url.port === '' ? DEFAULT_PORT : Number(url.port);
-    if (seen.has(`${host}:${port}`)) throw new RangeError(`${opt}: ${host}:${port} is already listed (a server's subscriptions are read once, from any of its databases)`);
+    if (seen.has(`${host}:${port}`)) throw new RangeError(`${opt}: ${host}:${port} is already listed${role === 'subscriber' ? " (a server's subscriptions are read once, from any of its databases)" : ''}`);
     seen.add(`${host}:${port}`);
     const effective = resolveTls(url.searchParams, tls === undefined ? undefined : shared, process.env.PGSSLMODE, opt);
     return { ...pgHost(url, effective, password), host, port };

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineSource } from '../descriptor.ts';
 import { urlTextForMessage } from '../kit/messages.ts';
-import { list, text, tls, urlSchema, sourceTls } from '../options.ts';
+import { list, redisHeartbeat, sourceHeartbeat, text, tls, urlSchema, sourceTls } from '../options.ts';
 
 /** The `redis-cluster` source's options. */
 export const redisClusterOptions = z.strictObject({
@@ -14,6 +14,7 @@ export const redisClusterOptions = z.strictObject({
   username: text({ description: 'ACL user when not in the URL', placeholder: 'NAME' }).optional(),
   password: text({ description: 'password when not in the URL', secret: true }).optional(),
   tls: tls(),
+  heartbeat: redisHeartbeat(),
 });
 
 export const descriptor = defineSource({
@@ -28,6 +29,7 @@ export const descriptor = defineSource({
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
       onReplicaError: context.onReplicaError,
+      ...(o.heartbeat !== undefined ? { heartbeat: sourceHeartbeat(o.heartbeat, context.sourceName) } : {}),
       ...(context.timeoutMs !== undefined ? { timeoutMs: context.timeoutMs } : {}),
       ...(o.tls !== undefined ? { tls: sourceTls(o.tls) } : {}),
     });

@@ -6,6 +6,7 @@
  */
 import { ATTR_REDIS_CLUSTER_SHARD, ATTR_REDIS_ROLE, ATTR_REPLICATION_SYSTEM, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '../../semconv.ts';
 import { DeadlineReader } from '../kit/deadline-reader.ts';
+import { HeartbeatWriter, redisHeartbeatOption, type RedisHeartbeatOptions } from '../kit/heartbeat.ts';
 import { LastKnownPositions } from '../kit/last-known.ts';
 import { byNodeId } from '../kit/node-order.ts';
 import { callbackOption, objectOption, timeoutOption } from '../kit/options.ts';
@@ -15,6 +16,7 @@ import { parseRedisUrl } from '../redis/url.ts';
 import type { ReplicaPosition, ReplicationSource } from '../source.ts';
 import { validateTlsOptions, type SourceTlsOptions } from '../tls.ts';
 import { NodeConnections } from './connections.ts';
+import { ClusterHeartbeat } from './heartbeat.ts';
 import { parseClusterNodes, shardsOf, type ClusterNode, type Shard } from './topology.ts';
 
 /** Options of `RedisClusterSource`. */
@@ -36,6 +38,15 @@ export interface RedisClusterSourceOptions {
   onReplicaError?: (node: string, error: Error) => void;
   /** TLS to every node; rediss:// seeds without it use Node's public roots. */
   tls?: SourceTlsOptions;
+  /**
+   * Opt-in heartbeat (see `heartbeat.ts` and the README): every `intervalMs` (default 1000) the source writes its own
+   * clock's time as field `name` (default `redis-cluster`) of one hash per shard, `<key>{<tag>}` (default key
+   * `replag:heartbeat`, the tag chosen so that the shard's master serves the key's slot), on every master over
+   * connections of its own, and reads it at each poll on every replica (`READONLY`, `HGET`): its
+   * `heartbeatDelaySeconds`. Needs `+hset +hget +readonly ~<key>*` besides `+cluster|nodes +info`. Unset: nothing is
+   * written anywhere.
+   */
+  heartbeat?: RedisHeartbeatOptions;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -70,6 +81,8 @@ export class RedisClusterSource implements ReplicationSource {
   private readonly masterOffsets = new Map<string, bigint>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** With `heartbeat`: the shards' hashes and connections, and the writer's timer. */
+  readonly #heartbeat: { readonly shards: ClusterHeartbeat; readonly writer: HeartbeatWriter; readonly connections: readonly NodeConnections[] } | undefined;
 
   /** @throws TypeError / RangeError naming the bad option; never opens a connection. */
   constructor(options: RedisClusterSourceOptions) {
@@ -94,7 +107,16 @@ export class RedisClusterSource implements ReplicationSource {
     const password = urls.find((u) => u.password !== undefined)?.password ?? options.password;
     if (username !== undefined && password === undefined) throw new TypeError(`RedisClusterSourceOptions.username "${username}" needs a password (RedisClusterSourceOptions.password or the URL)`);
     this.seeds = urls.map((u) => ({ host: u.host, port: u.port }));
-    this.connections = new NodeConnections({ username, password, tls: tls ?? (urls[0]!.tls ? {} : undefined) }, (where, command, error) => this.explain(where, command, error, username));
+    const access = { username, password, tls: tls ?? (urls[0]!.tls ? {} : undefined) };
+    const explain = (where: string, command: string, error: ReplyError) => this.explain(where, command, error, username);
+    this.connections = new NodeConnections(access, explain);
+    const settings = redisHeartbeatOption(options.heartbeat, 'RedisClusterSourceOptions.heartbeat', this.name);
+    if (settings !== undefined) {
+      const connections = { writes: new NodeConnections(access, explain), reads: new NodeConnections(access, explain) };
+      const shards = new ClusterHeartbeat(settings, connections, timeoutMs);
+      const write = (nowMs: number) => (shards.ready ? shards.write(nowMs) : Promise.reject(new Error('RedisClusterSource: no topology yet to write the heartbeat on')));
+      this.#heartbeat = { shards, writer: new HeartbeatWriter({ intervalMs: settings.intervalMs, write }), connections: [connections.writes, connections.reads] };
+    }
     this.timeoutMs = timeoutMs;
     this.nodeTimeoutMs = nodeTimeoutMs;
     this.onReplicaError = onReplicaError;
@@ -111,7 +133,8 @@ export class RedisClusterSource implements ReplicationSource {
   /** Closes every node connection. Idempotent; later polls reject. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.connections.close();
+    await this.#heartbeat?.writer.stop();
+    await Promise.all([this.connections, ...(this.#heartbeat?.connections ?? [])].map((c) => c.close()));
   }
 
   private async read(): Promise<ReplicaPosition[]> {
@@ -122,6 +145,14 @@ export class RedisClusterSource implements ReplicationSource {
     const waitMs = Math.max(1, Math.min(this.nodeTimeoutMs, deadline - performance.now()));
     await Promise.all(shards.map((shard) => this.reader(shard.master).wait(() => this.info(shard.master), waitMs)));
     if (this.closed) throw new Error('RedisClusterSource: closed during poll()');
+    const heartbeat = this.#heartbeat;
+    let delays: ReadonlyMap<string, number> = new Map();
+    if (heartbeat !== undefined) {
+      // The first poll writes one on every master before reading (rejecting when it cannot); the timer then writes.
+      heartbeat.shards.setShards(shards);
+      await heartbeat.writer.start();
+      delays = await heartbeat.shards.delays(shards, Math.max(1, Math.min(this.nodeTimeoutMs, deadline - performance.now())));
+    }
     const positions: ReplicaPosition[] = [];
     const failures: [string, Error, boolean][] = [];
     for (const shard of shards) {
@@ -137,7 +168,8 @@ export class RedisClusterSource implements ReplicationSource {
       }
       for (const replica of shard.replicas) {
         const position = this.position(shard, replica, info);
-        if (position !== undefined) positions.push(position);
+        const delay = delays.get(replica.address);
+        if (position !== undefined) positions.push(delay === undefined ? position : { ...position, heartbeatDelaySeconds: delay });
       }
     }
     // Replicas no longer in the topology as replicas (promoted, forgotten) were neither recorded nor kept: forgotten.
@@ -242,6 +274,10 @@ export class RedisClusterSource implements ReplicationSource {
       return new Error(`${where}: AUTH as user "${user}" was refused (${said})`);
     }
     if (error.code === 'NOAUTH') return new Error(`${where}: the server requires authentication (${said}): give the password (REDISCLI_AUTH, password, or redis://user:password@host)`);
+    if (error.code === 'NOPERM' && /^(HSET|HGET|READONLY)\b/.test(command)) {
+      const key = this.#heartbeat?.shards.settings.target ?? 'replag:heartbeat';
+      return new Error(`${where}: user "${user}" may not run ${command.split(' ')[0]} for the heartbeat (${said}): allow it with \`ACL SETUSER ${user} +hset +hget +readonly ~${key}*\``);
+    }
     if (error.code === 'NOPERM') return new Error(`${where}: user "${user}" may not run ${command} (${said}): allow it with \`ACL SETUSER ${user} +cluster|nodes +info\``);
     if (/cluster support disabled/i.test(said)) return new Error(`${where}: not a cluster node (${said}): use type redis for a standalone master`);
     return new Error(`${where}: ${command} failed: ${said}`);

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { redactUrl } from '../../sdk/env.ts';
 import { defineSource } from '../descriptor.ts';
-import { acrossOptions, list, text, tls, url, urlSchema, sourceTls } from '../options.ts';
+import { acrossOptions, list, redisHeartbeat, sourceHeartbeat, text, tls, url, urlSchema, sourceTls } from '../options.ts';
 
 const SCHEMES = ['redis', 'rediss'];
 
@@ -20,6 +20,7 @@ export const redisOptions = z
     password: text({ description: "the master's password when not in the URL", secret: true }).optional(),
     sentinelPassword: text({ description: "the Sentinels' own password (their requirepass)", secret: true }).optional(),
     tls: tls(),
+    heartbeat: redisHeartbeat(),
   })
   .superRefine((o, ctx) => {
     const viaSentinel = o.sentinels !== undefined || o.masterName !== undefined;
@@ -46,6 +47,7 @@ export const descriptor = defineSource({
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(context.timeoutMs !== undefined ? { timeoutMs: context.timeoutMs } : {}),
       ...(o.tls !== undefined ? { tls: sourceTls(o.tls) } : {}),
+      ...(o.heartbeat !== undefined ? { heartbeat: sourceHeartbeat(o.heartbeat, context.sourceName) } : {}),
     };
     if (o.url !== undefined) return new RedisSource({ url: o.url, ...common });
     return new RedisSource({ sentinels: o.sentinels, masterName: o.masterName, ...(o.sentinelPassword !== undefined ? { sentinelPassword: o.sentinelPassword } : {}), ...common });

@@ -14,9 +14,11 @@
 import type { ConnectionOptions } from 'node:tls';
 import { ATTR_REDIS_SENTINEL_MASTER, ATTR_REPLICATION_SYSTEM, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '../../semconv.ts';
 import { DeadlineError, withDeadline } from '../kit/deadline.ts';
+import { HeartbeatWriter, redisHeartbeatOption, type RedisHeartbeatOptions } from '../kit/heartbeat.ts';
 import { objectOption, timeoutOption } from '../kit/options.ts';
 import type { ReplicaPosition, ReplicationSource } from '../source.ts';
 import { nodeTlsOptions, validateTlsOptions, type SourceTlsOptions } from '../tls.ts';
+import { RedisHeartbeat } from './heartbeat.ts';
 import { parseReplicationInfo, type RedisReplicationInfo } from './info.ts';
 import { ReplyError, RespConnection, SERVER_HINTS, TLS_ON_PLAINTEXT_HINT, type ConnectionHints } from './resp.ts';
 import { DISCOVERY_STEP, discoverMaster, sentinelTarget, type SentinelTarget } from './sentinel.ts';
@@ -46,6 +48,14 @@ export interface RedisSourceOptions {
    * Node's public roots. Also the CA and client certificate for rediss:// Sentinels (not `servername`).
    */
   tls?: SourceTlsOptions;
+  /**
+   * Opt-in heartbeat (see `heartbeat.ts` and the README): every `intervalMs` (default 1000) the source writes its
+   * own clock's time as field `name` (default `redis`) of the hash `key` (default `replag:heartbeat`) on the master,
+   * over a connection of its own, and reads it at each poll on every replica the master lists (at its `ip:port`, with
+   * the master's credentials and TLS): its `heartbeatDelaySeconds`. Needs `+hset +hget ~<key>` besides `+info`.
+   * Unset: nothing is written anywhere.
+   */
+  heartbeat?: RedisHeartbeatOptions;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -94,6 +104,9 @@ export class RedisSource implements ReplicationSource {
   private dropping: Promise<void> = Promise.resolve();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** With `heartbeat`: its connections and its writer; the TLS option the replicas are read with. */
+  readonly #heartbeat: { readonly links: RedisHeartbeat; readonly writer: HeartbeatWriter } | undefined;
+  readonly #tls: SourceTlsOptions | undefined;
 
   /** @throws TypeError / RangeError naming the bad option; never opens a connection. */
   constructor(options: RedisSourceOptions) {
@@ -114,6 +127,17 @@ export class RedisSource implements ReplicationSource {
       throw new TypeError(`RedisSourceOptions.username "${this.username}" needs a password (RedisSourceOptions.password or the URL)`);
     }
     this.timeoutMs = timeoutMs;
+    this.#tls = tls;
+    const heartbeat = redisHeartbeatOption(options.heartbeat, 'RedisSourceOptions.heartbeat', this.name);
+    if (heartbeat !== undefined) {
+      const links = new RedisHeartbeat(heartbeat, { username: this.username, password: this.password }, timeoutMs);
+      const write = (nowMs: number) => {
+        const master = this.master;
+        if (master === undefined) return Promise.reject(new Error(`${this.label}: no master found yet to write the heartbeat on`));
+        return links.write(master, nowMs);
+      };
+      this.#heartbeat = { links, writer: new HeartbeatWriter({ intervalMs: heartbeat.intervalMs, write }) };
+    }
     if (url === undefined) {
       const target = sentinelTarget(options, tls);
       this.target = target;
@@ -139,6 +163,8 @@ export class RedisSource implements ReplicationSource {
   /** Closes every connection (the master's, and a Sentinel's being asked). Idempotent; later polls reject. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.#heartbeat?.writer.stop();
+    await this.#heartbeat?.links.close();
     const reason = new Error(`${this.label}: the source was closed`);
     this.dropConnection(reason);
     for (const connection of this.asking) this.drop(connection, reason);
@@ -202,12 +228,27 @@ export class RedisSource implements ReplicationSource {
     }
     if (info.role !== 'master') throw this.replicaError(info);
     const sentinel: Record<string, string> = this.target.kind === 'sentinel' ? { [ATTR_REDIS_SENTINEL_MASTER]: this.target.masterName } : {};
+    const delays = this.#heartbeat === undefined ? undefined : await this.heartbeatDelays(info, run);
     return info.replicas.map((r) => ({
       nodeId: r.id,
       leaderSeq: info.masterReplOffset,
       followerSeq: r.offset,
+      ...(delays?.has(r.id) === true ? { heartbeatDelaySeconds: delays.get(r.id)! } : {}),
       attributes: { [ATTR_REPLICATION_SYSTEM]: 'redis', [ATTR_SERVER_ADDRESS]: r.ip, [ATTR_SERVER_PORT]: r.port, ...sentinel },
     }));
+  }
+
+  /**
+   * The heartbeat: the first poll writes one on the master (rejecting when it cannot), then each replica listed is
+   * read (each within 1 s, or the poll's time left) for the newest heartbeat it shows.
+   */
+  private async heartbeatDelays(info: RedisReplicationInfo, run: PollRun): Promise<Map<string, number>> {
+    const { links, writer } = this.#heartbeat!;
+    await writer.start();
+    const writtenMs = writer.writtenMs;
+    const tls = this.master?.tls === undefined ? undefined : (({ servername: _servername, ...shared }) => shared)(this.#tls ?? {});
+    const replicas = info.replicas.map((r) => ({ id: r.id, host: r.ip, port: r.port, tls: tls === undefined ? undefined : nodeTlsOptions(tls, r.ip), where: `Redis replica ${r.id}` }));
+    return links.delays(replicas, writtenMs, run.deadline - Date.now());
   }
 
   /** `INFO replication` on the kept connection, or on a new one (to the master the Sentinels name, with them). */

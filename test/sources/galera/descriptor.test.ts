@@ -7,10 +7,10 @@ import { GaleraSource } from '../../../src/sources/galera.ts';
 const SECRET = 'Gd-51c0-DescriptorSecret';
 const context = { sourceName: 'galera', timeoutMs: 1500, onReplicaError: () => {}, env: {} };
 
-test('type galera, password from MYSQL_PWD, options nodes / password / tls', () => {
+test('type galera, password from MYSQL_PWD, options nodes / password / tls / heartbeat', () => {
   assert.equal(descriptor.type, 'galera');
   assert.deepEqual(descriptor.secretEnv, { password: 'MYSQL_PWD' });
-  assert.deepEqual(Object.keys(galeraOptions.shape).sort(), ['nodes', 'password', 'tls']);
+  assert.deepEqual(Object.keys(galeraOptions.shape).sort(), ['heartbeat', 'nodes', 'password', 'tls']);
 });
 
 test('the schema takes mysql:// node URLs and refuses an empty list, another scheme and unknown keys', () => {

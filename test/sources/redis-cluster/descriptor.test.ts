@@ -7,10 +7,10 @@ import { RedisClusterSource } from '../../../src/sources/redis-cluster.ts';
 const SECRET = 'Rd-8b2f-DescriptorSecret';
 const context = { sourceName: 'redis-cluster', timeoutMs: 1500, onReplicaError: () => {}, env: {} };
 
-test('type redis-cluster, password from REDISCLI_AUTH, options nodes / username / password / tls', () => {
+test('type redis-cluster, password from REDISCLI_AUTH, options nodes / username / password / tls / heartbeat', () => {
   assert.equal(descriptor.type, 'redis-cluster');
   assert.deepEqual(descriptor.secretEnv, { password: 'REDISCLI_AUTH' });
-  assert.deepEqual(Object.keys(redisClusterOptions.shape).sort(), ['nodes', 'password', 'tls', 'username']);
+  assert.deepEqual(Object.keys(redisClusterOptions.shape).sort(), ['heartbeat', 'nodes', 'password', 'tls', 'username']);
 });
 
 test('the schema takes redis:// and rediss:// seeds and refuses an empty list, another scheme and unknown keys', () => {
