@@ -21,10 +21,20 @@ export function shouldAlert(
   return now - lastAlertAt >= cooldownMs;
 }
 
-/** The human-readable text of an alert. */
-export function alertMessage(nodeId: string, severity: LagSeverity, previous: LagSeverity, lagEntries: number, lagSeconds: number): string {
+/** The human-readable text of an alert; `logLost`: the leader removed log the follower needs (a lost slot). */
+export function alertMessage(
+  nodeId: string,
+  severity: LagSeverity,
+  previous: LagSeverity,
+  lagEntries: number,
+  lagSeconds: number,
+  options: { readonly logLost?: boolean } = {},
+): string {
   const where = `${lagEntries} entries, ${lagSeconds.toFixed(1)}s behind`;
   if (severity === 'normal') return `replica ${nodeId} recovered from ${previous} (${where})`;
+  if (severity === 'stalled' && options.logLost === true) {
+    return `replica ${nodeId} is stalled: its replication slot is lost (the leader removed log it still needed, ${where}); the consumer must be resynchronised (rebuild the standby, or recreate the subscription or slot)`;
+  }
   if (severity === 'stalled') return `replica ${nodeId} is stalled: not applying while ${where} (was ${previous})`;
   return `replica ${nodeId} lag is ${severity}: ${where} (was ${previous})`;
 }

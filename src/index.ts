@@ -2,7 +2,10 @@
 export { ReplicationLagMonitor, type AlertListener } from './monitor.ts';
 export { DEFAULT_CONFIG, type Clock, type ReplicationLagConfig } from './config.ts';
 export { SEVERITIES, severityRank } from './severity.ts';
-export type { LagAlert, LagSample, LagSeverity, LagStatistics, LagUpdateOptions, NodeAttributes, Position, ReplicationStatus } from './types.ts';
+export type {
+  ApplyHealth, LagAlert, LagSample, LagSeverity, LagStatistics, LagUpdateOptions, LogRetention, NodeAttributes, Position, ReplicationStatus, RetentionState, RetentionStatus,
+} from './types.ts';
+export { RETENTION_STATES } from './retention.ts';
 export { ReplicationLagInstrumentation, type ReplicationLagInstrumentationConfig } from './instrumentation.ts';
 export * from './semconv.ts';
 export { PACKAGE_NAME, PACKAGE_VERSION } from './version.ts';

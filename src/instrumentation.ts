@@ -20,13 +20,14 @@ import {
   type Counter,
   type Gauge,
   type Meter,
+  type ObservableCounter,
   type ObservableGauge,
 } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { ReplicationLagConfig } from './config.ts';
 import { ReplicationLagMonitor } from './monitor.ts';
 import * as semconv from './semconv.ts';
-import { forEachNodePoint, NODE_GAUGES, NodeAttributeCache, SERIES_PER_NODE } from './node-points.ts';
+import { forEachNodePoint, forEachNodeSum, NODE_GAUGES, NODE_SUMS, NodeAttributeCache, SERIES_PER_NODE } from './node-points.ts';
 import type { Poller } from './sources/poller.ts';
 import type { LagAlert, LagSeverity } from './types.ts';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.ts';
@@ -72,6 +73,8 @@ export function cardinalityLimitFor(nodes: number): number {
 interface Instruments {
   /** The per-node gauges, in NODE_GAUGES order (empty when the node points are produced elsewhere). */
   nodeGauges: Gauge[];
+  /** The per-node sums, in NODE_SUMS order: observable counters of the system's totals, observed in the batch callback. */
+  nodeSums: ObservableCounter[];
   /** Also hosts the batch callback that records the gauges above at collection time. */
   sourceUp: ObservableGauge;
   replicaReadable: ObservableGauge;
@@ -191,6 +194,9 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
       nodeGauges: own
         ? NODE_GAUGES.map((g) => meter.createGauge(g.name, { unit: g.unit, description: g.description, valueType: g.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE }))
         : [],
+      nodeSums: own
+        ? NODE_SUMS.map((s) => meter.createObservableCounter(s.name, { unit: s.unit, description: s.description, valueType: s.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE }))
+        : [],
       sourceUp: meter.createObservableGauge(semconv.METRIC_REPLICATION_SOURCE_UP, {
         unit: semconv.UNIT_NONE,
         description: semconv.DESCRIPTION[semconv.METRIC_REPLICATION_SOURCE_UP],
@@ -229,7 +235,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   private _addCallback(): void {
     const i = this._instruments;
     if (i === undefined || this._registration !== undefined) return;
-    const observables = [i.sourceUp, i.replicaReadable];
+    const observables = [i.sourceUp, i.replicaReadable, ...i.nodeSums];
     this.meter.addBatchObservableCallback(this._collect, observables);
     this._registration = { meter: this.meter, observables };
   }
@@ -253,11 +259,15 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
       let live = 0;
       const cache = this._attributeCache;
       const record = (gauge: number, value: number, attributes: Attributes) => gauges[gauge]!.record(value, attributes);
+      const sums = instruments.nodeSums;
+      const observeSum = (sum: number, value: number, attributes: Attributes) => result.observe(sums[sum]!, value, attributes);
       try {
         cache.begin();
         this._monitor.forEachStatus((status) => {
           live++;
-          forEachNodePoint(status, cache.of(status), record);
+          const attributes = cache.of(status);
+          forEachNodePoint(status, attributes, record);
+          forEachNodeSum(status, attributes, observeSum);
         });
         cache.end();
         this._checkCardinality(live);
@@ -309,8 +319,12 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   /** Alert listener: one log event (and optional span event) per alert, in the active context. Never throws. */
   private readonly _onAlert = (alert: LagAlert): void => {
     try {
+      const status = this._monitor.getStatus(alert.nodeId);
+      const walStatus = status?.retention?.state;
       const attributes: Attributes = {
-        ...this._monitor.getStatus(alert.nodeId)?.attributes,
+        ...status?.attributes,
+        // A replication slot's alert says where its WAL stands (`lost`: the consumer must be resynchronised).
+        ...(walStatus !== undefined ? { [semconv.ATTR_POSTGRESQL_REPLICATION_SLOT_WAL_STATUS]: walStatus } : {}),
         [semconv.ATTR_REPLICATION_NODE_ID]: alert.nodeId,
         [semconv.ATTR_REPLICATION_SEVERITY]: alert.severity,
         [semconv.ATTR_REPLICATION_SEVERITY_PREVIOUS]: alert.previousSeverity,

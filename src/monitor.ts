@@ -56,23 +56,29 @@ export class ReplicationLagMonitor {
    * `ReplicationStatus.delayEstimated`); `heartbeatDelaySeconds` (a source's heartbeat) is kept in the status and,
    * while the monitor has no estimate, is the delay (preferred to the reported figure). A position going backwards
    * resets the node's history.
+   * `retention` and `apply` (a replication slot's and a subscription's facts, from the source) are kept on the status;
+   * a retention reported `lost` makes the node `stalled` at once and alerts, saying it must be resynchronised.
    * May emit one alert, synchronously, to the `onAlert` listeners.
    */
   updateLag(nodeId: string, leaderSeq: Position, followerSeq: Position, lagSecondsOrOptions?: number | LagUpdateOptions): ReplicationStatus {
     checkNodeId('updateLag', nodeId);
     checkPosition(nodeId, 'leaderSeq', leaderSeq);
     checkPosition(nodeId, 'followerSeq', followerSeq);
-    const { lagSeconds, reportedDelaySeconds, heartbeatDelaySeconds } = checkLagUpdate(nodeId, lagSecondsOrOptions);
+    const { lagSeconds, reportedDelaySeconds, heartbeatDelaySeconds, retention, apply } = checkLagUpdate(nodeId, lagSecondsOrOptions);
     let node = this.nodes.get(nodeId);
     if (node === undefined && !this.config.autoRegister) {
       throw new RangeError(`updateLag(${quoteId(nodeId)}): nodeId is not registered and autoRegister is off`);
     }
     const clock = this.config.now();
     node ??= this.addNode('updateLag', nodeId);
-    const status = node.observe(leaderSeq, followerSeq, lagSeconds, reportedDelaySeconds, heartbeatDelaySeconds, Number.isFinite(clock) ? clock : 0, this.config);
+    const wasLost = node.status?.retention?.state === 'lost';
+    const status = node.observe(leaderSeq, followerSeq, lagSeconds, reportedDelaySeconds, heartbeatDelaySeconds, Number.isFinite(clock) ? clock : 0, this.config, { retention, apply });
+    // A follower whose log was just lost alerts even when it was stalled already: it now needs resynchronising.
+    const newlyLost = !wasLost && status.retention?.state === 'lost';
     if (
-      alertable(node, status) &&
-      shouldAlert(node.lastAlerted, node.lastAlertAt, status.severity, status.lastUpdate, this.config.alertCooldownSeconds * 1000)
+      newlyLost ||
+      (alertable(node, status) &&
+        shouldAlert(node.lastAlerted, node.lastAlertAt, status.severity, status.lastUpdate, this.config.alertCooldownSeconds * 1000))
     ) {
       this.emit(node, status);
     }
@@ -192,7 +198,7 @@ export class ReplicationLagMonitor {
       previousSeverity: previous,
       lagEntries: status.lagEntries,
       lagSeconds: status.lagSeconds,
-      message: alertMessage(node.nodeId, status.severity, previous, status.lagEntries, status.lagSeconds),
+      message: alertMessage(node.nodeId, status.severity, previous, status.lagEntries, status.lagSeconds, { logLost: status.retention?.state === 'lost' }),
       timestamp: status.lastUpdate,
     });
     node.lastAlerted = status.severity;

@@ -4,9 +4,15 @@
  * OpenTelemetry import: the drop-in instrumentation records these points into API instruments (the user's SDK),
  * and `startTelemetry` / `replag` turn them straight into metric data (their own SDK's MetricProducer).
  * Adding a per-node gauge is one entry in NODE_GAUGES and one line in `forEachNodePoint`.
+ *
+ * PostgreSQL replication slots and subscriptions (a status's `retention` and `apply`) add the slot gauges, the
+ * `replication.slot.wal_status` state set, `replication.subscription.tables` (one point per table state), and the
+ * one per-node sum, `replication.subscription.errors` (NODE_SUMS: a total the system counts, one point per kind).
  */
 import * as semconv from './semconv.ts';
+import { RETENTION_STATES } from './retention.ts';
 import { SEVERITIES } from './severity.ts';
+import { slotPointAttributes } from './slot-points.ts';
 import type { NodeAttributes, ReplicationStatus } from './types.ts';
 
 /** A per-node gauge. */
@@ -31,7 +37,18 @@ export const NODE_GAUGES: readonly NodeGauge[] = Object.freeze([
   gauge(semconv.METRIC_REPLICATION_HEARTBEAT_DELAY, semconv.UNIT_SECONDS, 'double'),
   gauge(semconv.METRIC_REPLICATION_APPLY_RATE, semconv.UNIT_ENTRY_PER_SECOND, 'double'),
   gauge(semconv.METRIC_REPLICATION_SEVERITY, semconv.UNIT_ONE, 'int'),
+  gauge(semconv.METRIC_REPLICATION_SLOT_RETAINED, semconv.UNIT_BYTES, 'int'),
+  gauge(semconv.METRIC_REPLICATION_SLOT_SAFE_SIZE, semconv.UNIT_BYTES, 'int'),
+  gauge(semconv.METRIC_REPLICATION_SLOT_LOSS_TIME, semconv.UNIT_SECONDS, 'double'),
+  gauge(semconv.METRIC_REPLICATION_SLOT_WAL_STATUS, semconv.UNIT_ONE, 'int'),
+  gauge(semconv.METRIC_REPLICATION_SUBSCRIPTION_TABLES, semconv.UNIT_TABLE, 'int'),
 ]);
+
+/**
+ * The per-node sums: monotonic counters whose value is a total the system counts (not increments of ours). The
+ * index is a sum point's `sum`.
+ */
+export const NODE_SUMS: readonly NodeGauge[] = Object.freeze([gauge(semconv.METRIC_REPLICATION_SUBSCRIPTION_ERRORS, semconv.UNIT_ERROR, 'int')]);
 
 const LAG = 0;
 const DELAY = 1;
@@ -41,6 +58,12 @@ const CRITICAL_TIME = 4;
 const HEARTBEAT_DELAY = 5;
 const RATE = 6;
 const SEVERITY = 7;
+const SLOT_RETAINED = 8;
+const SLOT_SAFE_SIZE = 9;
+const SLOT_LOSS_TIME = 10;
+const SLOT_WAL_STATUS = 11;
+const SUBSCRIPTION_TABLES = 12;
+const SUBSCRIPTION_ERRORS = 0;
 
 /** The most series one node adds to one gauge: the `replication.severity` state set. */
 export const SERIES_PER_NODE = SEVERITIES.length;
@@ -138,6 +161,32 @@ export function forEachNodePoint(status: ReplicationStatus, attributes: NodePoin
   finite(visit, RATE, status.replicationRate, base);
   const bySeverity = attributes.bySeverity;
   for (let i = 0; i < SEVERITIES.length; i++) visit(SEVERITY, SEVERITIES[i] === status.severity ? 1 : 0, bySeverity[i]!);
+  const r = status.retention;
+  if (r !== undefined) {
+    finite(visit, SLOT_RETAINED, r.retained, base);
+    if (r.safeSize !== undefined) finite(visit, SLOT_SAFE_SIZE, r.safeSize, base);
+    if (r.lossSeconds !== undefined) finite(visit, SLOT_LOSS_TIME, r.lossSeconds, base);
+    if (r.state !== undefined) {
+      const byWalStatus = slotPointAttributes(base).byWalStatus;
+      for (let i = 0; i < RETENTION_STATES.length; i++) visit(SLOT_WAL_STATUS, RETENTION_STATES[i] === r.state ? 1 : 0, byWalStatus[i]!);
+    }
+  }
+  const tables = status.apply?.tables;
+  if (tables !== undefined) {
+    const slot = slotPointAttributes(base);
+    for (const state in tables) finite(visit, SUBSCRIPTION_TABLES, tables[state]!, slot.with(semconv.ATTR_POSTGRESQL_SUBSCRIPTION_TABLE_STATE, state));
+  }
+}
+
+/**
+ * Calls `visit` with each sum point of one node (its index in NODE_SUMS, the system's total, attributes): a
+ * subscription's errors per kind. Nothing for a node without such counts.
+ */
+export function forEachNodeSum(status: ReplicationStatus, attributes: NodePointAttributes, visit: NodePointVisitor): void {
+  const errors = status.apply?.errors;
+  if (errors === undefined) return;
+  const slot = slotPointAttributes(attributes.base);
+  for (const kind in errors) finite(visit, SUBSCRIPTION_ERRORS, errors[kind]!, slot.with(semconv.ATTR_POSTGRESQL_SUBSCRIPTION_ERROR_KIND, kind));
 }
 
 function finite(visit: NodePointVisitor, gauge: number, value: number, attributes: PointAttributes): void {

@@ -3,8 +3,9 @@ import type { ReplicationLagConfig } from './config.ts';
 import { applyRate, estimateDelaySeconds } from './estimate.ts';
 import { DelayForecast } from './forecast.ts';
 import { CoarseHistory, SampleRing } from './history.ts';
+import { RetentionModel } from './retention.ts';
 import { classifySeverity } from './severity.ts';
-import type { LagSample, LagSeverity, NodeAttributes, Position, ReplicationStatus } from './types.ts';
+import type { ApplyHealth, LagSample, LagSeverity, LogRetention, NodeAttributes, Position, ReplicationStatus, RetentionStatus } from './types.ts';
 
 /** Raw samples kept for the apply rate and the forecast, whatever the update rate. */
 export const RECENT_SAMPLES = 32;
@@ -23,6 +24,8 @@ export class NodeState {
   private readonly recent = new SampleRing(RECENT_SAMPLES);
   /** The forecast model: smoothed delay growth and gain on the leader, O(1) per update. */
   private readonly forecast = new DelayForecast();
+  /** The retained log's growth, for the time until it is lost (a replication slot). */
+  private readonly retention = new RetentionModel();
   /** Coarse: spans the retention window; samples closer than one slot are coalesced, keeping the newest. */
   private readonly coarse: CoarseHistory;
   private readonly retentionMs: number;
@@ -57,6 +60,7 @@ export class NodeState {
     heartbeatDelaySeconds: number | undefined,
     clock: number,
     config: Readonly<ReplicationLagConfig>,
+    facts: { readonly retention?: LogRetention; readonly apply?: ApplyHealth } = {},
   ): ReplicationStatus {
     const now = clock > this.lastTime ? clock : this.lastTime; // a clock that steps back must not reorder history
     let leader = this.offset(leaderSeq);
@@ -107,6 +111,12 @@ export class NodeState {
     // claim a known small delay); the lowest non-normal level, provisional: it emits no alert.
     this.provisional = !delayEstimated && reportedDelaySeconds === undefined && heartbeatDelaySeconds === undefined && severity === 'normal';
     if (this.provisional) severity = 'warning';
+    const retention = this.retention.observe(now, facts.retention);
+    // Its log is gone from the leader: it will never catch up by itself, whatever its position says.
+    if (retention?.state === 'lost') {
+      severity = 'stalled';
+      this.provisional = false;
+    }
     const status = new StatusSnapshot(this, {
       leaderSeq,
       followerSeq,
@@ -121,6 +131,8 @@ export class NodeState {
       secondsToCritical: model.secondsToCritical,
       heartbeatDelaySeconds,
       lastUpdate: now,
+      retention,
+      apply: facts.apply,
     });
     this.status = status;
     return status;
@@ -219,6 +231,8 @@ type StatusFigures = Pick<
   | 'secondsToCritical'
   | 'heartbeatDelaySeconds'
   | 'lastUpdate'
+  | 'retention'
+  | 'apply'
 >;
 
 /** The immutable status returned by `updateLag`; `history` is read from the node when accessed. */
@@ -237,6 +251,8 @@ class StatusSnapshot implements ReplicationStatus {
   readonly secondsToCritical: number | undefined;
   readonly heartbeatDelaySeconds: number | undefined;
   readonly lastUpdate: number;
+  readonly retention: RetentionStatus | undefined;
+  readonly apply: ApplyHealth | undefined;
   readonly attributes: NodeAttributes;
   readonly #node: NodeState;
 
@@ -256,6 +272,8 @@ class StatusSnapshot implements ReplicationStatus {
     this.secondsToCritical = f.secondsToCritical;
     this.heartbeatDelaySeconds = f.heartbeatDelaySeconds;
     this.lastUpdate = f.lastUpdate;
+    this.retention = f.retention;
+    this.apply = f.apply;
     this.attributes = node.attributes;
   }
 
@@ -280,6 +298,8 @@ class StatusSnapshot implements ReplicationStatus {
       secondsToCritical: this.secondsToCritical,
       heartbeatDelaySeconds: this.heartbeatDelaySeconds,
       lastUpdate: this.lastUpdate,
+      ...(this.retention !== undefined ? { retention: this.retention } : {}),
+      ...(this.apply !== undefined ? { apply: this.apply } : {}),
       attributes: this.attributes,
       history: this.history.map((s) => ({ ...s, leaderSeq: big(s.leaderSeq), followerSeq: big(s.followerSeq) })),
     };

@@ -17,7 +17,23 @@ export const METRIC_REPLICATION_SOURCE_UP = 'replication.source.up';
 /** Per replica of a polled source that reads each replica itself (MySQL / MariaDB): 1 when read at the last poll, 0 when not. */
 export const METRIC_REPLICATION_REPLICA_READABLE = 'replication.replica.readable';
 
+/** PostgreSQL replication slots: WAL the slot retains on the primary (`pg_current_wal_lsn() − restart_lsn`). */
+export const METRIC_REPLICATION_SLOT_RETAINED = 'replication.slot.retained';
+/** WAL that may still be written before the slot may be invalidated (`safe_wal_size`); no point when unlimited. */
+export const METRIC_REPLICATION_SLOT_SAFE_SIZE = 'replication.slot.safe_size';
+/** Seconds until the slot's safe size reaches 0 at the rate it shrinks; 0 once unreserved or lost; no point when unlimited or not shrinking. */
+export const METRIC_REPLICATION_SLOT_LOSS_TIME = 'replication.slot.loss.time';
+/** The slot's `wal_status` as a state set (`postgresql.replication.slot.wal_status`). */
+export const METRIC_REPLICATION_SLOT_WAL_STATUS = 'replication.slot.wal_status';
+/** A subscription's errors (`pg_stat_subscription_stats`), by `postgresql.subscription.error.kind`. */
+export const METRIC_REPLICATION_SUBSCRIPTION_ERRORS = 'replication.subscription.errors';
+/** A subscription's tables per `postgresql.subscription.table.state` (`pg_subscription_rel`). */
+export const METRIC_REPLICATION_SUBSCRIPTION_TABLES = 'replication.subscription.tables';
+
 export const UNIT_ENTRY = '{entry}';
+export const UNIT_BYTES = 'By';
+export const UNIT_ERROR = '{error}';
+export const UNIT_TABLE = '{table}';
 export const UNIT_SECONDS = 's';
 export const UNIT_ENTRY_PER_SECOND = '{entry}/s';
 export const UNIT_ONE = '1';
@@ -56,6 +72,12 @@ export const ATTR_POSTGRESQL_REPLICATION_SLOT_TYPE = 'postgresql.replication.slo
 export const ATTR_POSTGRESQL_REPLICATION_SLOT_ACTIVE = 'postgresql.replication.slot.active';
 /** PostgreSQL: a logical slot's output plugin (e.g. `pgoutput`). */
 export const ATTR_POSTGRESQL_REPLICATION_PLUGIN = 'postgresql.replication.plugin';
+/** PostgreSQL: a slot's `wal_status` (`reserved`, `extended`, `unreserved`, `lost`), on `replication.slot.wal_status` and on a lost slot's alert. */
+export const ATTR_POSTGRESQL_REPLICATION_SLOT_WAL_STATUS = 'postgresql.replication.slot.wal_status';
+/** PostgreSQL: the kind of a subscription error, `apply` or `sync` (table synchronisation). */
+export const ATTR_POSTGRESQL_SUBSCRIPTION_ERROR_KIND = 'postgresql.subscription.error.kind';
+/** PostgreSQL: a subscribed table's state: `init`, `copy`, `finished`, `synced`, `ready`. */
+export const ATTR_POSTGRESQL_SUBSCRIPTION_TABLE_STATE = 'postgresql.subscription.table.state';
 /** PostgreSQL: the subscription a subscriber follower is. */
 export const ATTR_POSTGRESQL_SUBSCRIPTION = 'postgresql.subscription';
 /** Redis: the master name the Sentinels gave the master under. */
@@ -100,4 +122,10 @@ export const DESCRIPTION = {
   [METRIC_REPLICATION_ALERTS]: 'Replication lag alerts emitted.',
   [METRIC_REPLICATION_SOURCE_UP]: 'Whether the last poll of the replication source succeeded (1) or failed (0, the replication figures are stale).',
   [METRIC_REPLICATION_REPLICA_READABLE]: 'Whether the source read this replica at its last poll (1) or not (0: reported at its last known position).',
+  [METRIC_REPLICATION_SLOT_RETAINED]: 'WAL the replication slot retains on the primary (current WAL position minus the slot\'s restart_lsn).',
+  [METRIC_REPLICATION_SLOT_SAFE_SIZE]: 'WAL that can still be written before the replication slot may be invalidated (safe_wal_size; no point when max_slot_wal_keep_size is unlimited).',
+  [METRIC_REPLICATION_SLOT_LOSS_TIME]: 'Seconds until the replication slot may be lost at the current WAL rate (0 once unreserved or lost; no point when unlimited or not shrinking).',
+  [METRIC_REPLICATION_SLOT_WAL_STATUS]: 'The replication slot\'s wal_status as a state set: 1 for the current one, 0 for the others.',
+  [METRIC_REPLICATION_SUBSCRIPTION_ERRORS]: 'Errors of the subscription\'s apply and table synchronisation workers (pg_stat_subscription_stats).',
+  [METRIC_REPLICATION_SUBSCRIPTION_TABLES]: 'Tables of the subscription in each synchronisation state (pg_subscription_rel).',
 } as const;

@@ -86,11 +86,58 @@ export interface ReplicationStatus {
   /** Milliseconds, from the monitor's clock. */
   readonly lastUpdate: number;
   /**
+   * The log the leader keeps for this follower (a PostgreSQL replication slot), as last reported with an update,
+   * with the monitor's time until it is lost; undefined when the follower's updates carry none.
+   */
+  readonly retention: RetentionStatus | undefined;
+  /** The health of the follower's apply (a PostgreSQL subscription), as last reported; undefined when none is. */
+  readonly apply: ApplyHealth | undefined;
+  /**
    * Samples spanning the retention window, oldest first, coalesced so that memory stays bounded.
    * Read lazily from the node's history when first accessed (it is not copied on every update).
    */
   readonly history: readonly LagSample[];
   readonly attributes: NodeAttributes;
+}
+
+/**
+ * Where a leader's retention of a follower's log stands, from best to worst (PostgreSQL's `wal_status` words):
+ * `reserved` within the leader's normal budget; `extended` kept beyond it; `unreserved` no longer kept (it may be
+ * removed at the next clean-up: a checkpoint); `lost` removed — the follower can no longer catch up from the
+ * leader's log and must be resynchronised.
+ */
+export type RetentionState = 'reserved' | 'extended' | 'unreserved' | 'lost';
+
+/** The log a leader keeps for one follower, as its source reads it (a PostgreSQL replication slot). */
+export interface LogRetention {
+  /** Log kept for the follower, in the units of the positions (bytes of WAL): finite, ≥ 0. */
+  readonly retained: number;
+  /**
+   * How much more log the leader may write before the follower's part may be removed, in the same units (≤ 0 once
+   * past); undefined when the leader keeps it without limit (PostgreSQL `max_slot_wal_keep_size = -1`).
+   */
+  readonly safeSize?: number;
+  /** Where the retention stands; undefined when the system does not say (PostgreSQL before 13). */
+  readonly state?: RetentionState;
+}
+
+/** `LogRetention` plus what the monitor makes of it. */
+export interface RetentionStatus extends LogRetention {
+  /**
+   * Seconds until the follower's log may be removed (the safe size reaches 0) at the rate it has been shrinking —
+   * the leader's write rate minus the follower's progress, smoothed with the forecast's gain time constant; 0 once
+   * the state is `unreserved` or `lost` or the safe size is ≤ 0; undefined when there is no limit (no safe size) or
+   * the safe size is not shrinking measurably (the follower keeps up). Never NaN, negative or infinite.
+   */
+  readonly lossSeconds: number | undefined;
+}
+
+/** The health of a follower that applies changes itself (a PostgreSQL subscription), as its source reads it. */
+export interface ApplyHealth {
+  /** Errors counted since the system's statistics were reset, per kind (PostgreSQL: `apply`, `sync`): integers ≥ 0. */
+  readonly errors?: Readonly<Record<string, number>>;
+  /** Tables per synchronisation state (PostgreSQL: `init`, `copy`, `finished`, `synced`, `ready`): integers ≥ 0. */
+  readonly tables?: Readonly<Record<string, number>>;
 }
 
 /** `updateLag`'s options (its fourth argument; a plain number there is `lagSeconds`). */
@@ -108,6 +155,13 @@ export interface LagUpdateOptions {
    * delay (preferred to `reportedDelaySeconds`), and its severity is not provisional.
    */
   heartbeatDelaySeconds?: number;
+  /**
+   * The log the leader keeps for this follower (a replication slot): kept on the status, with the time until it is
+   * lost. A `lost` state makes the follower `stalled` at once (it must be resynchronised).
+   */
+  retention?: LogRetention;
+  /** The follower's apply health (a subscription's errors and tables): kept on the status as given. */
+  apply?: ApplyHealth;
 }
 
 /** Emitted when a node's severity changes (see the alert policy in the README). */

@@ -1,6 +1,7 @@
 /** Input validation for the monitor's public methods: errors name the node and the field. @internal */
 import { describe } from './config.ts';
-import type { NodeAttributes, Position } from './types.ts';
+import { RETENTION_STATES } from './retention.ts';
+import type { ApplyHealth, LogRetention, NodeAttributes, Position } from './types.ts';
 
 /** Attribute key the instrumentation sets itself; nodes cannot override it. */
 export const RESERVED_ATTRIBUTE = 'replication.node.id';
@@ -61,7 +62,10 @@ export function checkLagSeconds(nodeId: string, value: unknown, field: 'lagSecon
  * Validates `updateLag`'s fourth argument: `lagSeconds` as a number (the older form), or a `LagUpdateOptions`
  * object, or undefined. Returns the two figures, both validated.
  */
-export function checkLagUpdate(nodeId: string, value: unknown): { lagSeconds: number | undefined; reportedDelaySeconds: number | undefined; heartbeatDelaySeconds: number | undefined } {
+export function checkLagUpdate(
+  nodeId: string,
+  value: unknown,
+): { lagSeconds: number | undefined; reportedDelaySeconds: number | undefined; heartbeatDelaySeconds: number | undefined; retention?: LogRetention; apply?: ApplyHealth } {
   if (value === undefined) return { lagSeconds: undefined, reportedDelaySeconds: undefined, heartbeatDelaySeconds: undefined };
   if (typeof value === 'number') {
     checkLagSeconds(nodeId, value);
@@ -70,11 +74,66 @@ export function checkLagUpdate(nodeId: string, value: unknown): { lagSeconds: nu
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new TypeError(`updateLag(${quoteId(nodeId)}): lagSeconds must be a number or an options object { lagSeconds?, reportedDelaySeconds?, heartbeatDelaySeconds? }, got ${describe(value)}`);
   }
-  const { lagSeconds, reportedDelaySeconds, heartbeatDelaySeconds } = value as { lagSeconds?: unknown; reportedDelaySeconds?: unknown; heartbeatDelaySeconds?: unknown };
+  const { lagSeconds, reportedDelaySeconds, heartbeatDelaySeconds, retention, apply } = value as {
+    lagSeconds?: unknown;
+    reportedDelaySeconds?: unknown;
+    heartbeatDelaySeconds?: unknown;
+    retention?: unknown;
+    apply?: unknown;
+  };
   checkLagSeconds(nodeId, lagSeconds, 'lagSeconds');
   checkLagSeconds(nodeId, reportedDelaySeconds, 'reportedDelaySeconds');
   checkLagSeconds(nodeId, heartbeatDelaySeconds, 'heartbeatDelaySeconds');
-  return { lagSeconds, reportedDelaySeconds, heartbeatDelaySeconds };
+  return {
+    lagSeconds,
+    reportedDelaySeconds,
+    heartbeatDelaySeconds,
+    ...(retention !== undefined ? { retention: checkRetention(nodeId, retention) } : {}),
+    ...(apply !== undefined ? { apply: checkApply(nodeId, apply) } : {}),
+  };
+}
+
+/** Validates `LagUpdateOptions.retention` and returns a frozen copy. */
+function checkRetention(nodeId: string, value: unknown): LogRetention {
+  const at = `updateLag(${quoteId(nodeId)}): retention`;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TypeError(`${at} must be an object { retained, safeSize?, state? }, got ${describe(value)}`);
+  const { retained, safeSize, state } = value as { retained?: unknown; safeSize?: unknown; state?: unknown };
+  if (typeof retained !== 'number' || !Number.isFinite(retained) || retained < 0) throw new RangeError(`${at}.retained must be a finite number ≥ 0, got ${describe(retained)}`);
+  if (safeSize !== undefined && (typeof safeSize !== 'number' || !Number.isFinite(safeSize))) throw new RangeError(`${at}.safeSize must be a finite number or undefined, got ${describe(safeSize)}`);
+  if (state !== undefined && !RETENTION_STATES.includes(state as never)) throw new RangeError(`${at}.state must be one of ${RETENTION_STATES.join(', ')} or undefined, got ${describe(state)}`);
+  return Object.freeze({
+    retained,
+    ...(safeSize !== undefined ? { safeSize: safeSize as number } : {}),
+    ...(state !== undefined ? { state: state as LogRetention['state'] } : {}),
+  });
+}
+
+/** Validates `LagUpdateOptions.apply` and returns a frozen copy. */
+function checkApply(nodeId: string, value: unknown): ApplyHealth {
+  const at = `updateLag(${quoteId(nodeId)}): apply`;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TypeError(`${at} must be an object { errors?, tables? }, got ${describe(value)}`);
+  const { errors, tables } = value as { errors?: unknown; tables?: unknown };
+  return Object.freeze({
+    ...(errors !== undefined ? { errors: checkCounts(`${at}.errors`, errors) } : {}),
+    ...(tables !== undefined ? { tables: checkCounts(`${at}.tables`, tables) } : {}),
+  });
+}
+
+/** Most kinds or states an apply health count may have: each is a series of its own. */
+export const MAX_COUNT_KEYS = 16;
+
+/** A record of non-negative integer counts (at most MAX_COUNT_KEYS), frozen. */
+function checkCounts(at: string, value: unknown): Readonly<Record<string, number>> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TypeError(`${at} must be an object of counts, got ${describe(value)}`);
+  const keys = Object.keys(value).length;
+  if (keys > MAX_COUNT_KEYS) throw new RangeError(`${at} must have at most ${MAX_COUNT_KEYS} keys (each is a series), got ${keys}`);
+  const copy: Record<string, number> = {};
+  for (const [key, n] of Object.entries(value)) {
+    if (key.length === 0) throw new RangeError(`${at}: keys must not be empty`);
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new RangeError(`${at}.${key} must be an integer ≥ 0, got ${describe(n)}`);
+    copy[key] = n;
+  }
+  return Object.freeze(copy);
 }
 
 /** Validates and freezes a copy of node attributes. */

@@ -23,7 +23,7 @@ import {
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { ReplicationLagMonitor } from '../monitor.ts';
-import { forEachNodePoint, NODE_GAUGES, NodeAttributeCache, SERIES_PER_NODE, type PointAttributes } from '../node-points.ts';
+import { forEachNodePoint, forEachNodeSum, NODE_GAUGES, NODE_SUMS, NodeAttributeCache, SERIES_PER_NODE, type PointAttributes } from '../node-points.ts';
 import * as semconv from '../semconv.ts';
 import type { LagAlert } from '../types.ts';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.ts';
@@ -140,6 +140,12 @@ export class NodeMetricProducer implements MetricProducer {
   private _lastCollection: HrTime = millisToHrTime(Date.now());
   /** Delta alert counts: what the previous collection counted, per series. */
   private readonly _counted = new WeakMap<AlertSeries, number>();
+  /**
+   * Per-node sums (NODE_SUMS: totals the system counts), per series (its attributes object, cached with its node):
+   * when this reader first exported it, or since the system's count last went down (a statistics reset), and the
+   * total it last exported.
+   */
+  private readonly _sums = new WeakMap<PointAttributes, { start: HrTime; last: number }>();
   private _overLimit = false;
 
   constructor(_points: NodePoints, entries: Map<string, Entry>, options: NodePointsReaderOptions) {
@@ -169,6 +175,27 @@ export class NodeMetricProducer implements MetricProducer {
     const points: DataPoint<number>[][] = NODE_GAUGES.map(() => []);
     const overflow: (MutablePoint | undefined)[] = NODE_GAUGES.map(() => undefined);
     let live = 0;
+    const cumulativeSums = this._options.temporality(InstrumentType.COUNTER) === AggregationTemporality.CUMULATIVE;
+    const sumPoints: DataPoint<number>[][] = NODE_SUMS.map(() => []);
+    const sumOverflow: (MutablePoint | undefined)[] = NODE_SUMS.map(() => undefined);
+    const visitSum = (sum: number, total: number, attributes: PointAttributes) => {
+      let series = this._sums.get(attributes);
+      if (series === undefined || total < series.last) {
+        series = { start: startTime, last: 0 };
+        this._sums.set(attributes, series);
+      }
+      const value = cumulativeSums ? total : total - series.last;
+      series.last = total;
+      const pointStart = cumulativeSums ? series.start : startTime;
+      const list = sumPoints[sum]!;
+      if (list.length < own) {
+        list.push({ attributes, startTime: pointStart, endTime, value });
+        return;
+      }
+      const o = sumOverflow[sum];
+      if (o === undefined) sumOverflow[sum] = { attributes: OVERFLOW, startTime: pointStart, endTime, value };
+      else o.value += value;
+    };
     const visit = (gauge: number, value: number, attributes: PointAttributes) => {
       const list = points[gauge]!;
       if (list.length < own) {
@@ -184,7 +211,9 @@ export class NodeMetricProducer implements MetricProducer {
       cache.begin();
       entry.monitor.forEachStatus((status) => {
         live++;
-        forEachNodePoint(status, cache.of(status), visit);
+        const attributes = cache.of(status);
+        forEachNodePoint(status, attributes, visit);
+        forEachNodeSum(status, attributes, visitSum);
       });
       cache.end();
     }
@@ -200,6 +229,19 @@ export class NodeMetricProducer implements MetricProducer {
         aggregationTemporality: gaugeTemporality,
         dataPointType: DataPointType.GAUGE,
         dataPoints: points[g]!,
+      });
+    }
+    for (let s = 0; s < NODE_SUMS.length; s++) {
+      const o = sumOverflow[s];
+      if (o !== undefined) sumPoints[s]!.push(o);
+      if (sumPoints[s]!.length === 0) continue;
+      const d = NODE_SUMS[s]!;
+      metrics.push({
+        descriptor: { name: d.name, unit: d.unit, description: d.description, valueType: d.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE },
+        aggregationTemporality: cumulativeSums ? AggregationTemporality.CUMULATIVE : AggregationTemporality.DELTA,
+        dataPointType: DataPointType.SUM,
+        isMonotonic: true,
+        dataPoints: sumPoints[s]!,
       });
     }
     const alerts = this._alerts(startTime, endTime, own);

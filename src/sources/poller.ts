@@ -111,7 +111,13 @@ export function startPoller(options: PollerOptions): Poller {
           const before = known.get(r.nodeId);
           seen.set(r.nodeId, r.attributes ?? before);
           if (r.attributes !== undefined && (!known.has(r.nodeId) || !sameAttributes(before, r.attributes))) monitor.registerNode(r.nodeId, r.attributes);
-          monitor.updateLag(r.nodeId, r.leaderSeq, r.followerSeq, { lagSeconds: r.lagSeconds, reportedDelaySeconds: r.reportedDelaySeconds, heartbeatDelaySeconds: r.heartbeatDelaySeconds });
+          monitor.updateLag(r.nodeId, r.leaderSeq, r.followerSeq, {
+            lagSeconds: r.lagSeconds,
+            reportedDelaySeconds: r.reportedDelaySeconds,
+            heartbeatDelaySeconds: r.heartbeatDelaySeconds,
+            ...(r.retention !== undefined ? { retention: r.retention } : {}),
+            ...(r.apply !== undefined ? { apply: r.apply } : {}),
+          });
         } catch (error) {
           // One bad replica must not hide the others.
           report(error);

@@ -1,5 +1,5 @@
 /** The interface every replication source implements: it reports positions, it knows nothing of the monitor. */
-import type { Position } from '../types.ts';
+import type { ApplyHealth, LogRetention, Position } from '../types.ts';
 
 /** One follower's positions as read from a replicated system. */
 export interface ReplicaPosition {
@@ -23,6 +23,14 @@ export interface ReplicaPosition {
   readonly heartbeatDelaySeconds?: number;
   /** Attributes to register the node with (e.g. `server.address`, `replication.system`). */
   readonly attributes?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * The log the leader keeps for this follower, when the system holds it for it (a PostgreSQL replication slot):
+   * what it retains, how much more may be written before it is released, and the system's state of it. The monitor
+   * keeps it on the status and forecasts from it the time until it is lost (`RetentionStatus.lossSeconds`).
+   */
+  readonly retention?: LogRetention;
+  /** The follower's own apply health, when the system reports it (a PostgreSQL subscription's errors and tables). */
+  readonly apply?: ApplyHealth;
 }
 
 /** A system the poller reads follower positions from. */

@@ -42,6 +42,12 @@ const INSTRUMENTS: [string, string, Kind][] = [
   [semconv.METRIC_REPLICATION_ALERTS, semconv.UNIT_ALERT, 'monotonic-counter'],
   [semconv.METRIC_REPLICATION_SOURCE_UP, semconv.UNIT_NONE, 'gauge'],
   [semconv.METRIC_REPLICATION_REPLICA_READABLE, semconv.UNIT_NONE, 'gauge'],
+  [semconv.METRIC_REPLICATION_SLOT_RETAINED, semconv.UNIT_BYTES, 'gauge'],
+  [semconv.METRIC_REPLICATION_SLOT_SAFE_SIZE, semconv.UNIT_BYTES, 'gauge'],
+  [semconv.METRIC_REPLICATION_SLOT_LOSS_TIME, semconv.UNIT_SECONDS, 'gauge'],
+  [semconv.METRIC_REPLICATION_SLOT_WAL_STATUS, semconv.UNIT_ONE, 'gauge'],
+  [semconv.METRIC_REPLICATION_SUBSCRIPTION_ERRORS, semconv.UNIT_ERROR, 'monotonic-counter'],
+  [semconv.METRIC_REPLICATION_SUBSCRIPTION_TABLES, semconv.UNIT_TABLE, 'gauge'],
 ];
 
 test('the translation reproduces the documented examples', () => {

@@ -23,6 +23,12 @@ export const PROMETHEUS_METRIC_NAMES = {
   'replication.alerts': 'replication_alerts_total',
   'replication.source.up': 'replication_source_up',
   'replication.replica.readable': 'replication_replica_readable',
+  'replication.slot.retained': 'replication_slot_retained_bytes',
+  'replication.slot.safe_size': 'replication_slot_safe_size_bytes',
+  'replication.slot.loss.time': 'replication_slot_loss_time_seconds',
+  'replication.slot.wal_status': 'replication_slot_wal_status_ratio',
+  'replication.subscription.errors': 'replication_subscription_errors_total',
+  'replication.subscription.tables': 'replication_subscription_tables',
 } as const;
 
 /**
@@ -44,6 +50,11 @@ export const PROMETHEUS_LABELS = {
   'replication.severity': 'replication_severity',
   'replication.system': 'replication_system',
   'replication.source': 'replication_source',
+  'postgresql.replication.slot': 'postgresql_replication_slot',
+  'postgresql.replication.slot.wal_status': 'postgresql_replication_slot_wal_status',
+  'postgresql.subscription': 'postgresql_subscription',
+  'postgresql.subscription.error.kind': 'postgresql_subscription_error_kind',
+  'postgresql.subscription.table.state': 'postgresql_subscription_table_state',
   'server.address': 'server_address',
   'service.name': 'job',
   'service.instance.id': 'instance',

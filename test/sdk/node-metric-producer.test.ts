@@ -75,6 +75,18 @@ const STATES: State[] = [
     },
   },
   {
+    name: 'PostgreSQL slots (limited, unlimited, lost) and a subscription: slot gauges, state sets, tables and the errors counter',
+    script: (m, clock) => {
+      for (let i = 0; i < 4; i++) {
+        clock.t += 1000;
+        m.updateLag('cdc', 1_000_000 + i * 1000, 1_000_000, { retention: { retained: i * 1000, safeSize: 64_000 - i * 1000, state: 'reserved' } });
+        m.updateLag('unlimited', 1_000_000 + i * 1000, 1_000_000, { retention: { retained: i * 1000, state: 'extended' } });
+        m.updateLag('sub', 500 + i, 400, { apply: { errors: { apply: 3 + i, sync: 0 }, tables: { init: 0, copy: 1, finished: 0, synced: 0, ready: 2 } } });
+      }
+      m.updateLag('gone', 2_000_000, 1_000_000, { retention: { retained: 0, state: 'lost' } });
+    },
+  },
+  {
     name: 'past the cardinality limit: overflow series',
     options: { cardinalityLimit: 9 },
     script: (m) => {

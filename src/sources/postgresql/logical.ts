@@ -11,9 +11,10 @@ import {
 } from '../../semconv.ts';
 import type { Position } from '../../types.ts';
 import type { ReplicaPosition } from '../source.ts';
+import { SLOT_RETENTION_FIELDS, slotRetention, type SlotRetentionRow } from './slots.ts';
 
 /** One logical slot, as the poll query returns it. */
-export interface LogicalSlotRow {
+export interface LogicalSlotRow extends SlotRetentionRow {
   slot: string;
   plugin: string | null;
   database: string | null;
@@ -32,7 +33,9 @@ export const LOGICAL_SLOTS_COLUMN = `
                  'plugin', s.plugin,
                  'database', s.database,
                  'active', s.active,
-                 'confirmed_flush_lsn', s.confirmed_flush_lsn::text)), '[]')
+                 'confirmed_flush_lsn', s.confirmed_flush_lsn::text,
+                 'restart_lsn', s.restart_lsn::text,
+                 ${SLOT_RETENTION_FIELDS})), '[]')
           FROM pg_replication_slots s
          WHERE s.slot_type = 'logical'
            AND NOT s.temporary
@@ -43,6 +46,7 @@ export const LOGICAL_SLOTS_COLUMN = `
  * Attributes: `postgresql.replication.slot`, `postgresql.replication.slot.type` = `logical`,
  * `postgresql.replication.plugin` (the output plugin, e.g. `pgoutput`), `db.namespace` (the slot's database),
  * `postgresql.replication.slot.active` (a consumer is connected now). A slot not yet confirmed anything is skipped.
+ * Retention (`slots.ts`): what the slot keeps from its `restart_lsn`, which lags `confirmed_flush_lsn`.
  */
 export function logicalReplicas(rows: readonly LogicalSlotRow[], leaderSeq: Position, parseLsn: (text: string) => bigint): ReplicaPosition[] {
   const out: ReplicaPosition[] = [];
@@ -52,6 +56,7 @@ export function logicalReplicas(rows: readonly LogicalSlotRow[], leaderSeq: Posi
       nodeId: r.slot,
       leaderSeq,
       followerSeq: parseLsn(r.confirmed_flush_lsn),
+      retention: slotRetention(r, true, leaderSeq, parseLsn),
       attributes: {
         [ATTR_REPLICATION_SYSTEM]: 'postgresql',
         [ATTR_POSTGRESQL_REPLICATION_SLOT]: r.slot,

@@ -5,9 +5,10 @@
 import { ATTR_POSTGRESQL_REPLICATION_SLOT, ATTR_REPLICATION_SYSTEM, ATTR_SERVER_ADDRESS } from '../../semconv.ts';
 import type { NodeAttributes } from '../kit/last-known.ts';
 import { LOGICAL_SLOTS_COLUMN, type LogicalSlotRow } from './logical.ts';
+import { SLOT_RETENTION_FIELDS, type SlotRetentionRow } from './slots.ts';
 
 /** One walsender and/or physical slot, as the poll query returns it. */
-export interface WalSenderRow {
+export interface WalSenderRow extends SlotRetentionRow {
   pid: number | null;
   slot: string | null;
   application_name: string | null;
@@ -55,6 +56,7 @@ SELECT pg_is_in_recovery() AS in_recovery,
                  'client_port', r.client_port,
                  'applied_lsn', coalesce(r.replay_lsn, r.flush_lsn)::text,
                  'restart_lsn', s.restart_lsn::text,
+                 ${SLOT_RETENTION_FIELDS},
                  'replay_lag', CASE WHEN (to_jsonb(r) ->> 'reply_time')::timestamptz >= clock_timestamp() - interval '${REPLY_FRESH_SECONDS} seconds'
                                     THEN extract(epoch FROM r.replay_lag)::float8 END)), '[]')
           FROM pg_stat_replication r

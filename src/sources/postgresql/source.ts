@@ -28,6 +28,7 @@ import { checkMultiHostParameters, checkSessionAttrs, pgHost, urlPerHost, type P
 import { logicalReplicas } from './logical.ts';
 import { parseLsn } from './lsn.ts';
 import { attributesOf, nodeIds, POLL_QUERY, reportedDelay, type ServerRow } from './query.ts';
+import { slotRetention } from './slots.ts';
 import { subscriberServers, Subscribers } from './subscriber.ts';
 import { resolveTls } from './tls-policy.ts';
 
@@ -453,7 +454,8 @@ export class PostgresSource implements ReplicationSource {
       if (followerSeq === undefined) return;
       const attributes = r.pid === null && before !== undefined ? before.attributes : attributesOf(r);
       const reported = r.pid !== null && r.applied_lsn !== null ? reportedDelay(r.replay_lag) : undefined;
-      out.push({ nodeId, leaderSeq, followerSeq, ...(reported !== undefined ? { reportedDelaySeconds: reported } : {}), attributes });
+      const retention = slotRetention(r, r.slot !== null, leaderSeq, parseLsn);
+      out.push({ nodeId, leaderSeq, followerSeq, ...(reported !== undefined ? { reportedDelaySeconds: reported } : {}), attributes, ...(retention !== undefined ? { retention } : {}) });
     });
     // Recorded once every row is read: a row that fails to parse leaves the last known positions as they were.
     standbys.beginPoll();

@@ -14,7 +14,7 @@ import pg from 'pg';
 import {
   ATTR_DB_NAMESPACE, ATTR_POSTGRESQL_REPLICATION_SLOT, ATTR_POSTGRESQL_SUBSCRIPTION, ATTR_REPLICATION_SYSTEM, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT,
 } from '../../semconv.ts';
-import type { Position } from '../../types.ts';
+import type { ApplyHealth, Position } from '../../types.ts';
 import { DeadlineError, settlesWithin, withDeadline } from '../kit/deadline.ts';
 import { DeadlineReader } from '../kit/deadline-reader.ts';
 import { LastKnownPositions, type NodeAttributes } from '../kit/last-known.ts';
@@ -49,19 +49,42 @@ interface SubscriptionRow {
   /** The main apply worker's pid; null when it does not run (disabled subscription, worker restarting). */
   pid: number | null;
   latest_end_lsn: string | null;
+  /** `apply_error_count` of `pg_stat_subscription_stats` (PostgreSQL 15+; null before, or without a stats row). */
+  apply_errors: string | null;
+  /** `sync_error_count`, likewise. */
+  sync_errors: string | null;
+  /** Tables of the subscription per `srsubstate` letter of `pg_subscription_rel` (`{"r": 3, "d": 1}`). */
+  tables: Record<string, number> | null;
+}
+
+/** `pg_subscription_rel.srsubstate` letters and the state names they are reported under. */
+export const TABLE_STATES: Readonly<Record<string, string>> = Object.freeze({ i: 'init', d: 'copy', f: 'finished', s: 'synced', r: 'ready' });
+
+/** The subscriber query's error and table columns; `withStats`: `pg_stat_subscription_stats` exists (PostgreSQL 15+). */
+function healthColumns(withStats: boolean): string {
+  const errors = withStats
+    ? `(SELECT ss.apply_error_count::text FROM pg_stat_subscription_stats ss WHERE ss.subid = su.oid) AS apply_errors,
+       (SELECT ss.sync_error_count::text FROM pg_stat_subscription_stats ss WHERE ss.subid = su.oid) AS sync_errors,`
+    : `NULL::text AS apply_errors, NULL::text AS sync_errors,`;
+  return `${errors}
+       (SELECT json_object_agg(t.state, t.n) FROM (SELECT sr.srsubstate::text AS state, count(*)::int AS n
+          FROM pg_subscription_rel sr WHERE sr.srsubid = su.oid GROUP BY sr.srsubstate) t) AS tables`;
 }
 
 /**
  * Every subscription of the subscriber's cluster (pg_subscription is shared by its databases), with its main apply
  * worker's row of `pg_stat_subscription` when one runs (`relid IS NULL`: not a table-sync worker; no `leader_pid`:
- * not a parallel apply worker of PostgreSQL 16+, read through `to_jsonb` so that older servers accept the query).
+ * not a parallel apply worker of PostgreSQL 16+, read through `to_jsonb` so that older servers accept the query),
+ * its error counts (`pg_stat_subscription_stats`, PostgreSQL 15+) and its tables per state (`pg_subscription_rel`).
+ * All of it is readable by any role that may connect.
  */
-const SUBSCRIBER_QUERY = `
+const subscriberQuery = (withStats: boolean): string => `
 SELECT su.subname,
        su.subslotname AS slot,
        d.datname AS database,
        st.pid,
-       st.latest_end_lsn::text AS latest_end_lsn
+       st.latest_end_lsn::text AS latest_end_lsn,
+       ${healthColumns(withStats)}
   FROM pg_subscription su
   LEFT JOIN pg_database d ON d.oid = su.subdbid
   LEFT JOIN pg_stat_subscription st
@@ -146,7 +169,7 @@ export class Subscribers {
           ...(row.database !== null ? { [ATTR_DB_NAMESPACE]: row.database } : {}),
         };
         known.record(nodeId, { followerSeq, attributes });
-        out.push({ nodeId, leaderSeq, followerSeq, attributes });
+        out.push({ nodeId, leaderSeq, followerSeq, attributes, apply: applyHealth(row) });
       }
     });
     known.endPoll();
@@ -171,6 +194,8 @@ class Subscriber {
   readonly #options: SubscribersOptions;
   #client: pg.Client | undefined;
   #connected: Promise<void> | undefined;
+  /** The query for the server connected to (with error counts from PostgreSQL 15 on). */
+  #query = subscriberQuery(false);
   #closed = false;
 
   constructor(server: SubscriberServer, options: SubscribersOptions) {
@@ -187,7 +212,7 @@ class Subscriber {
       return await withDeadline(async () => {
         const client = await this.#connect();
         phase = 'querying pg_stat_subscription';
-        return (await client.query<SubscriptionRow>(SUBSCRIBER_QUERY)).rows;
+        return (await client.query<SubscriptionRow>(this.#query)).rows;
       }, { timeoutMs: budgetMs, what: this.at });
     } catch (error) {
       this.#discard();
@@ -213,7 +238,10 @@ class Subscriber {
     client.on('error', lost);
     client.on('end', lost);
     this.#client = client;
-    this.#connected = client.connect().then(() => undefined);
+    this.#connected = client.connect().then(async () => {
+      const [row] = (await client.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v")).rows;
+      this.#query = subscriberQuery((row?.v ?? 0) >= 150000);
+    });
     return this.#connected.then(() => client);
   }
 
@@ -264,4 +292,23 @@ export function subscriberServers(list: unknown, tls: SourceTlsOptions | undefin
   });
 }
 
-/** protocol//host:port/path: no user, password or query. */
+
+/**
+ * A subscription's apply health: `errors` {apply, sync} from `pg_stat_subscription_stats` (omitted before PostgreSQL
+ * 15, or while the statistics have no row for it), `tables` with every state of `TABLE_STATES` (0 when none).
+ */
+export function applyHealth(row: Pick<SubscriptionRow, 'apply_errors' | 'sync_errors' | 'tables'>): ApplyHealth {
+  const count = (text: string | null): number | undefined => {
+    const n = text === null || text === undefined ? Number.NaN : Number(text);
+    return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  };
+  const apply = count(row.apply_errors);
+  const sync = count(row.sync_errors);
+  const tables: Record<string, number> = {};
+  for (const name of Object.values(TABLE_STATES)) tables[name] = 0;
+  for (const [letter, n] of Object.entries(row.tables ?? {})) {
+    const name = TABLE_STATES[letter];
+    if (name !== undefined && Number.isSafeInteger(n) && n >= 0) tables[name] = n;
+  }
+  return { ...(apply !== undefined && sync !== undefined ? { errors: { apply, sync } } : {}), tables };
+}
