@@ -86,7 +86,10 @@ describe('the systemd unit, installed as its header says', { timeout: 600_000 },
   });
 
   it('npm installs replag where ExecStart looks for it (prefix /usr, as npm with Debian\'s or NodeSource\'s Node)', () => {
-    assert.equal(execFileSync('/usr/bin/npm', ['config', 'get', 'prefix'], { encoding: 'utf8', env: { ...process.env, npm_config_prefix: '' } }).trim(), '/usr');
+    // npm as the machine has it (Debian's or NodeSource's Node in /usr/bin), not as `npm test` runs: outside npm run's
+    // environment (npm_* variables) and with the system's node first on PATH (npm run puts the node package's first).
+    const systemEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_')));
+    assert.equal(execFileSync('/usr/bin/npm', ['config', 'get', 'prefix'], { encoding: 'utf8', env: { ...systemEnv, PATH: `/usr/bin:/bin:${process.env.PATH ?? ''}` } }).trim(), '/usr');
     const packages = steps[0]!.split(/\s+/).slice(3).map((name) => (name === 'otel-replication-lag' ? tarball : `${name}@${devDependencies[name]}`));
     const r = spawnSync('npm', ['install', '-g', '--prefix', inRoot('/usr'), '--no-audit', '--no-fund', '--loglevel=error', ...packages], {
       cwd: work,
