@@ -13,33 +13,15 @@ import { ReplicationLagMonitor } from '../../../src/monitor.ts';
 import { NatsSource } from '../../../src/sources/nats.ts';
 import { descriptor as natsDescriptor } from '../../../src/sources/nats/descriptor.ts';
 import { startPoller } from '../../../src/sources/poller.ts';
-import { findFreePort, startNatsCluster, waitUntil, type NatsServer, type RunningNatsCluster } from '../../harness/nats.ts';
+import { startNatsCluster, waitUntil, type NatsServer, type RunningNatsCluster } from '../../harness/nats.ts';
+import { listenOnFreePort } from '../../harness/wait.ts';
+import { failedPoll } from '../../helpers/failed-poll.ts';
 
 const PORT_MIN = 20_500;
 const PORT_MAX = 21_000;
 const APP = { user: 'app', password: 'apppw' };
 
-async function listen(server: Server): Promise<number> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const port = await findFreePort(PORT_MIN, PORT_MAX);
-    const ok = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (ok) return port;
-  }
-  throw new Error('could not listen on a free port');
-}
-
-async function failedPoll(source: NatsSource): Promise<{ error: Error; ms: number }> {
-  const start = performance.now();
-  try {
-    await source.poll();
-  } catch (error) {
-    return { error: error as Error, ms: performance.now() - start };
-  }
-  throw new Error('poll() resolved, expected a rejection');
-}
+const listen = (server: Server): Promise<number> => listenOnFreePort(server, PORT_MIN, PORT_MAX);
 
 describe('NatsSource without a cluster', () => {
   test('bad options throw a TypeError or RangeError naming the option, never echoing a secret', () => {

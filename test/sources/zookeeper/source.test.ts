@@ -13,32 +13,14 @@ import { startPoller } from '../../../src/sources/poller.ts';
 import type { ReplicaPosition } from '../../../src/sources/source.ts';
 import { splitZxid, ZooKeeperSource } from '../../../src/sources/zookeeper.ts';
 import { descriptor as zookeeperDescriptor } from '../../../src/sources/zookeeper/descriptor.ts';
-import { findFreePort, startZooKeeperEnsemble, waitUntil, type RunningZooKeeperEnsemble, type ZooKeeperServer } from '../../harness/zookeeper.ts';
+import { startZooKeeperEnsemble, waitUntil, type RunningZooKeeperEnsemble, type ZooKeeperServer } from '../../harness/zookeeper.ts';
+import { listenOnFreePort } from '../../harness/wait.ts';
+import { failedPoll } from '../../helpers/failed-poll.ts';
 
 const PORT_MIN = 20_000;
 const PORT_MAX = 20_500;
 
-async function listen(server: Server): Promise<number> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const port = await findFreePort(PORT_MIN, PORT_MAX);
-    const ok = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (ok) return port;
-  }
-  throw new Error('could not listen on a free port');
-}
-
-async function failedPoll(source: ZooKeeperSource): Promise<{ error: Error; ms: number }> {
-  const start = performance.now();
-  try {
-    await source.poll();
-  } catch (error) {
-    return { error: error as Error, ms: performance.now() - start };
-  }
-  throw new Error('poll() resolved, expected a rejection');
-}
+const listen = (server: Server): Promise<number> => listenOnFreePort(server, PORT_MIN, PORT_MAX);
 
 describe('ZooKeeperSource without an ensemble', () => {
   test('bad options throw a TypeError or RangeError naming the option', () => {
