@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
 import { ensureDebianPackages } from './debian-packages.ts';
-import { ensureServiceUser, killOnExit } from './service-user.ts';
+import { ensureServiceUser, killOnExit, stopChild } from './service-user.ts';
 import { waitUntil } from './wait.ts';
 
 const run = promisify(execFile);
@@ -277,15 +277,10 @@ export function startGaleraCluster(options: GaleraClusterOptions): Promise<Galer
   return GaleraCluster.start(options);
 }
 
-/** SIGCONT then SIGTERM, SIGKILL after `timeoutMs`; resolves once the child has exited. */
+/** `stopChild` (SIGCONT, SIGTERM, SIGKILL after `timeoutMs`), then the child is no longer killed on exit. */
 async function stop(child: ChildProcess, timeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGCONT');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  await exited;
-  clearTimeout(timer);
+  await stopChild(child, timeoutMs);
   killOnExit.delete(child);
 }
 
