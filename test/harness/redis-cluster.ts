@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackgroundLoop } from './background-loop.ts';
 import { ensureDebianPackages } from './debian-packages.ts';
+import { parseInfo } from './redis.ts';
 import { ensureServiceUser, killOnExit } from './service-user.ts';
 import { waitUntil } from './wait.ts';
 
@@ -131,7 +132,7 @@ export async function startRedisClusterOf6(options: RedisClusterHarnessOptions):
         cli: (...args) => cli(port, ...args),
         async info(section) {
           const text = await cli(port, 'INFO', section);
-          return new Map(text.split(/\r?\n/).filter((l) => l.includes(':') && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as const));
+          return parseInfo(text);
         },
         pause: () => void child.kill('SIGSTOP'),
         resume: () => void child.kill('SIGCONT'),
