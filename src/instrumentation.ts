@@ -24,6 +24,7 @@ import {
   type ObservableGauge,
 } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { CardinalityWatch } from './cardinality-watch.ts';
 import type { ReplicationLagConfig } from './config.ts';
 import { ReplicationLagMonitor } from './monitor.ts';
 import * as semconv from './semconv.ts';
@@ -53,17 +54,10 @@ export interface ReplicationLagInstrumentationConfig extends InstrumentationConf
 }
 
 export { SERIES_PER_NODE };
+export { nodesWithinCardinalityLimit } from './cardinality-watch.ts';
 
 /** The SDK's default cardinality limit per instrument. */
 const SDK_DEFAULT_CARDINALITY_LIMIT = 2000;
-
-/**
- * Nodes exported under their own id by an instrument allowed `cardinalityLimit` series: the SDK keeps one of
- * them for the overflow series.
- */
-export function nodesWithinCardinalityLimit(cardinalityLimit: number): number {
-  return Math.floor((cardinalityLimit - 1) / SERIES_PER_NODE);
-}
 
 /** The cardinality limit under which `nodes` live nodes are all exported under their own id. */
 export function cardinalityLimitFor(nodes: number): number {
@@ -118,8 +112,8 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
   declare private _registration: { meter: Meter; observables: ObservableGauge[] } | undefined;
   declare private _constructed: boolean;
   declare private _sources: Set<ObservedSource>;
-  /** True from the collection where live nodes first exceeded the cardinality limit until one where they fit. */
-  declare private _overLimit: boolean;
+  /** Whether the live nodes fitted in the cardinality limit at the last collection. */
+  declare private _cardinality: CardinalityWatch;
 
   constructor(config: ReplicationLagInstrumentationConfig = {}) {
     super(PACKAGE_NAME, PACKAGE_VERSION, config);
@@ -131,7 +125,7 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
     if (cardinalityLimit !== undefined && (typeof cardinalityLimit !== 'number' || !Number.isInteger(cardinalityLimit) || cardinalityLimit < 2)) {
       throw new RangeError(`ReplicationLagInstrumentationConfig.cardinalityLimit must be an integer >= 2, got ${String(cardinalityLimit)}`);
     }
-    this._overLimit = false;
+    this._cardinality = new CardinalityWatch();
     this._monitor = monitor ?? new ReplicationLagMonitor(config);
     this._attributeCache = new NodeAttributeCache();
     this._sources = new Set();
@@ -280,19 +274,8 @@ export class ReplicationLagInstrumentation extends InstrumentationBase<Replicati
 
   /** One warning when the live nodes stop fitting in the cardinality limit, one note when they fit again. */
   private _checkCardinality(live: number): void {
-    const limit = this.getConfig().cardinalityLimit ?? SDK_DEFAULT_CARDINALITY_LIMIT;
-    const fit = nodesWithinCardinalityLimit(limit);
-    if (live > fit && !this._overLimit) {
-      this._overLimit = true;
-      diag.warn(
-        `${PACKAGE_NAME}: ${live} live nodes need up to ${live * SERIES_PER_NODE} series per instrument, past the cardinality limit ` +
-          `(${limit}): only ${fit} nodes are exported under their own id, the others are folded into the overflow series ` +
-          `(otel.metric.overflow=true). Raise the cardinality limit (cardinalityLimit), lower maxNodes, or shard the monitor across processes.`,
-      );
-    } else if (live <= fit && this._overLimit) {
-      this._overLimit = false;
-      diag.info(`${PACKAGE_NAME}: ${live} live nodes fit in the cardinality limit (${limit}) again; every node is exported under its own id`);
-    }
+    const change = this._cardinality.check(live, this.getConfig().cardinalityLimit ?? SDK_DEFAULT_CARDINALITY_LIMIT);
+    if (change !== undefined) diag[change.level](change.message);
   }
 
   /**

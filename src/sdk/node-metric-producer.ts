@@ -22,8 +22,9 @@ import {
   type ResourceMetrics,
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
+import { CardinalityWatch } from '../cardinality-watch.ts';
 import type { ReplicationLagMonitor } from '../monitor.ts';
-import { forEachNodePoint, forEachNodeSum, NODE_GAUGES, NODE_SUMS, NodeAttributeCache, SERIES_PER_NODE, type PointAttributes } from '../node-points.ts';
+import { forEachNodePoint, forEachNodeSum, NODE_GAUGES, NODE_SUMS, NodeAttributeCache, type PointAttributes } from '../node-points.ts';
 import * as semconv from '../semconv.ts';
 import type { LagAlert } from '../types.ts';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.ts';
@@ -146,7 +147,8 @@ export class NodeMetricProducer implements MetricProducer {
    * total it last exported.
    */
   private readonly _sums = new WeakMap<PointAttributes, { start: HrTime; last: number }>();
-  private _overLimit = false;
+  /** Whether the live nodes fitted in the cardinality limit at the last collection. */
+  private readonly _cardinality = new CardinalityWatch();
 
   constructor(_points: NodePoints, entries: Map<string, Entry>, options: NodePointsReaderOptions) {
     this._entries = entries;
@@ -286,19 +288,8 @@ export class NodeMetricProducer implements MetricProducer {
 
   /** One warning when the live nodes stop fitting in the cardinality limit, one note when they fit again. */
   private _checkCardinality(live: number): void {
-    const limit = this._options.cardinalityLimit;
-    const fit = Math.floor((limit - 1) / SERIES_PER_NODE);
-    if (live > fit && !this._overLimit) {
-      this._overLimit = true;
-      diag.warn(
-        `${PACKAGE_NAME}: ${live} live nodes need up to ${live * SERIES_PER_NODE} series per instrument, past the cardinality limit ` +
-          `(${limit}): only ${fit} nodes are exported under their own id, the others are folded into the overflow series ` +
-          `(otel.metric.overflow=true). Raise the cardinality limit (cardinalityLimit), lower maxNodes, or shard the monitor across processes.`,
-      );
-    } else if (live <= fit && this._overLimit) {
-      this._overLimit = false;
-      diag.info(`${PACKAGE_NAME}: ${live} live nodes fit in the cardinality limit (${limit}) again; every node is exported under its own id`);
-    }
+    const change = this._cardinality.check(live, this._options.cardinalityLimit);
+    if (change !== undefined) diag[change.level](change.message);
   }
 }
 

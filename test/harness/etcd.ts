@@ -12,6 +12,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startBackgroundLoop } from './background-loop.ts';
 import { ensureDebianPackages } from './debian-packages.ts';
 import { ensureServiceUser, killOnExit, stopChild } from './service-user.ts';
 import type { CertFiles, TestCertificates } from './tls.ts';
@@ -237,23 +238,18 @@ export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promis
       await cluster.gateway('/v3/kv/put', { key: b64(key), value: b64(value) }, token);
     },
     startWriter(intervalMs = 20) {
-      let stopped = false;
       let puts = 0;
-      const loop = (async () => {
-        for (let i = 0; i < 5000 && !stopped; i++) {
-          try {
-            await cluster.put(`writer/${i}`, String(i));
-            puts++;
-          } catch {
-            // a write during an election may fail; the next one is tried
-          }
-          await new Promise((r) => setTimeout(r, intervalMs));
+      const loop = startBackgroundLoop(async (i) => {
+        try {
+          await cluster.put(`writer/${i}`, String(i));
+          puts++;
+        } catch {
+          // a write during an election may fail; the next one is tried
         }
-      })();
+      }, { intervalMs, maxSteps: 5000 });
       return {
         async stop() {
-          stopped = true;
-          await loop;
+          await loop.stop();
           return puts;
         },
       };

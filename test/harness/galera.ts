@@ -12,11 +12,11 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
+import { startBackgroundLoop } from './background-loop.ts';
 import { ensureDebianPackages } from './debian-packages.ts';
-import { ensureServiceUser, killOnExit } from './service-user.ts';
+import { ensureServiceUser, killOnExit, stopChild } from './service-user.ts';
 import { waitUntil } from './wait.ts';
 
 const run = promisify(execFile);
@@ -134,24 +134,19 @@ export class GaleraCluster {
    */
   async startLoad(intervalMs = 20): Promise<{ stop(): Promise<{ rows: number; errors: number }> }> {
     const conn = await createConnection({ host: '127.0.0.1', port: this.port(1), user: 'loader', password: 'loader-pw-77' });
-    let stopped = false;
     let rows = 0;
     let errors = 0;
-    const loop = (async () => {
-      for (let i = 0; i < 10_000 && !stopped; i++) {
-        try {
-          await conn.query("INSERT INTO d.t (v) VALUES ('load')");
-          rows++;
-        } catch {
-          errors++;
-        }
-        await sleep(intervalMs);
+    const loop = startBackgroundLoop(async () => {
+      try {
+        await conn.query("INSERT INTO d.t (v) VALUES ('load')");
+        rows++;
+      } catch {
+        errors++;
       }
-    })();
+    }, { intervalMs, maxSteps: 10_000 });
     return {
       async stop() {
-        stopped = true;
-        await loop;
+        await loop.stop();
         await conn.end().catch(() => conn.destroy());
         return { rows, errors };
       },
@@ -277,15 +272,10 @@ export function startGaleraCluster(options: GaleraClusterOptions): Promise<Galer
   return GaleraCluster.start(options);
 }
 
-/** SIGCONT then SIGTERM, SIGKILL after `timeoutMs`; resolves once the child has exited. */
+/** `stopChild` (SIGCONT, SIGTERM, SIGKILL after `timeoutMs`), then the child is no longer killed on exit. */
 async function stop(child: ChildProcess, timeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGCONT');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  await exited;
-  clearTimeout(timer);
+  await stopChild(child, timeoutMs);
   killOnExit.delete(child);
 }
 

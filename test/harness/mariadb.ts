@@ -10,9 +10,9 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
+import { startBackgroundLoop } from './background-loop.ts';
 import { ensureDebianPackages } from './debian-packages.ts';
 import { ensureServiceUser } from './service-user.ts';
 import { findFreePort, waitUntil } from './wait.ts';
@@ -143,30 +143,22 @@ export class MariaDbCluster {
     const password = 'loader-pw-5d1c';
     await this.sql('primary', `CREATE USER IF NOT EXISTS 'loader'@'127.0.0.1' IDENTIFIED BY '${password}'; GRANT INSERT ON app.* TO 'loader'@'127.0.0.1';`);
     const conn = await createConnection({ host: '127.0.0.1', port: this.port('primary'), user: 'loader', password });
-    let stopped = false;
-    let failure: unknown;
     let rows = 0;
-    const loop = (async () => {
-      for (let i = 0; i < 10_000 && !stopped; i++) {
-        try {
-          await conn.query('INSERT INTO app.t (v) VALUES (1)');
-          rows++;
-        } catch (error) {
-          failure = error;
-          return;
-        }
-        await sleep(intervalMs);
-      }
-    })();
+    // A write error ends the loop; stop() rethrows it.
+    const loop = startBackgroundLoop(async () => {
+      await conn.query('INSERT INTO app.t (v) VALUES (1)');
+      rows++;
+    }, { intervalMs, maxSteps: 10_000 });
     return {
       get rows() {
         return rows;
       },
       async stop() {
-        stopped = true;
-        await loop;
-        await conn.end().catch(() => conn.destroy());
-        if (failure !== undefined) throw failure;
+        try {
+          await loop.stop();
+        } finally {
+          await conn.end().catch(() => conn.destroy());
+        }
       },
     };
   }

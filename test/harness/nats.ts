@@ -13,6 +13,7 @@ import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startBackgroundLoop } from './background-loop.ts';
 import { ensureDebianPackages } from './debian-packages.ts';
 import { ensureServiceUser, killOnExit, stopChild } from './service-user.ts';
 import { findFreePort, waitUntil } from './wait.ts';
@@ -186,27 +187,21 @@ ${options.extraConfig ?? ''}
       for (let i = 0; i < count; i++) await client.request(subject, `msg-${i}`, 2000);
     },
     startPublisher(subject, intervalMs = 10, via) {
-      let stopped = false;
       let stored = 0;
-      const loop = (async () => {
-        let client: NatsTestClient | undefined;
-        for (let i = 0; i < 5000 && !stopped; i++) {
-          try {
-            client ??= await NatsTestClient.open(via !== undefined && !paused.has(via.name) ? via : running()[0]!, 'app', 'apppw');
-            const ack = JSON.parse((await client.request(subject, `loop-${i}`, 1000)).toString('utf8')) as { seq?: number };
-            if (ack.seq !== undefined) stored++;
-          } catch {
-            client?.close(); // no leader right now, or the server went away: try again on a running server
-            client = undefined;
-          }
-          await new Promise((r) => setTimeout(r, intervalMs));
+      let client: NatsTestClient | undefined;
+      const loop = startBackgroundLoop(async (i) => {
+        try {
+          client ??= await NatsTestClient.open(via !== undefined && !paused.has(via.name) ? via : running()[0]!, 'app', 'apppw');
+          const ack = JSON.parse((await client.request(subject, `loop-${i}`, 1000)).toString('utf8')) as { seq?: number };
+          if (ack.seq !== undefined) stored++;
+        } catch {
+          client?.close(); // no leader right now, or the server went away: try again on a running server
+          client = undefined;
         }
-        client?.close();
-      })();
+      }, { intervalMs, maxSteps: 5000, onEnd: () => client?.close() });
       return {
         async stop() {
-          stopped = true;
-          await loop;
+          await loop.stop();
           return stored;
         },
       };

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { startBackgroundLoop } from './background-loop.ts';
 import { ensureDebianPackages } from './debian-packages.ts';
 import { ensureServiceUser } from './service-user.ts';
 import { findFreePort, waitUntil } from './wait.ts';
@@ -309,26 +310,9 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
       await primary.query(`INSERT INTO lag_load(v) SELECT repeat('x', 200) FROM generate_series(1, $1::int)`, [rows]);
     },
     startLoad(intervalMs = 100) {
-      let stopped = false;
-      let failure: unknown;
-      const loop = (async () => {
-        for (let i = 0; i < 2000 && !stopped; i++) {
-          try {
-            await cluster.write(20);
-          } catch (error) {
-            failure = error;
-            return;
-          }
-          await sleep(intervalMs);
-        }
-      })();
-      return {
-        async stop() {
-          stopped = true;
-          await loop;
-          if (failure !== undefined) throw failure;
-        },
-      };
+      // A write error ends the loop; stop() rethrows it.
+      const loop = startBackgroundLoop(() => cluster.write(20), { intervalMs, maxSteps: 2000 });
+      return { stop: () => loop.stop() };
     },
     async waitCaughtUp(timeoutMs = 15_000) {
       const [row] = await primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');

@@ -10,8 +10,9 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { startBackgroundLoop } from './background-loop.ts';
 import { ensureDebianPackages } from './debian-packages.ts';
+import { parseInfo } from './redis.ts';
 import { ensureServiceUser, killOnExit } from './service-user.ts';
 import { waitUntil } from './wait.ts';
 
@@ -131,7 +132,7 @@ export async function startRedisClusterOf6(options: RedisClusterHarnessOptions):
         cli: (...args) => cli(port, ...args),
         async info(section) {
           const text = await cli(port, 'INFO', section);
-          return new Map(text.split(/\r?\n/).filter((l) => l.includes(':') && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as const));
+          return parseInfo(text);
         },
         pause: () => void child.kill('SIGSTOP'),
         resume: () => void child.kill('SIGCONT'),
@@ -184,19 +185,14 @@ export async function startRedisClusterOf6(options: RedisClusterHarnessOptions):
       child.once('error', () => {});
       child.stdin!.on('error', () => {});
       killOnExit.add(child);
-      let stopped = false;
       let sent = 0;
-      const loop = (async () => {
-        for (let i = 0; i < 20_000 && !stopped; i++) {
-          child.stdin!.write(`SET ${tag}:w${i} ${'x'.repeat(50)}\n`);
-          sent++;
-          await sleep(intervalMs);
-        }
-      })();
+      const loop = startBackgroundLoop(async (i) => {
+        child.stdin!.write(`SET ${tag}:w${i} ${'x'.repeat(50)}\n`);
+        sent++;
+      }, { intervalMs, maxSteps: 20_000 });
       return {
         async stop() {
-          stopped = true;
-          await loop;
+          await loop.stop();
           child.stdin!.end();
           const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
           const timer = setTimeout(() => child.kill('SIGKILL'), 3000);

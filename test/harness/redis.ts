@@ -314,10 +314,7 @@ async function runRedis(options: RedisProcessOptions): Promise<RedisServer> {
     cli,
     async info(section) {
       const text = await cli('INFO', section);
-      return new Map(text.split(/\r?\n/).filter((l) => l.includes(':') && !l.startsWith('#')).map((l) => {
-        const i = l.indexOf(':');
-        return [l.slice(0, i), l.slice(i + 1).trim()] as const;
-      }));
+      return parseInfo(text);
     },
     pause: () => void (exited || child.kill('SIGSTOP')),
     resume: () => void (exited || child.kill('SIGCONT')),
@@ -352,4 +349,12 @@ async function runRedis(options: RedisProcessOptions): Promise<RedisServer> {
 function withoutAuth(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { REDISCLI_AUTH: _, ...rest } = env;
   return rest;
+}
+
+/** The output of `INFO <section>` as field → value (section headers and blank lines left out). */
+export function parseInfo(text: string): Map<string, string> {
+  return new Map(text.split(/\r?\n/).filter((l) => l.includes(':') && !l.startsWith('#')).map((l) => {
+    const i = l.indexOf(':');
+    return [l.slice(0, i), l.slice(i + 1).trim()] as const;
+  }));
 }

@@ -1,5 +1,5 @@
-/** Waiting helpers shared by the real-server harnesses: bounded polling and free loopback ports. */
-import { createServer } from 'node:net';
+/** Waiting helpers shared by the real-server harnesses and tests: bounded polling and free loopback ports. */
+import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -36,3 +36,19 @@ export async function findFreePort(min = 30_700, max = 32_700): Promise<number> 
   throw new Error(`no free port on 127.0.0.1 in [${min}, ${max}) after 50 tries`);
 }
 
+
+/**
+ * Makes `server` (net, http or https) listen on 127.0.0.1 at a free port in [min, max); resolves to the port.
+ * Retries a port taken between the probe and the listen, up to 10 times.
+ */
+export async function listenOnFreePort(server: Server, min: number, max: number): Promise<number> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const port = await findFreePort(min, max);
+    const ok = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (ok) return port;
+  }
+  throw new Error('could not listen on a free port');
+}

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startBackgroundLoop } from './background-loop.ts';
 import { ensureDebianPackages } from './debian-packages.ts';
 import { ensureServiceUser, killOnExit, stopChild } from './service-user.ts';
 import { findFreePort, waitUntil } from './wait.ts';
@@ -175,27 +176,21 @@ export async function startZooKeeperEnsemble(options: ZooKeeperEnsembleOptions):
       }
     },
     startWriter(intervalMs = 20) {
-      let stopped = false;
       let writes = 0;
-      const loop = (async () => {
-        let client: ZooKeeperWriter | undefined;
-        for (let i = 0; i < 5000 && !stopped; i++) {
-          try {
-            client ??= await ZooKeeperWriter.open((await ensemble.leader(2000)).clientPort);
-            await client.set('/k', `loop${i}`);
-            writes++;
-          } catch {
-            client?.close(); // during an election: reconnect to the next leader
-            client = undefined;
-          }
-          await new Promise((r) => setTimeout(r, intervalMs));
+      let client: ZooKeeperWriter | undefined;
+      const loop = startBackgroundLoop(async (i) => {
+        try {
+          client ??= await ZooKeeperWriter.open((await ensemble.leader(2000)).clientPort);
+          await client.set('/k', `loop${i}`);
+          writes++;
+        } catch {
+          client?.close(); // during an election: reconnect to the next leader
+          client = undefined;
         }
-        client?.close();
-      })();
+      }, { intervalMs, maxSteps: 5000, onEnd: () => client?.close() });
       return {
         async stop() {
-          stopped = true;
-          await loop;
+          await loop.stop();
           return writes;
         },
       };

@@ -1,12 +1,19 @@
 /**
- * One kept connection to one PostgreSQL server (a standby read for its heartbeat, the primary written to): opened
- * on first use, dropped after a failure, closed politely then by force. @internal
+ * One kept connection to one PostgreSQL server (a standby read for its heartbeat, the primary written to, a logical
+ * subscriber read for its subscriptions): opened on first use, dropped after a failure, closed politely then by
+ * force. @internal
  */
 import pg from 'pg';
 import { settlesWithin } from '../kit/deadline.ts';
 import type { SubscriberServer } from './subscriber.ts';
 
 const CLOSE_GRACE_MS = 250;
+
+/** What a {@link PgConnection} does beyond connecting. */
+export interface PgConnectionOptions {
+  /** Runs once per new connection, before `connect()` hands the client out; a rejection fails that connect. */
+  readonly afterConnect?: (client: pg.Client) => Promise<void>;
+}
 
 /** A lazily opened connection to `server`; holds the password only inside `server.url`. */
 export class PgConnection {
@@ -16,10 +23,12 @@ export class PgConnection {
   #client: pg.Client | undefined;
   #connected: Promise<void> | undefined;
   #closed = false;
+  readonly #afterConnect: PgConnectionOptions['afterConnect'];
 
-  constructor(server: Pick<SubscriberServer, 'url' | 'shown' | 'tls'>, at: string) {
+  constructor(server: Pick<SubscriberServer, 'url' | 'shown' | 'tls'>, at: string, options: PgConnectionOptions = {}) {
     this.server = server;
     this.at = at;
+    this.#afterConnect = options.afterConnect;
   }
 
   get closed(): boolean {
@@ -42,7 +51,8 @@ export class PgConnection {
     client.on('error', lost);
     client.on('end', lost);
     this.#client = client;
-    this.#connected = client.connect().then(() => undefined);
+    const afterConnect = this.#afterConnect;
+    this.#connected = client.connect().then(afterConnect === undefined ? () => undefined : () => afterConnect(client));
     return this.#connected.then(() => client);
   }
 

@@ -10,23 +10,22 @@
  * being reported at its last known position, so it turns stalled instead of vanishing. @internal
  */
 import type { ConnectionOptions } from 'node:tls';
-import pg from 'pg';
 import {
   ATTR_DB_NAMESPACE, ATTR_POSTGRESQL_REPLICATION_SLOT, ATTR_POSTGRESQL_SUBSCRIPTION, ATTR_REPLICATION_SYSTEM, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT,
 } from '../../semconv.ts';
 import type { ApplyHealth, Position } from '../../types.ts';
-import { DeadlineError, settlesWithin, withDeadline } from '../kit/deadline.ts';
+import { DeadlineError, withDeadline } from '../kit/deadline.ts';
 import { DeadlineReader } from '../kit/deadline-reader.ts';
 import { LastKnownPositions, type NodeAttributes } from '../kit/last-known.ts';
 import { urlForMessage } from '../kit/messages.ts';
 import type { ReplicaPosition } from '../source.ts';
 import type { SourceTlsOptions } from '../tls.ts';
+import { PgConnection } from './connection.ts';
 import { DEFAULT_PORT, pgHost, safeDecode } from './hosts.ts';
 import { resolveTls } from './tls-policy.ts';
 
 /** How long a poll waits for each subscriber, ms (the poll's `timeoutMs` when smaller). */
 export const SUBSCRIBER_WAIT_MS = 1000;
-const CLOSE_GRACE_MS = 250;
 
 /** One subscriber server, ready to connect to. Holds the password (in `url`): kept only in #private fields. */
 export interface SubscriberServer {
@@ -187,21 +186,25 @@ export class Subscribers {
   }
 }
 
-/** One subscriber's connection, opened lazily and dropped after a failure. */
+/** One subscriber's connection (a {@link PgConnection}), opened lazily and dropped after a failure. */
 class Subscriber {
   readonly server: SubscriberServer;
   readonly at: string;
   readonly #options: SubscribersOptions;
-  #client: pg.Client | undefined;
-  #connected: Promise<void> | undefined;
+  readonly #connection: PgConnection;
   /** The query for the server connected to (with error counts from PostgreSQL 15 on). */
   #query = subscriberQuery(false);
-  #closed = false;
 
   constructor(server: SubscriberServer, options: SubscribersOptions) {
     this.server = server;
     this.at = `PostgreSQL subscriber ${server.shown}`;
     this.#options = options;
+    this.#connection = new PgConnection(server, this.at, {
+      afterConnect: async (client) => {
+        const [row] = (await client.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v")).rows;
+        this.#query = subscriberQuery((row?.v ?? 0) >= 150000);
+      },
+    });
   }
 
   /** The subscriptions, within `timeoutMs` (connect + query). @throws Error explained, without secrets. */
@@ -210,13 +213,13 @@ class Subscriber {
     let phase = 'connecting';
     try {
       return await withDeadline(async () => {
-        const client = await this.#connect();
+        const client = await this.#connection.connect();
         phase = 'querying pg_stat_subscription';
         return (await client.query<SubscriptionRow>(this.#query)).rows;
       }, { timeoutMs: budgetMs, what: this.at });
     } catch (error) {
-      this.#discard();
-      if (this.#closed) throw new Error(`${this.at}: the source was closed during the poll`);
+      this.#connection.discard();
+      if (this.#connection.closed) throw new Error(`${this.at}: the source was closed during the poll`);
       if (error instanceof DeadlineError) {
         throw new Error(`${this.at}: no answer within ${budgetMs} ms while ${phase}: the subscriber is stopped, overloaded or unreachable (PostgresSourceOptions.timeoutMs)`);
       }
@@ -224,42 +227,8 @@ class Subscriber {
     }
   }
 
-  #connect(): Promise<pg.Client> {
-    if (this.#closed) return Promise.reject(new Error(`${this.at}: the source is closed`));
-    if (this.#client !== undefined && this.#connected !== undefined) {
-      const client = this.#client;
-      return this.#connected.then(() => client);
-    }
-    const ssl = this.server.tls === undefined ? false : { ...this.server.tls };
-    const client = new pg.Client({ connectionString: this.server.url, application_name: 'otel-replication-lag', ssl });
-    const lost = () => {
-      if (this.#client === client) this.#discard();
-    };
-    client.on('error', lost);
-    client.on('end', lost);
-    this.#client = client;
-    this.#connected = client.connect().then(async () => {
-      const [row] = (await client.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v")).rows;
-      this.#query = subscriberQuery((row?.v ?? 0) >= 150000);
-    });
-    return this.#connected.then(() => client);
-  }
-
-  #discard(): void {
-    const client = this.#client;
-    this.#client = undefined;
-    this.#connected = undefined;
-    client?.connection.stream.destroy();
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    const client = this.#client;
-    this.#client = undefined;
-    this.#connected = undefined;
-    if (client === undefined) return;
-    await settlesWithin(client.end(), CLOSE_GRACE_MS); // a polite goodbye, if the server answers in time
-    client.connection.stream.destroy();
+  close(): Promise<void> {
+    return this.#connection.close();
   }
 }
 
