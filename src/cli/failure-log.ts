@@ -7,18 +7,23 @@ export class FailureLog {
   private readonly current = new Set<string>();
   private readonly out: NodeJS.WritableStream;
   private readonly prefix: string;
+  private readonly wording: (message: string) => string;
 
-  /** `prefix` goes after `replag: ` on every line, e.g. `[orders-pg] ` for a source of a config file. */
-  constructor(out: NodeJS.WritableStream, prefix = '') {
+  /**
+   * `prefix` goes after `replag: ` on every line, e.g. `[orders-pg] ` for a source of a config file; `wording`
+   * rewrites a message for where the user configured the source (flags mode: option names as flags).
+   */
+  constructor(out: NodeJS.WritableStream, prefix = '', wording: (message: string) => string = (m) => m) {
     this.out = out;
     this.prefix = prefix;
+    this.wording = wording;
   }
 
   report(what: string, error: Error): void {
     this.current.add(what);
     if (this.last.get(what) === error.message) return;
     this.last.set(what, error.message);
-    this.out.write(`replag: ${this.prefix}${what} failed: ${error.message}\n`);
+    this.out.write(`replag: ${this.prefix}${what} failed: ${this.wording(error.message)}\n`);
   }
 
   /** After a successful poll: what was not reported since the previous one is over. */

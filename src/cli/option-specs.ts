@@ -95,3 +95,17 @@ function specsOf(object: z.ZodObject, prefix: readonly string[]): OptionSpec[] {
   }
   return out;
 }
+
+/**
+ * Rewrites the nested option names a source's messages use (`tls.ca`, `heartbeat.table`: the library names its
+ * options, never CLI flags) as the flags that set them (`--tls-ca`), for flags mode. Top-level keys (`url`) are
+ * left alone: they read as ordinary words.
+ */
+export function optionsAsFlags(descriptor: AnySourceDescriptor): (message: string) => string {
+  const nested = optionSpecs(descriptor).filter((s) => s.flag !== undefined && s.keyPath.length > 1);
+  if (nested.length === 0) return (message) => message;
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const byPath = new Map(nested.map((s) => [s.keyPath.join('.'), `--${s.flag}`]));
+  const pattern = new RegExp(`(?<![\\w.-])(${[...byPath.keys()].map(escape).join('|')})(?![\\w])`, 'g');
+  return (message) => message.replace(pattern, (path) => byPath.get(path) ?? path);
+}

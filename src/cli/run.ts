@@ -4,11 +4,13 @@
  * reported and the running configuration kept), or flags mode's fleet of one, shown as a single source
  * (its summary lines and table, no `[name]` prefixes).
  */
+import { findSource } from '../sources/registry.ts';
 import { startTelemetry, type Telemetry } from '../sdk/index.ts';
 import type { RunSettings } from './args.ts';
 import { createConfiguredSource, describeConfiguredSource, insecureTls } from './config-sources.ts';
 import { installDiagOutput } from './diag-logger.ts';
 import { FailureLog } from './failure-log.ts';
+import { optionsAsFlags } from './option-specs.ts';
 import type { FleetConfig } from './fleet-config.ts';
 import { formatSourceAlert, renderFleetTable, sourceLine } from './fleet-table.ts';
 import type { CliIo } from './io.ts';
@@ -56,7 +58,12 @@ async function runParsed({ config, run, env, view }: RunOptions, io: CliIo, hung
   const failures = new Map<string, FailureLog>();
   const failureLog = (name: string): FailureLog => {
     let log = failures.get(name);
-    if (log === undefined) failures.set(name, (log = new FailureLog(io.stderr, single ? '' : `[${name}] `)));
+    if (log === undefined) {
+      // Flags mode says the flags where a source's message names a nested option (`tls.ca` → `--tls-ca`).
+      const descriptor = single ? findSource(config.sources.find((s) => s.name === name)?.type ?? '') : undefined;
+      log = new FailureLog(io.stderr, single ? '' : `[${name}] `, descriptor === undefined ? undefined : optionsAsFlags(descriptor));
+      failures.set(name, log);
+    }
     return log;
   };
   const alerts: string[] = [];
