@@ -64,7 +64,7 @@ export class ReplicationLagMonitor {
     checkNodeId('updateLag', nodeId);
     checkPosition(nodeId, 'leaderSeq', leaderSeq);
     checkPosition(nodeId, 'followerSeq', followerSeq);
-    const { lagSeconds, reportedDelaySeconds, heartbeatDelaySeconds, retention, apply } = checkLagUpdate(nodeId, lagSecondsOrOptions);
+    const update = checkLagUpdate(nodeId, lagSecondsOrOptions);
     let node = this.nodes.get(nodeId);
     if (node === undefined && !this.config.autoRegister) {
       throw new RangeError(`updateLag(${quoteId(nodeId)}): nodeId is not registered and autoRegister is off`);
@@ -72,7 +72,7 @@ export class ReplicationLagMonitor {
     const clock = this.config.now();
     node ??= this.addNode('updateLag', nodeId);
     const wasLost = node.status?.retention?.state === 'lost';
-    const status = node.observe(leaderSeq, followerSeq, lagSeconds, reportedDelaySeconds, heartbeatDelaySeconds, Number.isFinite(clock) ? clock : 0, this.config, { retention, apply });
+    const status = node.observe(leaderSeq, followerSeq, update.lagSeconds, update.reportedDelaySeconds, update.heartbeatDelaySeconds, Number.isFinite(clock) ? clock : 0, this.config, update);
     // A follower whose log was just lost alerts even when it was stalled already: it now needs resynchronising.
     const newlyLost = !wasLost && status.retention?.state === 'lost';
     if (

@@ -65,7 +65,7 @@ export function checkLagSeconds(nodeId: string, value: unknown, field: 'lagSecon
 export function checkLagUpdate(
   nodeId: string,
   value: unknown,
-): { lagSeconds: number | undefined; reportedDelaySeconds: number | undefined; heartbeatDelaySeconds: number | undefined; retention?: LogRetention; apply?: ApplyHealth } {
+): { lagSeconds: number | undefined; reportedDelaySeconds: number | undefined; heartbeatDelaySeconds: number | undefined; retention?: LogRetention | undefined; apply?: ApplyHealth | undefined } {
   if (value === undefined) return { lagSeconds: undefined, reportedDelaySeconds: undefined, heartbeatDelaySeconds: undefined };
   if (typeof value === 'number') {
     checkLagSeconds(nodeId, value);
@@ -84,12 +84,13 @@ export function checkLagUpdate(
   checkLagSeconds(nodeId, lagSeconds, 'lagSeconds');
   checkLagSeconds(nodeId, reportedDelaySeconds, 'reportedDelaySeconds');
   checkLagSeconds(nodeId, heartbeatDelaySeconds, 'heartbeatDelaySeconds');
+  // One object per update (this runs on every updateLag): no spread of optional parts.
   return {
     lagSeconds,
     reportedDelaySeconds,
     heartbeatDelaySeconds,
-    ...(retention !== undefined ? { retention: checkRetention(nodeId, retention) } : {}),
-    ...(apply !== undefined ? { apply: checkApply(nodeId, apply) } : {}),
+    retention: retention === undefined ? undefined : checkRetention(nodeId, retention),
+    apply: apply === undefined ? undefined : checkApply(nodeId, apply),
   };
 }
 
